@@ -1,0 +1,167 @@
+import type { Db } from './database.ts';
+import type { RestrictionKind } from './schema.ts';
+
+export async function banUser(db: Db, input: { channelId: number; userId: number; reason: string; bannedBy: number; now: number }): Promise<boolean> {
+  const res = await db
+    .insertInto('channel_bans')
+    .values({ channel_id: input.channelId, user_id: input.userId, reason: input.reason, banned_by: input.bannedBy, created_at: input.now })
+    .onConflict((oc) => oc.doNothing())
+    .executeTakeFirst();
+  return (res.numInsertedOrUpdatedRows ?? 0n) > 0n;
+}
+
+export async function unbanUser(db: Db, channelId: number, userId: number): Promise<boolean> {
+  const res = await db.deleteFrom('channel_bans').where('channel_id', '=', channelId).where('user_id', '=', userId).executeTakeFirst();
+  return res.numDeletedRows > 0n;
+}
+
+export async function isBanned(db: Db, channelId: number, userId: number): Promise<boolean> {
+  const row = await db
+    .selectFrom('channel_bans')
+    .select('user_id')
+    .where('channel_id', '=', channelId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function listBans(db: Db, channelId: number) {
+  return db
+    .selectFrom('channel_bans')
+    .innerJoin('users', 'users.id', 'channel_bans.user_id')
+    .select(['channel_bans.user_id as userId', 'users.username as username', 'channel_bans.reason as reason', 'channel_bans.created_at as createdAt'])
+    .where('channel_bans.channel_id', '=', channelId)
+    .orderBy('channel_bans.created_at', 'desc')
+    .execute();
+}
+
+export async function addRestriction(
+  db: Db,
+  input: { channelId: number; userId: number; kind: RestrictionKind; reason: string; createdBy: number; now: number; expiresAt: number },
+): Promise<void> {
+  await db
+    .insertInto('channel_restrictions')
+    .values({
+      channel_id: input.channelId,
+      user_id: input.userId,
+      kind: input.kind,
+      reason: input.reason,
+      created_by: input.createdBy,
+      created_at: input.now,
+      expires_at: input.expiresAt,
+    })
+    .execute();
+}
+
+/** The latest expiry of an active restriction of this kind, or null. */
+export async function activeRestrictionUntil(db: Db, channelId: number, userId: number, kind: RestrictionKind, now: number): Promise<number | null> {
+  const row = await db
+    .selectFrom('channel_restrictions')
+    .select((eb) => eb.fn.max('expires_at').as('until'))
+    .where('channel_id', '=', channelId)
+    .where('user_id', '=', userId)
+    .where('kind', '=', kind)
+    .where('lifted_at', 'is', null)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  return row?.until ?? null;
+}
+
+export async function liftRestrictions(db: Db, channelId: number, userId: number, kind: RestrictionKind, now: number): Promise<number> {
+  const res = await db
+    .updateTable('channel_restrictions')
+    .set({ lifted_at: now })
+    .where('channel_id', '=', channelId)
+    .where('user_id', '=', userId)
+    .where('kind', '=', kind)
+    .where('lifted_at', 'is', null)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows);
+}
+
+export interface LogEntryInput {
+  channelId: number;
+  streamId: number | null;
+  actorId: number | null;
+  targetUserId: number | null;
+  action: string;
+  reason?: string;
+  details?: Record<string, unknown>;
+  now: number;
+}
+
+export async function appendModerationLog(db: Db, e: LogEntryInput): Promise<number> {
+  const row = await db
+    .insertInto('moderation_log')
+    .values({
+      channel_id: e.channelId,
+      stream_id: e.streamId,
+      actor_id: e.actorId,
+      target_user_id: e.targetUserId,
+      action: e.action,
+      reason: e.reason ?? '',
+      details: JSON.stringify(e.details ?? {}),
+      created_at: e.now,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export interface ModerationLogView {
+  id: number;
+  action: string;
+  reason: string;
+  details: Record<string, unknown>;
+  createdAt: number;
+  streamId: number | null;
+  actor: { id: number; username: string } | null;
+  target: { id: number; username: string } | null;
+}
+
+export async function listModerationLog(db: Db, channelId: number, opts: { limit?: number; beforeId?: number } = {}): Promise<ModerationLogView[]> {
+  let q = db
+    .selectFrom('moderation_log as l')
+    .leftJoin('users as a', 'a.id', 'l.actor_id')
+    .leftJoin('users as t', 't.id', 'l.target_user_id')
+    .select(['l.id', 'l.action', 'l.reason', 'l.details', 'l.created_at', 'l.stream_id', 'l.actor_id', 'a.username as actor_name', 'l.target_user_id', 't.username as target_name'])
+    .where('l.channel_id', '=', channelId)
+    .orderBy('l.id', 'desc')
+    .limit(opts.limit ?? 100);
+  if (opts.beforeId !== undefined) q = q.where('l.id', '<', opts.beforeId);
+  const rows = await q.execute();
+  return rows.map((r) => ({
+    id: r.id,
+    action: r.action,
+    reason: r.reason,
+    details: JSON.parse(r.details) as Record<string, unknown>,
+    createdAt: r.created_at,
+    streamId: r.stream_id,
+    actor: r.actor_id !== null && r.actor_name !== null ? { id: r.actor_id, username: r.actor_name } : null,
+    target: r.target_user_id !== null && r.target_name !== null ? { id: r.target_user_id, username: r.target_name } : null,
+  }));
+}
+
+export interface ChatSettings {
+  slowModeSeconds: number;
+  blockedWords: string[];
+  accountsOnly: boolean;
+}
+
+export const DEFAULT_CHAT_SETTINGS: ChatSettings = { slowModeSeconds: 0, blockedWords: [], accountsOnly: false };
+
+export async function getChatSettings(db: Db, channelId: number): Promise<ChatSettings> {
+  const row = await db.selectFrom('chat_settings').selectAll().where('channel_id', '=', channelId).executeTakeFirst();
+  if (!row) return { ...DEFAULT_CHAT_SETTINGS, blockedWords: [] };
+  return { slowModeSeconds: row.slow_mode_seconds, blockedWords: JSON.parse(row.blocked_words) as string[], accountsOnly: row.accounts_only === 1 };
+}
+
+export async function saveChatSettings(db: Db, channelId: number, s: ChatSettings, now: number): Promise<void> {
+  const values = { slow_mode_seconds: s.slowModeSeconds, blocked_words: JSON.stringify(s.blockedWords), accounts_only: s.accountsOnly ? 1 : 0, updated_at: now };
+  await db
+    .insertInto('chat_settings')
+    .values({ channel_id: channelId, ...values })
+    .onConflict((oc) => oc.column('channel_id').doUpdateSet(values))
+    .execute();
+}

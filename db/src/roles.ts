@@ -1,0 +1,45 @@
+import type { Db } from './database.ts';
+import type { ChannelRole } from './schema.ts';
+
+export async function getChannelRole(db: Db, channelId: number, userId: number): Promise<ChannelRole | null> {
+  const row = await db
+    .selectFrom('channel_roles')
+    .select('role')
+    .where('channel_id', '=', channelId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return row?.role ?? null;
+}
+
+/** A user holds at most one channel role: appointing replaces the previous one. */
+export async function setChannelRole(
+  db: Db,
+  input: { channelId: number; userId: number; role: ChannelRole; grantedBy: number; now: number },
+): Promise<void> {
+  await db
+    .insertInto('channel_roles')
+    .values({ channel_id: input.channelId, user_id: input.userId, role: input.role, granted_by: input.grantedBy, created_at: input.now })
+    .onConflict((oc) => oc.columns(['channel_id', 'user_id']).doUpdateSet({ role: input.role, granted_by: input.grantedBy, created_at: input.now }))
+    .execute();
+}
+
+/** Removes `role` from the user; returns false if they did not hold it. */
+export async function removeChannelRole(db: Db, channelId: number, userId: number, role: ChannelRole): Promise<boolean> {
+  const res = await db
+    .deleteFrom('channel_roles')
+    .where('channel_id', '=', channelId)
+    .where('user_id', '=', userId)
+    .where('role', '=', role)
+    .executeTakeFirst();
+  return res.numDeletedRows > 0n;
+}
+
+export async function listChannelRoles(db: Db, channelId: number): Promise<{ userId: number; username: string; role: ChannelRole }[]> {
+  return db
+    .selectFrom('channel_roles')
+    .innerJoin('users', 'users.id', 'channel_roles.user_id')
+    .select(['channel_roles.user_id as userId', 'users.username as username', 'channel_roles.role as role'])
+    .where('channel_roles.channel_id', '=', channelId)
+    .orderBy('users.username_key')
+    .execute();
+}

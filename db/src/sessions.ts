@@ -1,0 +1,37 @@
+import type { Db } from './database.ts';
+
+export async function insertSession(
+  db: Db,
+  input: { tokenHash: string; userId: number; now: number; expiresAt: number },
+): Promise<void> {
+  await db
+    .insertInto('sessions')
+    .values({ token_hash: input.tokenHash, user_id: input.userId, created_at: input.now, expires_at: input.expiresAt })
+    .execute();
+}
+
+/** The session's user, if the token is known and not expired. */
+export async function findSessionUser(
+  db: Db,
+  tokenHash: string,
+  now: number,
+): Promise<{ userId: number; username: string; expiresAt: number } | undefined> {
+  const row = await db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .select(['users.id as userId', 'users.username as username', 'sessions.expires_at as expiresAt'])
+    .where('sessions.token_hash', '=', tokenHash)
+    .where('sessions.expires_at', '>', now)
+    .executeTakeFirst();
+  return row;
+}
+
+export async function deleteSession(db: Db, tokenHash: string): Promise<boolean> {
+  const res = await db.deleteFrom('sessions').where('token_hash', '=', tokenHash).executeTakeFirst();
+  return res.numDeletedRows > 0n;
+}
+
+export async function deleteExpiredSessions(db: Db, now: number): Promise<number> {
+  const res = await db.deleteFrom('sessions').where('expires_at', '<=', now).executeTakeFirst();
+  return Number(res.numDeletedRows);
+}

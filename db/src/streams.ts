@@ -1,0 +1,210 @@
+import { sql } from 'kysely';
+import type { Db } from './database.ts';
+import type { LiveStream, StreamStatus } from './schema.ts';
+
+/**
+ * The stream state machine, in one place: waiting → live → ended, and
+ * waiting → ended (a stream abandoned before it went live). Nothing leaves `ended`.
+ */
+export const STREAM_TRANSITIONS: Readonly<Record<StreamStatus, readonly StreamStatus[]>> = {
+  waiting: ['live', 'ended'],
+  live: ['ended'],
+  ended: [],
+};
+
+export function canTransition(from: StreamStatus, to: StreamStatus): boolean {
+  return STREAM_TRANSITIONS[from].includes(to);
+}
+
+export type CreateStreamResult = { ok: true; stream: LiveStream } | { ok: false; reason: 'stream_already_open'; stream: LiveStream };
+
+export async function createStream(
+  db: Db,
+  input: { streamerId: number; title: string; description: string; now: number },
+): Promise<CreateStreamResult> {
+  return db.transaction().execute(async (trx) => {
+    const open = await findOpenStreamOf(trx, input.streamerId);
+    if (open) return { ok: false, reason: 'stream_already_open', stream: open } as const;
+    const stream = await trx
+      .insertInto('live_streams')
+      .values({
+        streamer_id: input.streamerId,
+        title: input.title,
+        description: input.description,
+        created_at: input.now,
+        last_activity_at: input.now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return { ok: true, stream } as const;
+  });
+}
+
+export async function findOpenStreamOf(db: Db, streamerId: number): Promise<LiveStream | undefined> {
+  return db
+    .selectFrom('live_streams')
+    .selectAll()
+    .where('streamer_id', '=', streamerId)
+    .where('status', '!=', 'ended')
+    .executeTakeFirst();
+}
+
+export async function getStream(db: Db, id: number): Promise<LiveStream | undefined> {
+  return db.selectFrom('live_streams').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export type StreamWithStreamer = LiveStream & { streamer_username: string };
+
+export async function getStreamWithStreamer(db: Db, id: number): Promise<StreamWithStreamer | undefined> {
+  return db
+    .selectFrom('live_streams')
+    .innerJoin('users', 'users.id', 'live_streams.streamer_id')
+    .selectAll('live_streams')
+    .select('users.username as streamer_username')
+    .where('live_streams.id', '=', id)
+    .executeTakeFirst();
+}
+
+export async function listStreamsByStatus(db: Db, statuses: readonly StreamStatus[]): Promise<StreamWithStreamer[]> {
+  return db
+    .selectFrom('live_streams')
+    .innerJoin('users', 'users.id', 'live_streams.streamer_id')
+    .selectAll('live_streams')
+    .select('users.username as streamer_username')
+    .where('live_streams.status', 'in', [...statuses])
+    .orderBy('live_streams.viewers_count', 'desc')
+    .orderBy('live_streams.id', 'asc')
+    .execute();
+}
+
+export type TransitionResult =
+  | { ok: true; stream: LiveStream; from: StreamStatus }
+  | { ok: false; reason: 'stream_not_found' }
+  | { ok: false; reason: 'invalid_transition'; current: StreamStatus };
+
+/**
+ * Moves a stream to `to` if the state machine allows it from its current state.
+ * The check and the write are one statement, so two racing callers cannot both win.
+ */
+export async function transitionStream(
+  db: Db,
+  id: number,
+  to: StreamStatus,
+  opts: { now: number; reason?: string },
+): Promise<TransitionResult> {
+  return db.transaction().execute(async (trx) => {
+    const current = await getStream(trx, id);
+    if (!current) return { ok: false, reason: 'stream_not_found' } as const;
+    if (!canTransition(current.status, to)) return { ok: false, reason: 'invalid_transition', current: current.status } as const;
+    const { now } = opts;
+    let update = trx.updateTable('live_streams').where('id', '=', id).where('status', '=', current.status);
+    if (to === 'live') {
+      update = update.set({ status: 'live', started_at: now, viewers_changed_at: now, last_activity_at: now });
+    } else {
+      // Close the viewer-time integral at the end instant; counts freeze from here.
+      update = update.set({
+        status: 'ended',
+        ended_at: now,
+        end_reason: opts.reason ?? 'ended',
+        viewer_ms: sql<number>`viewer_ms + case when status = 'live' and viewers_changed_at is not null then viewers_count * max(0, ${now} - viewers_changed_at) else 0 end`,
+        viewers_count: 0,
+        viewers_changed_at: now,
+      });
+    }
+    const stream = await update.returningAll().executeTakeFirst();
+    if (!stream) return { ok: false, reason: 'invalid_transition', current: current.status } as const;
+    return { ok: true, stream, from: current.status } as const;
+  });
+}
+
+/**
+ * Records the current viewer count: folds the previous count into the
+ * time-weighted integral, raises the peak, and remembers when someone watched.
+ * Ignored once the stream has ended (its figures are frozen).
+ */
+export async function recordViewerCount(db: Db, id: number, viewers: number, now: number): Promise<void> {
+  await db
+    .updateTable('live_streams')
+    .set({
+      viewer_ms: sql<number>`viewer_ms + case when status = 'live' and viewers_changed_at is not null then viewers_count * max(0, ${now} - viewers_changed_at) else 0 end`,
+      viewers_count: viewers,
+      peak_viewers: sql<number>`max(peak_viewers, ${viewers})`,
+      viewers_changed_at: sql<number>`case when status = 'live' then ${now} else viewers_changed_at end`,
+      last_viewer_at: sql<number | null>`case when ${viewers} > 0 then ${now} else last_viewer_at end`,
+      last_activity_at: now,
+    })
+    .where('id', '=', id)
+    .where('status', '!=', 'ended')
+    .execute();
+}
+
+/** Counts a viewer once per stream; returns true the first time this key is seen. */
+export async function addUniqueViewer(db: Db, streamId: number, viewerKey: string, now: number): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const res = await trx
+      .insertInto('stream_viewers')
+      .values({ stream_id: streamId, viewer_key: viewerKey, first_seen_at: now })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    const added = (res.numInsertedOrUpdatedRows ?? 0n) > 0n;
+    if (added) {
+      await trx
+        .updateTable('live_streams')
+        .set({ unique_viewers: sql<number>`unique_viewers + 1` })
+        .where('id', '=', streamId)
+        .where('status', '!=', 'ended')
+        .execute();
+    }
+    return added;
+  });
+}
+
+export async function touchStream(db: Db, id: number, now: number): Promise<void> {
+  await db.updateTable('live_streams').set({ last_activity_at: now }).where('id', '=', id).where('status', '!=', 'ended').execute();
+}
+
+export async function insertViewerSample(db: Db, streamId: number, at: number, viewers: number): Promise<void> {
+  await db
+    .insertInto('viewer_samples')
+    .values({ stream_id: streamId, at, viewers })
+    .onConflict((oc) => oc.columns(['stream_id', 'at']).doUpdateSet({ viewers }))
+    .execute();
+}
+
+export async function listViewerSamples(db: Db, streamId: number): Promise<{ at: number; viewers: number }[]> {
+  return db.selectFrom('viewer_samples').select(['at', 'viewers']).where('stream_id', '=', streamId).orderBy('at').execute();
+}
+
+export interface StreamStats {
+  status: StreamStatus;
+  viewers: number;
+  peakViewers: number;
+  durationMs: number;
+  commentsCount: number;
+  uniqueViewers: number;
+  /** Time-weighted over the live period: ∫viewers dt ÷ live duration. */
+  averageViewers: number;
+  startedAt: number | null;
+  endedAt: number | null;
+}
+
+/** Stats as of `now` while live, or frozen at the end instant once ended. */
+export function computeStreamStats(stream: LiveStream, now: number): StreamStats {
+  const end = stream.status === 'ended' ? (stream.ended_at ?? now) : now;
+  const durationMs = stream.started_at === null ? 0 : Math.max(0, end - stream.started_at);
+  let viewerMs = stream.viewer_ms;
+  if (stream.status === 'live' && stream.viewers_changed_at !== null) {
+    viewerMs += stream.viewers_count * Math.max(0, now - stream.viewers_changed_at);
+  }
+  return {
+    status: stream.status,
+    viewers: stream.status === 'ended' ? 0 : stream.viewers_count,
+    peakViewers: stream.peak_viewers,
+    durationMs,
+    commentsCount: stream.comments_count,
+    uniqueViewers: stream.unique_viewers,
+    averageViewers: durationMs > 0 ? viewerMs / durationMs : 0,
+    startedAt: stream.started_at,
+    endedAt: stream.ended_at,
+  };
+}
