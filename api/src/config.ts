@@ -1,0 +1,117 @@
+import { cpus } from 'node:os';
+import { resolve } from 'node:path';
+
+export interface AppConfig {
+  host: string;
+  port: number;
+  /** Folder holding the SQLite file (`redred.sqlite`). */
+  dataDir: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Address mediasoup binds for RTC; `rtcAnnouncedIp` is what goes into ICE candidates (public IP behind NAT). */
+  rtcListenIp: string;
+  rtcAnnouncedIp: string | undefined;
+  rtcMinPort: number;
+  rtcMaxPort: number;
+  mediasoupWorkers: number;
+  /** Consumers one router carries before new viewers go to a router on another worker. */
+  maxConsumersPerRouter: number;
+  /** Origins allowed to open WebSockets and send cookie-authenticated writes. Empty: same origin only. */
+  allowedOrigins: string[];
+  /** Off by default so a spoofed X-Forwarded-For cannot dodge bans or limits. */
+  trustProxy: boolean;
+  secureCookies: boolean;
+  sessionTtlMs: number;
+  heartbeatMs: number;
+  /** Account creations allowed per client address per hour (REGISTRATIONS_PER_IP_PER_HOUR). */
+  registrationsPerIpPerHour: number;
+  /** Built client to serve at `/`, if present. */
+  clientDir: string | undefined;
+  sweeper: {
+    intervalMs: number;
+    maxLiveMs: number;
+    idleNoViewersMs: number;
+    waitingNoStreamerMs: number;
+  };
+}
+
+export function defaultConfig(overrides: Partial<AppConfig> = {}): AppConfig {
+  return {
+    host: '127.0.0.1',
+    port: 8080,
+    dataDir: resolve('data'),
+    logLevel: 'info',
+    rtcListenIp: '127.0.0.1',
+    rtcAnnouncedIp: undefined,
+    rtcMinPort: 40000,
+    rtcMaxPort: 49999,
+    mediasoupWorkers: Math.max(1, cpus().length),
+    maxConsumersPerRouter: 250,
+    allowedOrigins: [],
+    trustProxy: false,
+    secureCookies: false,
+    sessionTtlMs: 30 * 24 * 3600 * 1000,
+    heartbeatMs: 10_000,
+    registrationsPerIpPerHour: 30,
+    clientDir: undefined,
+    sweeper: {
+      intervalMs: 60_000,
+      maxLiveMs: 4 * 3600 * 1000,
+      idleNoViewersMs: 30 * 60 * 1000,
+      waitingNoStreamerMs: 30 * 60 * 1000,
+    },
+    ...overrides,
+  };
+}
+
+class ConfigError extends Error {
+  readonly code = 'invalid_config';
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer in [${min}, ${max}], got "${raw}"`);
+  return n;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+/** Reads configuration from the environment (documented in README.md). */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const d = defaultConfig();
+  const level = (env.LOG_LEVEL ?? d.logLevel) as AppConfig['logLevel'];
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) throw new ConfigError(`LOG_LEVEL "${level}" is not a pino level`);
+  const cfg = defaultConfig({
+    host: env.HOST || d.host,
+    port: int(env, 'PORT', d.port, 0, 65535),
+    dataDir: resolve(env.DATA_DIR || d.dataDir),
+    logLevel: level,
+    rtcListenIp: env.RTC_LISTEN_IP || d.rtcListenIp,
+    rtcAnnouncedIp: env.RTC_ANNOUNCED_IP || undefined,
+    rtcMinPort: int(env, 'RTC_MIN_PORT', d.rtcMinPort, 1024, 65535),
+    rtcMaxPort: int(env, 'RTC_MAX_PORT', d.rtcMaxPort, 1024, 65535),
+    mediasoupWorkers: int(env, 'MEDIASOUP_WORKERS', d.mediasoupWorkers, 1, 64),
+    maxConsumersPerRouter: int(env, 'MAX_CONSUMERS_PER_ROUTER', d.maxConsumersPerRouter, 1, 100_000),
+    allowedOrigins: (env.ALLOWED_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    trustProxy: bool(env, 'TRUST_PROXY', d.trustProxy),
+    secureCookies: bool(env, 'SECURE_COOKIES', d.secureCookies),
+    heartbeatMs: int(env, 'HEARTBEAT_MS', d.heartbeatMs, 1000, 60_000),
+    registrationsPerIpPerHour: int(env, 'REGISTRATIONS_PER_IP_PER_HOUR', d.registrationsPerIpPerHour, 1),
+    clientDir: env.CLIENT_DIR ? resolve(env.CLIENT_DIR) : resolve('client', 'dist'),
+    sweeper: {
+      intervalMs: int(env, 'SWEEP_INTERVAL_MS', d.sweeper.intervalMs, 1000),
+      maxLiveMs: int(env, 'SWEEP_MAX_LIVE_MS', d.sweeper.maxLiveMs, 1000),
+      idleNoViewersMs: int(env, 'SWEEP_IDLE_MS', d.sweeper.idleNoViewersMs, 1000),
+      waitingNoStreamerMs: int(env, 'SWEEP_WAITING_MS', d.sweeper.waitingNoStreamerMs, 1000),
+    },
+  });
+  if (cfg.rtcMinPort >= cfg.rtcMaxPort) throw new ConfigError('RTC_MIN_PORT must be below RTC_MAX_PORT');
+  return cfg;
+}

@@ -1,0 +1,51 @@
+import type { ErrorCode } from './protocol/errors.ts';
+
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  invalid_json: 400,
+  validation_failed: 400,
+  bad_request: 400,
+  invalid_username: 400,
+  invalid_password: 400,
+  unauthorized: 401,
+  invalid_credentials: 401,
+  forbidden: 403,
+  csrf_rejected: 403,
+  banned: 403,
+  not_found: 404,
+  stream_not_found: 404,
+  user_not_found: 404,
+  comment_not_found: 404,
+  username_taken: 409,
+  stream_already_open: 409,
+  invalid_transition: 409,
+  payload_too_large: 413,
+  rate_limited: 429,
+  unavailable: 503,
+};
+
+/** The one error class of the service: a stable wire `code`, a human message, an HTTP status. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(code: ErrorCode, message: string, opts: { retryAfterSeconds?: number; statusCode?: number; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.statusCode = opts.statusCode ?? STATUS[code] ?? 400;
+    this.retryAfterSeconds = opts.retryAfterSeconds;
+  }
+
+  toWire(): { code: ErrorCode; message: string; retryAfterSeconds?: number } {
+    return this.retryAfterSeconds === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, retryAfterSeconds: this.retryAfterSeconds };
+  }
+}
+
+/** SQLite errors that mean "could not store", as opposed to a bug: reported as `unavailable`, never as success. */
+export function isStorageUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|FULL|READONLY|IOERR|CANTOPEN|CORRUPT)/.test(code);
+}

@@ -1,0 +1,13 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Db } from '@redred/db';
+import type { WorkerPool } from '@redred/sfu';
+import type { AppConfig } from '../config.ts';
+
+/** What the live subsystem needs from the app: passed explicitly, no globals. */
+export interface LiveContext {
+  db: Db;
+  now: () => number;
+  log: FastifyBaseLogger;
+  pool: WorkerPool;
+  config: AppConfig;
+}

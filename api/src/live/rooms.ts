@@ -1,0 +1,59 @@
+import { getChatSettings, getStreamWithStreamer } from '@redred/db';
+import { StreamRouter } from '@redred/sfu';
+import { CLOSE_CODES } from '../protocol/constants.ts';
+import type { LiveContext } from './context.ts';
+import { StreamRoom } from './room.ts';
+import { wireMediaEvents } from './signaling.ts';
+
+/** The rooms of this process, one per stream that is not ended and has been opened. */
+export class RoomRegistry {
+  readonly #rooms = new Map<number, StreamRoom>();
+  readonly #opening = new Map<number, Promise<StreamRoom | null>>();
+  readonly #ctx: LiveContext;
+  #closed = false;
+
+  constructor(ctx: LiveContext) {
+    this.#ctx = ctx;
+  }
+
+  get(streamId: number): StreamRoom | undefined {
+    return this.#rooms.get(streamId);
+  }
+
+  all(): StreamRoom[] {
+    return [...this.#rooms.values()];
+  }
+
+  /** The room of a stream that is not ended, created (with its router) on first use; null if none. */
+  async open(streamId: number): Promise<StreamRoom | null> {
+    const existing = this.#rooms.get(streamId);
+    if (existing && !existing.closed) return existing;
+    const pending = this.#opening.get(streamId);
+    if (pending) return pending;
+    const opening = this.#create(streamId).finally(() => this.#opening.delete(streamId));
+    this.#opening.set(streamId, opening);
+    return opening;
+  }
+
+  async #create(streamId: number): Promise<StreamRoom | null> {
+    if (this.#closed) return null;
+    const stream = await getStreamWithStreamer(this.#ctx.db, streamId);
+    if (!stream || stream.status === 'ended') return null;
+    const settings = await getChatSettings(this.#ctx.db, stream.streamer_id);
+    const media = await StreamRouter.create(this.#ctx.pool, String(streamId));
+    const room = new StreamRoom(this.#ctx, stream, media, settings);
+    wireMediaEvents(this.#ctx, room);
+    room.onClose = () => {
+      if (this.#rooms.get(streamId) === room) this.#rooms.delete(streamId);
+    };
+    this.#rooms.set(streamId, room);
+    return room;
+  }
+
+  /** Shutdown: every client is told the server is going away (1001). */
+  closeAll(): void {
+    this.#closed = true;
+    for (const room of this.#rooms.values()) room.close(CLOSE_CODES.goingAway, 'server shutting down');
+    this.#rooms.clear();
+  }
+}

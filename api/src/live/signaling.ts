@@ -1,0 +1,127 @@
+import { SfuError } from '@redred/sfu';
+import { AppError } from '../errors.ts';
+import type { ErrorCode } from '../protocol/errors.ts';
+import type { ClientMessageOf } from '../protocol/client-messages.ts';
+import type { LiveConnection } from './connection.ts';
+import type { LiveContext } from './context.ts';
+import { endStream, markLive } from './lifecycle.ts';
+import type { StreamRoom } from './room.ts';
+
+/** One send transport and a spare recv transport are plenty; more is a client bug or abuse. */
+export const MAX_TRANSPORTS_PER_CONNECTION = 4;
+
+const SFU_CODES: Record<string, ErrorCode> = {
+  transport_not_found: 'transport_not_found',
+  producer_not_found: 'producer_not_found',
+  consumer_not_found: 'consumer_not_found',
+  cannot_consume: 'cannot_consume',
+  invalid_parameters: 'invalid_parameters',
+  stream_closed: 'media_unavailable',
+  not_allowed: 'forbidden',
+};
+
+/** Media errors keep their meaning on the wire. */
+export function toAppError(err: unknown): unknown {
+  if (err instanceof SfuError) return new AppError(SFU_CODES[err.code] ?? 'invalid_parameters', err.message);
+  return err;
+}
+
+async function media<T>(op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    throw toAppError(err);
+  }
+}
+
+function requireStreamer(conn: LiveConnection, what: string): void {
+  if (conn.role !== 'streamer') throw new AppError('forbidden', `only the streamer can ${what}`);
+}
+
+const transportCounts = new WeakMap<LiveConnection, number>();
+
+export const signalingHandlers = {
+  async create_transport(ctx: LiveContext, room: StreamRoom, conn: LiveConnection, msg: ClientMessageOf<'create_transport'>) {
+    if (msg.direction === 'send') requireStreamer(conn, 'publish media');
+    const n = transportCounts.get(conn) ?? 0;
+    if (n >= MAX_TRANSPORTS_PER_CONNECTION) throw new AppError('rate_limited', `at most ${MAX_TRANSPORTS_PER_CONNECTION} transports per connection`);
+    const transport = await media(() => room.media.createTransport(conn.id, msg.direction));
+    transportCounts.set(conn, n + 1);
+    conn.send({ type: 'offer', requestId: msg.requestId, kind: 'transport', direction: msg.direction, transport });
+  },
+
+  async answer(ctx: LiveContext, room: StreamRoom, conn: LiveConnection, msg: ClientMessageOf<'answer'>) {
+    if (msg.kind === 'connect') {
+      await media(() => room.media.connectTransport(conn.id, msg.transportId, msg.dtlsParameters as never));
+      conn.send({ type: 'ack', requestId: msg.requestId });
+      return;
+    }
+    requireStreamer(conn, 'publish media');
+    if (msg.source === 'camera' || msg.source === 'screen') {
+      if (msg.mediaKind !== 'video') throw new AppError('invalid_parameters', `${msg.source} must be video`);
+    } else if (msg.mediaKind !== 'audio') {
+      throw new AppError('invalid_parameters', `${msg.source} must be audio`);
+    }
+    const producerId = await media(() =>
+      room.media.produce(conn.id, msg.transportId, { kind: msg.mediaKind, rtpParameters: msg.rtpParameters as never, source: msg.source }),
+    );
+    conn.send({ type: 'produced', requestId: msg.requestId, producerId });
+    if (msg.mediaKind === 'video') await markLive(ctx, room);
+  },
+
+  async consume(_ctx: LiveContext, room: StreamRoom, conn: LiveConnection, msg: ClientMessageOf<'consume'>) {
+    const consumer = await media(() => room.media.consume(conn.id, msg.transportId, msg.producerId, msg.rtpCapabilities as never));
+    conn.send({ type: 'offer', requestId: msg.requestId, kind: 'consumer', consumer });
+  },
+
+  async resume_consumer(_ctx: LiveContext, room: StreamRoom, conn: LiveConnection, msg: ClientMessageOf<'resume_consumer'>) {
+    await media(() => room.media.resumeConsumer(conn.id, msg.consumerId));
+    conn.send({ type: 'ack', requestId: msg.requestId });
+  },
+
+  async set_layer(_ctx: LiveContext, room: StreamRoom, conn: LiveConnection, msg: ClientMessageOf<'set_layer'>) {
+    await media(() => room.media.setPreferredLayer(conn.id, msg.consumerId, msg.layer));
+    conn.send({ type: 'ack', requestId: msg.requestId });
+    conn.send({ type: 'layer_changed', consumerId: msg.consumerId, layer: msg.layer });
+  },
+
+  async restart_ice(_ctx: LiveContext, room: StreamRoom, conn: LiveConnection, msg: ClientMessageOf<'restart_ice'>) {
+    const res = await media(() => room.media.restartIce(conn.id, msg.transportId));
+    conn.send({ type: 'ice_candidate', requestId: msg.requestId, transportId: msg.transportId, iceParameters: res.iceParameters, candidates: res.iceCandidates });
+  },
+
+  // The SFU is ICE-lite: it never gathers the peer's candidates, it learns the
+  // peer's address from the peer's connectivity checks. Accepted and ignored.
+  async ice_candidate() {},
+
+  async close_producer(_ctx: LiveContext, room: StreamRoom, conn: LiveConnection, msg: ClientMessageOf<'close_producer'>) {
+    requireStreamer(conn, 'stop media');
+    await media(() => room.media.closeProducer(conn.id, msg.producerId));
+    conn.send({ type: 'ack', requestId: msg.requestId });
+  },
+
+  async end_stream(ctx: LiveContext, room: StreamRoom, conn: LiveConnection, msg: ClientMessageOf<'end_stream'>) {
+    requireStreamer(conn, 'end the stream');
+    // Acked before the room closes, so the streamer's request gets its answer.
+    conn.send({ type: 'ack', requestId: msg.requestId });
+    await endStream(ctx, room, room.streamId, 'streamer_ended');
+  },
+};
+
+/** Tells peers what the SFU did on its own: new or gone producers, closed consumers, a rebuilt router. */
+export function wireMediaEvents(ctx: LiveContext, room: StreamRoom): void {
+  room.media.on('produceradded', (p) => {
+    room.broadcast({ type: 'producer_added', producer: { id: p.id, kind: p.kind, source: p.source } }, (c) => c.id !== p.peerId);
+  });
+  room.media.on('producerremoved', (p) => {
+    room.broadcast({ type: 'producer_removed', producerId: p.id }, (c) => c.id !== p.peerId);
+  });
+  room.media.on('consumerclosed', (e) => {
+    room.connection(e.peerId)?.send({ type: 'consumer_closed', consumerId: e.consumerId });
+  });
+  room.media.on('mediareset', (reason) => {
+    ctx.log.warn({ module: 'signaling', streamId: room.streamId, reason }, 'media reset: peers re-negotiate');
+    for (const c of room.connections()) transportCounts.delete(c);
+    room.broadcast({ type: 'media_reset', reason });
+  });
+}

@@ -1,0 +1,61 @@
+// Every error the server sends, REST or WebSocket, carries one of these codes.
+export const ERROR_CODES = [
+  // transport / framing
+  'invalid_json',
+  'unknown_type',
+  'validation_failed',
+  'frame_too_large',
+  'rate_limited',
+  'internal',
+  'unavailable',
+  // HTTP
+  'not_found',
+  'bad_request',
+  'payload_too_large',
+  'csrf_rejected',
+  // auth
+  'unauthorized',
+  'forbidden',
+  'invalid_credentials',
+  'username_taken',
+  'invalid_username',
+  'invalid_password',
+  // streams
+  'stream_not_found',
+  'stream_not_live',
+  'stream_ended',
+  'stream_already_open',
+  'invalid_transition',
+  'already_ended',
+  // media
+  'invalid_parameters',
+  'cannot_consume',
+  'transport_not_found',
+  'producer_not_found',
+  'consumer_not_found',
+  'media_unavailable',
+  // chat
+  'comment_empty',
+  'comment_too_long',
+  'comment_invalid',
+  'blocked_word',
+  'slow_mode',
+  'chat_rate_limited',
+  'timed_out',
+  'accounts_only',
+  // moderation
+  'banned',
+  'kicked',
+  'user_not_found',
+  'comment_not_found',
+  'invalid_target',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+  /** Seconds until the action may be retried (slow mode, timeouts, rate limits). */
+  retryAfterSeconds?: number;
+}

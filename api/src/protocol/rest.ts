@@ -1,0 +1,43 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { LIMITS } from './constants.ts';
+import { EntityId, StreamInfoSchema, StreamStatsSchema, WireErrorSchema } from './common.ts';
+
+export const ErrorBody = Type.Object({ error: WireErrorSchema });
+export type ErrorBody = Static<typeof ErrorBody>;
+
+export const Credentials = Type.Object(
+  {
+    // Length and charset rules are checked in code so the error names the field.
+    username: Type.String({ maxLength: 1024 }),
+    password: Type.String({ maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+);
+export type Credentials = Static<typeof Credentials>;
+
+export const MeBody = Type.Object({ user: Type.Object({ id: EntityId, username: Type.String() }) });
+export type MeBody = Static<typeof MeBody>;
+
+export const SessionBody = Type.Object({
+  user: Type.Object({ id: EntityId, username: Type.String() }),
+  /** Also set as an HttpOnly cookie; returned for API and WebSocket clients that use `Authorization: Bearer`. */
+  token: Type.String(),
+  expiresAt: Type.Integer(),
+});
+export type SessionBody = Static<typeof SessionBody>;
+
+export const CreateStreamBody = Type.Object(
+  {
+    title: Type.String({ minLength: 1, maxLength: LIMITS.titleMax }),
+    description: Type.Optional(Type.String({ maxLength: LIMITS.descriptionMax })),
+  },
+  { additionalProperties: false },
+);
+export type CreateStreamBody = Static<typeof CreateStreamBody>;
+
+export const StreamBody = Type.Object({ stream: StreamInfoSchema });
+export type StreamBody = Static<typeof StreamBody>;
+export const StreamListBody = Type.Object({ streams: Type.Array(StreamInfoSchema) });
+export type StreamListBody = Static<typeof StreamListBody>;
+export const StatsBody = Type.Object({ stats: StreamStatsSchema });
+export type StatsBody = Static<typeof StatsBody>;

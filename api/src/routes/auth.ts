@@ -1,0 +1,99 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { createUser, deleteSession, findUserByUsername, insertSession, usernameKey } from '@redred/db';
+import { AppError } from '../errors.ts';
+import { decoyPasswordHash, hashPassword, validatePassword, validateUsername, verifyPassword } from '../auth/credentials.ts';
+import { SESSION_COOKIE, hashToken, newSessionToken } from '../auth/tokens.ts';
+import { requireUser } from '../plugins/auth.ts';
+import { SlidingWindowLimiter } from '../security/rateLimiter.ts';
+import { Credentials, ErrorBody, MeBody, SessionBody } from '../protocol/rest.ts';
+
+/** Login/register limits: guessing is slow per account and per address, a typo is not punished. */
+export const AUTH_LIMITS = {
+  failuresPerUsername: 10,
+  failuresPerIp: 30,
+  failureWindowMs: 15 * 60 * 1000,
+  registrationWindowMs: 60 * 60 * 1000,
+} as const;
+
+export interface AuthRoutesOptions {
+  now: () => number;
+  sessionTtlMs: number;
+  secureCookies: boolean;
+  registrationsPerIpPerHour: number;
+}
+
+export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions): Promise<void> {
+  const failuresByUser = new SlidingWindowLimiter(AUTH_LIMITS.failuresPerUsername, AUTH_LIMITS.failureWindowMs);
+  const failuresByIp = new SlidingWindowLimiter(AUTH_LIMITS.failuresPerIp, AUTH_LIMITS.failureWindowMs);
+  const registrations = new SlidingWindowLimiter(opts.registrationsPerIpPerHour, AUTH_LIMITS.registrationWindowMs);
+  const pruneTimer = setInterval(() => {
+    const now = opts.now();
+    failuresByUser.prune(now);
+    failuresByIp.prune(now);
+    registrations.prune(now);
+  }, 60_000);
+  pruneTimer.unref();
+  app.addHook('onClose', async () => clearInterval(pruneTimer));
+
+  const limited = (retryAfterMs: number): AppError =>
+    new AppError('rate_limited', 'too many attempts; try again later', { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) });
+
+  async function startSession(reply: FastifyReply, user: { id: number; username: string }) {
+    const token = newSessionToken();
+    const now = opts.now();
+    const expiresAt = now + opts.sessionTtlMs;
+    await insertSession(app.db, { tokenHash: hashToken(token), userId: user.id, now, expiresAt });
+    reply.setCookie(SESSION_COOKIE, token, {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: opts.secureCookies,
+      expires: new Date(expiresAt),
+    });
+    return { user: { id: user.id, username: user.username }, token, expiresAt };
+  }
+
+  app.post('/api/auth/register', { schema: { body: Credentials, response: { 201: SessionBody, '4xx': ErrorBody } } }, async (request, reply) => {
+    const { username: rawName, password } = request.body as Credentials;
+    const username = validateUsername(rawName);
+    validatePassword(password);
+    const gate = registrations.take(request.ip, opts.now());
+    if (!gate.ok) throw limited(gate.retryAfterMs);
+    const created = await createUser(app.db, { username, passwordHash: await hashPassword(password), now: opts.now() });
+    if (!created.ok) throw new AppError('username_taken', `the username "${username}" is taken`);
+    reply.code(201);
+    return startSession(reply, created.user);
+  });
+
+  app.post('/api/auth/login', { schema: { body: Credentials, response: { 200: SessionBody, '4xx': ErrorBody } } }, async (request, reply) => {
+    const { username, password } = request.body as Credentials;
+    const now = opts.now();
+    const userKey = usernameKey(username.trim());
+    for (const check of [failuresByUser.check(userKey, now), failuresByIp.check(request.ip, now)]) {
+      if (!check.ok) {
+        reply.header('retry-after', Math.ceil(check.retryAfterMs / 1000));
+        throw limited(check.retryAfterMs);
+      }
+    }
+    const user = await findUserByUsername(app.db, username.trim());
+    const ok = await verifyPassword(user?.password_hash ?? (await decoyPasswordHash()), password);
+    if (!user || !ok) {
+      failuresByUser.take(userKey, now);
+      failuresByIp.take(request.ip, now);
+      throw new AppError('invalid_credentials', 'wrong username or password');
+    }
+    failuresByUser.reset(userKey);
+    return startSession(reply, user);
+  });
+
+  app.post('/api/auth/logout', async (request, reply) => {
+    if (request.sessionTokenHash) await deleteSession(app.db, request.sessionTokenHash);
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    reply.code(204);
+    return reply.send();
+  });
+
+  app.get('/api/auth/me', { schema: { response: { 200: MeBody, '4xx': ErrorBody } } }, async (request) => {
+    return { user: requireUser(request) };
+  });
+}

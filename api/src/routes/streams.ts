@@ -1,0 +1,61 @@
+import type { FastifyInstance } from 'fastify';
+import { computeStreamStats, createStream, getStreamWithStreamer, listStreamsByStatus, listViewerSamples, type StreamWithStreamer } from '@redred/db';
+import { AppError } from '../errors.ts';
+import { requireUser } from '../plugins/auth.ts';
+import type { StreamInfo } from '../protocol/common.ts';
+import { CreateStreamBody, ErrorBody, StatsBody, StreamBody, StreamListBody } from '../protocol/rest.ts';
+
+export function toStreamInfo(s: StreamWithStreamer, liveViewers?: number): StreamInfo {
+  return {
+    id: s.id,
+    title: s.title,
+    description: s.description,
+    status: s.status,
+    streamer: { id: s.streamer_id, username: s.streamer_username },
+    viewers: s.status === 'ended' ? 0 : (liveViewers ?? s.viewers_count),
+    peakViewers: s.peak_viewers,
+    startedAt: s.started_at,
+    endedAt: s.ended_at,
+    createdAt: s.created_at,
+  };
+}
+
+const IdParams = { type: 'object', properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,15}$' } }, required: ['id'] } as const;
+
+export async function streamRoutes(app: FastifyInstance, opts: { now: () => number }): Promise<void> {
+  const create = async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
+    const user = requireUser(request);
+    const body = request.body as CreateStreamBody;
+    const title = body.title.trim();
+    if (title.length === 0) throw new AppError('validation_failed', 'title must not be blank');
+    const res = await createStream(app.db, { streamerId: user.id, title, description: (body.description ?? '').trim(), now: opts.now() });
+    if (!res.ok) throw new AppError('stream_already_open', `you already have an open stream (${res.stream.id}); end it first`);
+    const full = await getStreamWithStreamer(app.db, res.stream.id);
+    reply.code(201);
+    return { stream: toStreamInfo(full!) };
+  };
+  const createSchema = { body: CreateStreamBody, response: { 201: StreamBody, '4xx': ErrorBody } };
+  // The original design's path, with and without its trailing slash.
+  app.post('/api/live/create/', { schema: createSchema }, create);
+  app.post('/api/live/create', { schema: createSchema }, create);
+
+  app.get('/api/live/', { schema: { response: { 200: StreamListBody } } }, async () => {
+    const rows = await listStreamsByStatus(app.db, ['live']);
+    return { streams: rows.map((s) => toStreamInfo(s, app.rooms.get(s.id)?.viewers.count)) };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/live/:id', { schema: { params: IdParams, response: { 200: StreamBody, '4xx': ErrorBody } } }, async (request) => {
+    const s = await getStreamWithStreamer(app.db, Number(request.params.id));
+    if (!s) throw new AppError('stream_not_found', 'no such stream');
+    return { stream: toStreamInfo(s, app.rooms.get(s.id)?.viewers.count) };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/live/:id/stats', { schema: { params: IdParams, response: { 200: StatsBody, '4xx': ErrorBody } } }, async (request) => {
+    const id = Number(request.params.id);
+    const s = await getStreamWithStreamer(app.db, id);
+    if (!s) throw new AppError('stream_not_found', 'no such stream');
+    const stats = computeStreamStats(s, opts.now());
+    const series = await listViewerSamples(app.db, id);
+    return { stats: { streamId: id, ...stats, durationMs: Math.round(stats.durationMs), series } };
+  });
+}

@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../app.ts';
+import { defaultConfig, type AppConfig } from '../config.ts';
+
+export interface TestServer {
+  app: FastifyInstance;
+  url: string;
+  wsUrl: (streamId: number) => string;
+  dataDir: string;
+  config: AppConfig;
+  close(opts?: { keepData?: boolean }): Promise<void>;
+}
+
+/** A real server on 127.0.0.1 with a real SQLite file in a temp dir and real mediasoup workers. */
+export async function startTestServer(
+  overrides: Partial<AppConfig> = {},
+  opts: { now?: () => number; dataDir?: string } = {},
+): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'redred-api-'));
+  const config = defaultConfig({ port: 0, dataDir, logLevel: 'silent', mediasoupWorkers: 1, clientDir: undefined, registrationsPerIpPerHour: 1_000_000, ...overrides });
+  const app = await buildApp(config, { logger: false, ...(opts.now ? { now: opts.now } : {}) });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (typeof address !== 'object' || !address) throw new Error('no address');
+  const url = `http://127.0.0.1:${address.port}`;
+  return {
+    app,
+    url,
+    wsUrl: (streamId) => `ws://127.0.0.1:${address.port}/ws/live/${streamId}`,
+    dataDir,
+    config,
+    async close({ keepData = false } = {}) {
+      await app.close();
+      if (!keepData && !opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** JSON over fetch with the status, for REST tests. */
+export async function api<T = any>(
+  base: string,
+  method: string,
+  path: string,
+  opts: { body?: unknown; token?: string; headers?: Record<string, string>; rawBody?: string } = {},
+): Promise<{ status: number; body: T; headers: Headers }> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.body !== undefined || opts.rawBody !== undefined) headers['content-type'] = 'application/json';
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  const res = await fetch(base + path, { method, headers, body: opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)) });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T, headers: res.headers };
+}
+
+export async function registerUser(base: string, username: string, password = 'correct horse battery'): Promise<{ token: string; id: number; username: string }> {
+  const res = await api(base, 'POST', '/api/auth/register', { body: { username, password } });
+  if (res.status !== 201) throw new Error(`register ${username}: ${res.status} ${JSON.stringify(res.body)}`);
+  return { token: res.body.token, id: res.body.user.id, username: res.body.user.username };
+}
