@@ -10,8 +10,10 @@ import { authPlugin } from './plugins/auth.ts';
 import { dbPlugin } from './plugins/db.ts';
 import { sfuPlugin } from './plugins/sfu.ts';
 import { livePlugin } from './plugins/live.ts';
+import { lifecyclePlugin } from './plugins/lifecycle.ts';
 import { authRoutes } from './routes/auth.ts';
 import { healthRoutes } from './routes/health.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { streamRoutes } from './routes/streams.ts';
 import { isOriginAllowed } from './security/origin.ts';
 
@@ -107,10 +109,12 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   });
   await app.register(sfuPlugin, { config });
   await app.register(livePlugin, { config, now });
+  await app.register(lifecyclePlugin, { config });
 
   await app.register(healthRoutes);
   await app.register(authRoutes, { now, sessionTtlMs: config.sessionTtlMs, secureCookies: config.secureCookies, registrationsPerIpPerHour: config.registrationsPerIpPerHour });
   await app.register(streamRoutes, { now });
+  await app.register(metricsRoutes);
 
   if (config.clientDir && existsSync(config.clientDir)) {
     await app.register(fastifyStatic, { root: config.clientDir, prefix: '/', wildcard: false, index: ['index.html'] });

@@ -22,6 +22,9 @@ export interface AppConfig {
   secureCookies: boolean;
   sessionTtlMs: number;
   heartbeatMs: number;
+  /** Per-connection WebSocket message rate (any type): sustained per second, and burst. */
+  wsMessagesPerSecond: number;
+  wsMessageBurst: number;
   /** Account creations allowed per client address per hour (REGISTRATIONS_PER_IP_PER_HOUR). */
   registrationsPerIpPerHour: number;
   /** Built client to serve at `/`, if present. */
@@ -31,6 +34,10 @@ export interface AppConfig {
     maxLiveMs: number;
     idleNoViewersMs: number;
     waitingNoStreamerMs: number;
+    /** How often open rooms are checked against the database (streams ended by the CLI) and presence is recorded. */
+    roomSyncIntervalMs: number;
+    /** After a restart, how long a stream the database calls live waits for its streamer to republish; 0 ends it at once. */
+    restartGraceMs: number;
   };
 }
 
@@ -52,12 +59,16 @@ export function defaultConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     sessionTtlMs: 30 * 24 * 3600 * 1000,
     heartbeatMs: 10_000,
     registrationsPerIpPerHour: 30,
+    wsMessagesPerSecond: 20,
+    wsMessageBurst: 40,
     clientDir: undefined,
     sweeper: {
       intervalMs: 60_000,
       maxLiveMs: 4 * 3600 * 1000,
       idleNoViewersMs: 30 * 60 * 1000,
       waitingNoStreamerMs: 30 * 60 * 1000,
+      roomSyncIntervalMs: 2000,
+      restartGraceMs: 60_000,
     },
     ...overrides,
   };
@@ -104,12 +115,16 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     secureCookies: bool(env, 'SECURE_COOKIES', d.secureCookies),
     heartbeatMs: int(env, 'HEARTBEAT_MS', d.heartbeatMs, 1000, 60_000),
     registrationsPerIpPerHour: int(env, 'REGISTRATIONS_PER_IP_PER_HOUR', d.registrationsPerIpPerHour, 1),
+    wsMessagesPerSecond: int(env, 'WS_MESSAGES_PER_SECOND', d.wsMessagesPerSecond, 1),
+    wsMessageBurst: int(env, 'WS_MESSAGE_BURST', d.wsMessageBurst, 1),
     clientDir: env.CLIENT_DIR ? resolve(env.CLIENT_DIR) : resolve('client', 'dist'),
     sweeper: {
       intervalMs: int(env, 'SWEEP_INTERVAL_MS', d.sweeper.intervalMs, 1000),
       maxLiveMs: int(env, 'SWEEP_MAX_LIVE_MS', d.sweeper.maxLiveMs, 1000),
       idleNoViewersMs: int(env, 'SWEEP_IDLE_MS', d.sweeper.idleNoViewersMs, 1000),
       waitingNoStreamerMs: int(env, 'SWEEP_WAITING_MS', d.sweeper.waitingNoStreamerMs, 1000),
+      roomSyncIntervalMs: int(env, 'SWEEP_ROOM_SYNC_MS', d.sweeper.roomSyncIntervalMs, 100, 60_000),
+      restartGraceMs: int(env, 'RESTART_GRACE_MS', d.sweeper.restartGraceMs, 0, 3600 * 1000),
     },
   });
   if (cfg.rtcMinPort >= cfg.rtcMaxPort) throw new ConfigError('RTC_MIN_PORT must be below RTC_MAX_PORT');

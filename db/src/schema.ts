@@ -48,6 +48,8 @@ export interface LiveStreamsTable {
   last_activity_at: Millis;
   /** Last time the stream had at least one viewer (idle rule input). */
   last_viewer_at: Millis | null;
+  /** Last time a server saw the streamer's socket connected, refreshed while it stays; null: never (waiting rule input). */
+  streamer_seen_at: Millis | null;
 }
 
 export interface CommentsTable {

@@ -140,17 +140,26 @@ export async function recordViewerCount(db: Db, id: number, viewers: number, now
 
 /** Counts a viewer once per stream; returns true the first time this key is seen. */
 export async function addUniqueViewer(db: Db, streamId: number, viewerKey: string, now: number): Promise<boolean> {
+  return (await addUniqueViewers(db, streamId, [viewerKey], now)) > 0;
+}
+
+/** Counts a batch of viewers once per stream, in one transaction; returns how many were new. */
+export async function addUniqueViewers(db: Db, streamId: number, viewerKeys: readonly string[], now: number): Promise<number> {
+  if (viewerKeys.length === 0) return 0;
   return db.transaction().execute(async (trx) => {
-    const res = await trx
-      .insertInto('stream_viewers')
-      .values({ stream_id: streamId, viewer_key: viewerKey, first_seen_at: now })
-      .onConflict((oc) => oc.doNothing())
-      .executeTakeFirst();
-    const added = (res.numInsertedOrUpdatedRows ?? 0n) > 0n;
-    if (added) {
+    let added = 0;
+    for (const viewerKey of viewerKeys) {
+      const res = await trx
+        .insertInto('stream_viewers')
+        .values({ stream_id: streamId, viewer_key: viewerKey, first_seen_at: now })
+        .onConflict((oc) => oc.doNothing())
+        .executeTakeFirst();
+      if ((res.numInsertedOrUpdatedRows ?? 0n) > 0n) added++;
+    }
+    if (added > 0) {
       await trx
         .updateTable('live_streams')
-        .set({ unique_viewers: sql<number>`unique_viewers + 1` })
+        .set({ unique_viewers: sql<number>`unique_viewers + ${added}` })
         .where('id', '=', streamId)
         .where('status', '!=', 'ended')
         .execute();
@@ -207,4 +216,55 @@ export function computeStreamStats(stream: LiveStream, now: number): StreamStats
     startedAt: stream.started_at,
     endedAt: stream.ended_at,
   };
+}
+
+// ── Lifecycle: the sweeper, crash recovery and the operator CLI ─────────────
+
+/** Every stream that is not ended, oldest first, with its streamer's name. */
+export async function listOpenStreams(db: Db): Promise<StreamWithStreamer[]> {
+  return db
+    .selectFrom('live_streams')
+    .innerJoin('users', 'users.id', 'live_streams.streamer_id')
+    .selectAll('live_streams')
+    .select('users.username as streamer_username')
+    .where('live_streams.status', '!=', 'ended')
+    .orderBy('live_streams.id', 'asc')
+    .execute();
+}
+
+export type StreamStatusRow = Pick<LiveStream, 'id' | 'status' | 'ended_at' | 'end_reason'>;
+
+/** Status of the given streams, for checking open rooms against the database; missing ids are streams that are gone. */
+export async function getStreamStatuses(db: Db, ids: readonly number[]): Promise<StreamStatusRow[]> {
+  if (ids.length === 0) return [];
+  return db.selectFrom('live_streams').select(['id', 'status', 'ended_at', 'end_reason']).where('id', 'in', [...ids]).execute();
+}
+
+/** Records that the streamer's socket is connected now (the waiting rule's input). Ignored once ended. */
+export async function markStreamerSeen(db: Db, id: number, now: number): Promise<void> {
+  await db.updateTable('live_streams').set({ streamer_seen_at: now }).where('id', '=', id).where('status', '!=', 'ended').execute();
+}
+
+/**
+ * Records that someone is watching now (the idle rule's input), while a steady
+ * audience changes no count and so writes nothing else. Ignored once ended.
+ */
+export async function markViewersSeen(db: Db, id: number, now: number): Promise<void> {
+  await db.updateTable('live_streams').set({ last_viewer_at: now }).where('id', '=', id).where('status', '!=', 'ended').execute();
+}
+
+/**
+ * The last moment the stream is known to have been alive: its start, its last
+ * recorded activity, or its last viewer sample (taken every few seconds while a
+ * server carries it). After a crash this is when the stream really stopped.
+ */
+export async function lastSignOfLife(db: Db, id: number): Promise<number | undefined> {
+  const stream = await getStream(db, id);
+  if (!stream) return undefined;
+  const sample = await db
+    .selectFrom('viewer_samples')
+    .select((eb) => eb.fn.max('at').as('at'))
+    .where('stream_id', '=', id)
+    .executeTakeFirst();
+  return Math.max(stream.created_at, stream.started_at ?? 0, stream.last_activity_at, stream.streamer_seen_at ?? 0, Number(sample?.at ?? 0));
 }

@@ -122,7 +122,7 @@ export function handleFrame(ctx: LiveContext, room: StreamRoom, conn: LiveConnec
       conn.close(CLOSE_CODES.policyViolation, 'message rate exceeded');
       return;
     }
-    replyError(conn, new AppError('rate_limited', `at most ${LIMITS.messagesPerSecond} messages per second`, { retryAfterSeconds: 1 }), undefined);
+    replyError(conn, new AppError('rate_limited', `at most ${ctx.config.wsMessagesPerSecond} messages per second`, { retryAfterSeconds: 1 }), undefined);
     return;
   }
   const parsed = parseClientFrame(data, isBinary);

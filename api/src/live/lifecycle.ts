@@ -32,12 +32,16 @@ export async function endStream(ctx: LiveContext, room: StreamRoom | undefined, 
   } else {
     throw new AppError('stream_not_found', `stream ${streamId} does not exist`);
   }
-  if (room && !room.closed) {
-    room.status = 'ended';
-    room.endedAt = endedAt;
-    room.broadcast({ type: 'stream_ended', reason, endedAt });
-    room.close(CLOSE_CODES.streamEnded, 'stream ended');
-  }
+  if (room) closeEndedRoom(room, reason, endedAt);
   if (res.ok) ctx.log.info({ module: 'lifecycle', streamId, reason }, 'stream ended');
   return { alreadyEnded, endedAt };
+}
+
+/** The live side of an end the database already holds: `stream_ended` to every peer, then sockets and router close. */
+export function closeEndedRoom(room: StreamRoom, reason: string, endedAt: number): void {
+  if (room.closed) return;
+  room.status = 'ended';
+  room.endedAt = endedAt;
+  room.broadcast({ type: 'stream_ended', reason, endedAt });
+  room.close(CLOSE_CODES.streamEnded, 'stream ended');
 }

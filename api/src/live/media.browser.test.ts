@@ -146,7 +146,8 @@ describe('one upload, many viewers, in real Chromium', () => {
 
   it('recovers from a SIGKILLed mediasoup worker without a server restart', async () => {
     const room = srv.app.rooms.get(streamId)!;
-    const pids = room.media.workerPids();
+    const placement = room.media.placement();
+    const pids = [placement.origin.workerPid, ...placement.fanout.map((f) => f.workerPid)];
     for (const pid of pids) process.kill(pid, 'SIGKILL');
     const t0 = Date.now();
     const page = viewers[0]!;

@@ -1,4 +1,4 @@
-import { addUniqueViewer, insertViewerSample, recordViewerCount, type LiveStream, type StreamStatus } from '@redred/db';
+import { addUniqueViewers, insertViewerSample, recordViewerCount, type LiveStream, type StreamStatus } from '@redred/db';
 import type { StreamRouter } from '@redred/sfu';
 import type { ChatSettings, StreamInfo } from '../protocol/common.ts';
 import type { ServerMessage } from '../protocol/server-messages.ts';
@@ -157,7 +157,7 @@ export class StreamRoom {
     this.#uniquePending = [];
     try {
       await recordViewerCount(this.#ctx.db, this.streamId, viewers, now);
-      for (const key of unique) await addUniqueViewer(this.#ctx.db, this.streamId, key, now);
+      await addUniqueViewers(this.#ctx.db, this.streamId, unique, now);
     } catch (err) {
       this.#ctx.log.error({ err, streamId: this.streamId }, 'could not persist viewer count');
     }

@@ -66,7 +66,7 @@ describe('signaling over the stream WebSocket', () => {
     expect((await c.waitNext('error')).error.code).toBe('invalid_json');
     c.send({ type: 'teleport', requestId: 'x1' });
     expect(await c.waitNext('error')).toMatchObject({ requestId: 'x1', error: { code: 'unknown_type' } });
-    c.send({ type: 'consume', requestId: 'x2', transportId: 5 });
+    c.send({ type: 'consume', requestId: 'x2', transportId: 5 } as Record<string, unknown>);
     expect(await c.waitNext('error')).toMatchObject({ requestId: 'x2', error: { code: 'validation_failed' } });
     c.sendRaw(Buffer.from([1, 2, 3]), true);
     expect((await c.waitNext('error')).error.code).toBe('validation_failed');
@@ -114,7 +114,9 @@ describe('signaling over the stream WebSocket', () => {
 
   it('refuses a cross-origin upgrade and a stream that does not exist', async () => {
     await expect(TestWsClient.connect(srv.wsUrl(streamA), { origin: 'https://evil.example' })).rejects.toThrow(/403/);
-    await expect(TestWsClient.connect(srv.wsUrl(999_999))).rejects.toThrow();
+    const missing = await TestWsClient.connect(srv.wsUrl(999_999));
+    expect((await missing.waitFor('error')).error.code).toBe('stream_ended');
+    expect(await missing.closedPromise).toBe(4004);
     const same = await TestWsClient.connect(srv.wsUrl(streamA), { origin: srv.url });
     expect((await same.waitFor('connection_established')).role).toBe('anonymous');
     await same.close();

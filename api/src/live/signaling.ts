@@ -96,7 +96,7 @@ export const signalingHandlers = {
 
   async close_producer(_ctx: LiveContext, room: StreamRoom, conn: LiveConnection, msg: ClientMessageOf<'close_producer'>) {
     requireStreamer(conn, 'stop media');
-    await media(() => room.media.closeProducer(conn.id, msg.producerId));
+    await media(async () => room.media.closeProducer(conn.id, msg.producerId));
     conn.send({ type: 'ack', requestId: msg.requestId });
   },
 
@@ -119,9 +119,14 @@ export function wireMediaEvents(ctx: LiveContext, room: StreamRoom): void {
   room.media.on('consumerclosed', (e) => {
     room.connection(e.peerId)?.send({ type: 'consumer_closed', consumerId: e.consumerId });
   });
-  room.media.on('mediareset', (reason) => {
-    ctx.log.warn({ module: 'signaling', streamId: room.streamId, reason }, 'media reset: peers re-negotiate');
-    for (const c of room.connections()) transportCounts.delete(c);
-    room.broadcast({ type: 'media_reset', reason });
+  room.media.on('mediareset', (reset) => {
+    ctx.log.warn({ module: 'signaling', streamId: room.streamId, reason: reset.reason, scope: reset.scope }, 'media reset: peers re-negotiate');
+    const affected = reset.scope === 'all' ? null : new Set(reset.peerIds);
+    const message = { type: 'media_reset', reason: reset.reason, scope: reset.scope } as const;
+    for (const c of room.connections()) {
+      if (affected && !affected.has(c.id)) continue;
+      transportCounts.delete(c);
+      c.send(message);
+    }
   });
 }

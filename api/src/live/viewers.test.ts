@@ -65,7 +65,7 @@ describe('viewer counting', () => {
     await ghost.opened;
     await settle(streamer, 2);
     const t0 = Date.now();
-    await settle(streamer, 1);
+    await streamer.waitNext('viewers_update', (m) => m.viewers === 1, 30_000);
     const noticedMs = Date.now() - t0;
     expect(noticedMs).toBeLessThan(30_000);
     const latest = streamer.of('viewers_update').at(-1)!;

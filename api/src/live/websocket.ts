@@ -1,14 +1,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { activeRestrictionUntil, getChannelRole, isBanned, recentComments } from '@redred/db';
+import { activeRestrictionUntil, isBanned } from '@redred/db';
 import { AppError } from '../errors.ts';
-import { CLOSE_CODES, LIMITS, type Role } from '../protocol/constants.ts';
+import { CLOSE_CODES, type Role } from '../protocol/constants.ts';
 import { isOriginAllowed } from '../security/origin.ts';
 import { LiveConnection } from './connection.ts';
 import type { LiveContext } from './context.ts';
 import { handleFrame } from './dispatcher.ts';
 import type { RoomRegistry } from './rooms.ts';
 import type { StreamRoom } from './room.ts';
-import { toWireComment } from './chat.ts';
+import { chatSettingsFor, sendChatHistory } from './chat.ts';
+import { resolveRole as resolveChannelRole } from './policy.ts';
 
 type Admission = { ok: true; room: StreamRoom; role: Role } | { ok: false; error: AppError; closeCode: number };
 
@@ -20,9 +21,7 @@ declare module 'fastify' {
 
 /** Who this user is on this channel. The client never says. */
 export async function resolveRole(ctx: LiveContext, channelId: number, userId: number | null): Promise<Role> {
-  if (userId === null) return 'anonymous';
-  if (userId === channelId) return 'streamer';
-  return (await getChannelRole(ctx.db, channelId, userId)) ?? 'viewer';
+  return resolveChannelRole(ctx.db, channelId, userId);
 }
 
 async function admit(ctx: LiveContext, rooms: RoomRegistry, request: FastifyRequest, streamId: number): Promise<Admission> {
@@ -103,7 +102,7 @@ export function registerLiveWebSocket(app: FastifyInstance, ctx: LiveContext, ro
         return;
       }
       const { room, role } = admission;
-      const conn = new LiveConnection(socket, request.user, role, ctx.now());
+      const conn = new LiveConnection(socket, request.user, role, ctx.now(), { perSecond: ctx.config.wsMessagesPerSecond, burst: ctx.config.wsMessageBurst });
       connections.add(conn);
       // Listeners attach synchronously so no frame is lost while the join completes.
       socket.on('message', (data, isBinary) => handleFrame(ctx, room, conn, data, isBinary));
@@ -129,16 +128,13 @@ export function registerLiveWebSocket(app: FastifyInstance, ctx: LiveContext, ro
         routerRtpCapabilities: room.media.rtpCapabilities,
         iceServers: [],
         producers: room.media.getProducers().map((p) => ({ id: p.id, kind: p.kind, source: p.source })),
-        chatSettings: room.chatSettings,
+        chatSettings: chatSettingsFor(role, room.chatSettings),
         serverTime: ctx.now(),
         heartbeatMs: ctx.config.heartbeatMs,
       });
       conn.send({ type: 'viewers_update', viewers: room.viewers.count, peakViewers: room.peakViewers });
-      conn.enqueue(async () => {
-        const history = await recentComments(ctx.db, room.streamId, LIMITS.historyBackfill);
-        const roles = await Promise.all(history.map((c) => resolveRole(ctx, room.channelId, c.userId)));
-        conn.send({ type: 'chat_history', comments: history.map((c, i) => toWireComment(c, c.username, roles[i]!)) });
-      });
+      // Registered synchronously: live comments skip this socket until its history is out.
+      void sendChatHistory(ctx, room, conn);
     },
   );
 }

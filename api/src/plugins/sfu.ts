@@ -19,7 +19,7 @@ export const sfuPlugin = fp<{ config: AppConfig }>(
       rtcMinPort: config.rtcMinPort,
       rtcMaxPort: config.rtcMaxPort,
       maxConsumersPerRouter: config.maxConsumersPerRouter,
-    });
+    }, { logger: log });
     pool.on('workerreplaced', (e) => log.error({ oldPid: e.oldPid, newPid: e.worker.pid }, 'mediasoup worker died and was replaced'));
     app.decorate('sfu', { pool });
     app.addHook('onClose', async () => {

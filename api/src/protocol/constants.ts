@@ -7,7 +7,7 @@ export type Role = (typeof ROLES)[number];
 export const LAYERS = ['auto', 'low', 'medium', 'high'] as const;
 export type Layer = (typeof LAYERS)[number];
 
-export const MEDIA_SOURCES = ['camera', 'microphone', 'screen', 'screen_audio'] as const;
+export const MEDIA_SOURCES = ['camera', 'microphone', 'screen'] as const;
 export type MediaSource = (typeof MEDIA_SOURCES)[number];
 
 export const LIMITS = {

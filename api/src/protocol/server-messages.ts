@@ -57,8 +57,11 @@ export const ServerMessageSchemas = {
   producer_removed: Type.Object({ type: Type.Literal('producer_removed'), producerId: MediaId }),
   consumer_closed: Type.Object({ type: Type.Literal('consumer_closed'), consumerId: MediaId }),
   layer_changed: Type.Object({ type: Type.Literal('layer_changed'), consumerId: MediaId, layer: LayerSchema }),
-  /** The SFU lost the media (a worker died) and rebuilt it: the streamer republishes, viewers re-consume. */
-  media_reset: Type.Object({ type: Type.Literal('media_reset'), reason: Type.String() }),
+  /**
+   * The SFU lost media (a worker died) and rebuilt it. scope 'all': the streamer republishes and
+   * viewers re-consume; scope 'viewers': only this viewer's router was lost, it re-consumes.
+   */
+  media_reset: Type.Object({ type: Type.Literal('media_reset'), reason: Type.String(), scope: Type.Union([Type.Literal('all'), Type.Literal('viewers')]) }),
   stream_live: Type.Object({ type: Type.Literal('stream_live'), startedAt: Type.Integer() }),
   stream_ended: Type.Object({ type: Type.Literal('stream_ended'), reason: Type.String(), endedAt: Type.Integer() }),
 

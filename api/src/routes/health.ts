@@ -4,7 +4,7 @@ import { pingDatabase } from '@redred/db';
 export async function healthRoutes(app: FastifyInstance): Promise<void> {
   app.get('/health', async (_request, reply) => {
     const db = await pingDatabase(app.db);
-    const workers = app.sfu.pool.liveWorkerCount;
+    const workers = app.sfu.pool.workers.length;
     const ok = db && workers > 0;
     reply.code(ok ? 200 : 503);
     return { status: ok ? 'ok' : 'degraded', db, workers };

@@ -126,6 +126,8 @@ const viewer = {
   consumers: new Map<string, Consumer>(),
   layer: 'auto' as Layer,
   resets: 0,
+  startedAt: 0,
+  firstFrameAt: 0,
 };
 
 async function consume(p: ProducerInfo): Promise<void> {
@@ -143,11 +145,18 @@ async function consume(p: ProducerInfo): Promise<void> {
     video.playsInline = true;
     video.dataset.source = c.source;
     video.srcObject = new MediaStream([consumer.track]);
+    if (c.source === 'camera') {
+      video.requestVideoFrameCallback(() => {
+        viewer.firstFrameAt ||= performance.now();
+      });
+    }
     document.body.append(video);
     if (c.source === 'camera' && viewer.layer !== 'auto') await sig.request({ type: 'set_layer', consumerId: consumer.id, layer: viewer.layer });
   }
   await sig.request({ type: 'resume_consumer', consumerId: consumer.id });
 }
+
+const knownProducers = new Map<string, ProducerInfo>();
 
 async function startViewing(): Promise<void> {
   const { sig, device } = viewer;
@@ -155,7 +164,7 @@ async function startViewing(): Promise<void> {
   for (const v of document.querySelectorAll('video')) v.remove();
   viewer.consumers.clear();
   viewer.transport = await createTransport(sig, device, 'recv');
-  for (const p of sig.established.producers) await consume(p);
+  for (const p of knownProducers.values()) await consume(p);
 }
 
 const harness = {
@@ -202,17 +211,24 @@ const harness = {
   },
 
   async watch(streamId: number, layer: Layer = 'auto'): Promise<void> {
+    viewer.startedAt = performance.now();
     const sig = new Signaling();
     await sig.open(streamId);
     const device = new Device();
     await device.load({ routerRtpCapabilities: sig.established.routerRtpCapabilities as never });
     Object.assign(viewer, { sig, device, layer });
+    for (const p of sig.established.producers) knownProducers.set(p.id, p);
     sig.listeners.push((m) => {
-      if (m.type === 'producer_added') void consume(m.producer);
+      if (m.type === 'producer_added') {
+        knownProducers.set(m.producer.id, m.producer);
+        void consume(m.producer);
+      }
+      if (m.type === 'producer_removed') knownProducers.delete(m.producerId);
       if (m.type === 'media_reset') {
         viewer.resets++;
         viewer.transport?.close();
-        sig.established.producers = [];
+        // 'all': the producers are gone and come back as producer_added; 'viewers': they are intact.
+        if (m.scope === 'all') knownProducers.clear();
         void startViewing();
       }
     });
@@ -240,6 +256,11 @@ const harness = {
       });
     }
     return { videos, audioPackets, resets: viewer.resets };
+  },
+
+  /** ms from the viewer's WebSocket connect to the first decoded camera frame (0 until then). */
+  timeToFirstFrame(): number {
+    return viewer.firstFrameAt ? viewer.firstFrameAt - viewer.startedAt : 0;
   },
 
   log(): string[] {

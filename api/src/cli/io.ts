@@ -1,0 +1,36 @@
+import { createInterface } from 'node:readline';
+
+/** What a command may do to the outside world: injected so commands can be driven in-process too. */
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+  /** Asks a yes/no question; only `y` or `yes` is a yes, and end of input is a no. */
+  confirm(question: string): Promise<boolean>;
+  env: NodeJS.ProcessEnv;
+  now(): number;
+}
+
+export function processIo(): CliIo {
+  return {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    confirm: (question) =>
+      new Promise((resolve) => {
+        const rl = createInterface({ input: process.stdin, output: process.stdout });
+        let answered = false;
+        rl.question(question, (answer) => {
+          answered = true;
+          rl.close();
+          resolve(/^y(es)?$/i.test(answer.trim()));
+        });
+        rl.once('close', () => {
+          if (!answered) {
+            process.stdout.write('\n');
+            resolve(false);
+          }
+        });
+      }),
+    env: process.env,
+    now: Date.now,
+  };
+}

@@ -1,0 +1,200 @@
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+
+/** How often the sampler reads worker CPU and the comment counter; rates average over RATE_WINDOW samples. */
+const SAMPLE_INTERVAL_MS = 1000;
+const RATE_WINDOW = 5;
+
+interface WorkerSample {
+  at: number;
+  cpuMs: number;
+}
+
+/** Current RSS of a process from /proc (Linux); null elsewhere or when it is gone. */
+function currentRssBytes(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `GET /metrics` in the Prometheus text format, for operators and the load
+ * tests: audience, media fan-out per mediasoup worker, worker CPU and memory,
+ * WebSocket connections, chat throughput and the Node process itself
+ * (default metrics: CPU, RSS, event-loop lag, GC). Read-only; the registry is
+ * per app so several apps in one process (tests) never share series.
+ */
+export async function metricsRoutes(app: FastifyInstance): Promise<void> {
+  const register = new Registry();
+  collectDefaultMetrics({ register, eventLoopMonitoringPrecision: 10 });
+
+  const rooms = () => app.rooms.all().filter((r) => !r.closed);
+  const pool = app.sfu.pool;
+
+  // One sampler owns the rate windows; scrapes only read them, so any number
+  // of scrapers see the same figures.
+  const workerSamples = new Map<number, WorkerSample[]>();
+  const commentSamples: { at: number; maxId: number }[] = [];
+  let commentsAtStart: number | null = null;
+  let latestUsage: Awaited<ReturnType<typeof pool.getResourceUsage>> = [];
+
+  const maxCommentId = async (): Promise<number> => {
+    const row = await app.db
+      .selectFrom('live_stream_comments')
+      .select((eb) => eb.fn.max('id').as('maxId'))
+      .executeTakeFirst();
+    return Number(row?.maxId ?? 0);
+  };
+
+  const sample = async (): Promise<void> => {
+    const at = Date.now();
+    try {
+      latestUsage = await pool.getResourceUsage();
+      for (const w of latestUsage) {
+        const list = workerSamples.get(w.pid) ?? [];
+        list.push({ at, cpuMs: w.cpuMs });
+        if (list.length > RATE_WINDOW + 1) list.shift();
+        workerSamples.set(w.pid, list);
+      }
+      for (const pid of workerSamples.keys()) if (!latestUsage.some((w) => w.pid === pid)) workerSamples.delete(pid);
+    } catch {
+      // The pool is closing.
+    }
+    try {
+      const maxId = await maxCommentId();
+      commentsAtStart ??= maxId;
+      commentSamples.push({ at, maxId });
+      if (commentSamples.length > RATE_WINDOW * 2 + 1) commentSamples.shift();
+    } catch {
+      // Storage unavailable: the gauges keep their last values.
+    }
+  };
+  await sample();
+  let sampling: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    sampling = sample();
+  }, SAMPLE_INTERVAL_MS);
+  timer.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(timer);
+    await sampling;
+  });
+
+  new Gauge({
+    name: 'redred_viewers',
+    help: 'People watching, summed over live rooms (accounts counted once, each anonymous socket once; the streamer is not a viewer).',
+    registers: [register],
+    collect() {
+      this.set(rooms().reduce((n, r) => n + r.viewers.count, 0));
+    },
+  });
+  new Gauge({
+    name: 'redred_rooms',
+    help: 'Streams with an open room (and router) in this process.',
+    registers: [register],
+    collect() {
+      this.set(rooms().length);
+    },
+  });
+  new Gauge({
+    name: 'redred_websocket_connections',
+    help: 'Open stream WebSockets (viewers, streamers, chatters).',
+    registers: [register],
+    collect() {
+      this.set(rooms().reduce((n, r) => n + r.connectionCount, 0));
+    },
+  });
+  new Gauge({
+    name: 'redred_producers',
+    help: 'Media producers (streamers\' tracks) across rooms.',
+    registers: [register],
+    collect() {
+      this.set(rooms().reduce((n, r) => n + r.media.getProducers().length, 0));
+    },
+  });
+  new Gauge({
+    name: 'redred_worker_consumers',
+    help: 'Consumers on each mediasoup worker, pipe consumers included (each forwards packets).',
+    labelNames: ['worker', 'pid'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const w of latestUsage) this.set({ worker: String(w.slot), pid: String(w.pid) }, w.consumers);
+    },
+  });
+  new Gauge({
+    name: 'redred_worker_routers',
+    help: 'Routers on each mediasoup worker (stream origins and fan-out routers).',
+    labelNames: ['worker', 'pid'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const w of latestUsage) this.set({ worker: String(w.slot), pid: String(w.pid) }, w.routers);
+    },
+  });
+  new Counter({
+    name: 'redred_worker_cpu_seconds_total',
+    help: 'User + system CPU time of each mediasoup worker process since it started.',
+    labelNames: ['worker', 'pid'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const w of latestUsage) this.inc({ worker: String(w.slot), pid: String(w.pid) }, w.cpuMs / 1000);
+    },
+  });
+  new Gauge({
+    name: 'redred_worker_cpu_ratio',
+    help: `CPU of each mediasoup worker over the last ~${RATE_WINDOW} s, in cores (1 = one core busy).`,
+    labelNames: ['worker', 'pid'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const w of latestUsage) {
+        const list = workerSamples.get(w.pid);
+        if (!list || list.length < 2) continue;
+        const first = list[0]!;
+        const last = list[list.length - 1]!;
+        if (last.at > first.at) this.set({ worker: String(w.slot), pid: String(w.pid) }, (last.cpuMs - first.cpuMs) / (last.at - first.at));
+      }
+    },
+  });
+  new Gauge({
+    name: 'redred_worker_resident_memory_bytes',
+    help: 'Current resident memory of each mediasoup worker process (Linux /proc; peak RSS elsewhere).',
+    labelNames: ['worker', 'pid'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const w of latestUsage) this.set({ worker: String(w.slot), pid: String(w.pid) }, currentRssBytes(w.pid) ?? w.maxRssKb * 1024);
+    },
+  });
+  new Counter({
+    name: 'redred_comments_total',
+    help: 'Comments stored since this process started (all streams).',
+    registers: [register],
+    collect() {
+      const last = commentSamples[commentSamples.length - 1];
+      this.reset();
+      if (last && commentsAtStart !== null) this.inc(Math.max(0, last.maxId - commentsAtStart));
+    },
+  });
+  new Gauge({
+    name: 'redred_comments_per_second',
+    help: `Comments stored per second over the last ~${RATE_WINDOW * 2} s (all streams).`,
+    registers: [register],
+    collect() {
+      const first = commentSamples[0];
+      const last = commentSamples[commentSamples.length - 1];
+      this.set(first && last && last.at > first.at ? ((last.maxId - first.maxId) * 1000) / (last.at - first.at) : 0);
+    },
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', register.contentType);
+    return register.metrics();
+  });
+}

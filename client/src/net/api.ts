@@ -1,0 +1,76 @@
+import type {
+  CreateStreamBody,
+  Credentials,
+  ErrorBody,
+  MeBody,
+  SessionBody,
+  StatsBody,
+  StreamBody,
+  StreamListBody,
+} from '@redred/protocol/index.ts';
+import { ERROR_CODES, type ErrorCode, type WireError } from '@redred/protocol/errors.ts';
+
+/** A refusal from the REST API, with the server's stable code. */
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(status: number, error: WireError) {
+    super(error.message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = error.code;
+    this.retryAfterSeconds = error.retryAfterSeconds;
+  }
+}
+
+const KNOWN_CODES = new Set<string>(ERROR_CODES);
+
+function isErrorBody(value: unknown): value is ErrorBody {
+  if (typeof value !== 'object' || value === null || !('error' in value)) return false;
+  const error: unknown = value.error;
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' && KNOWN_CODES.has(error.code);
+}
+
+async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      // The session is the HttpOnly cookie; no token is ever kept in script-readable storage.
+      credentials: 'same-origin',
+      headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch {
+    throw new ApiError(0, { code: 'unavailable', message: 'the server cannot be reached; check your connection' });
+  }
+  const text = await res.text();
+  let data: unknown = undefined;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = undefined;
+    }
+  }
+  if (!res.ok) {
+    if (isErrorBody(data)) throw new ApiError(res.status, data.error);
+    throw new ApiError(res.status, { code: res.status >= 500 ? 'internal' : 'bad_request', message: `the server answered HTTP ${res.status}` });
+  }
+  // The body's shape is the server's contract (its response schemas), not re-validated here.
+  return data as T;
+}
+
+/** The REST half of the protocol (api/src/protocol/rest.ts). */
+export const restApi = {
+  register: (credentials: Credentials) => call<SessionBody>('POST', '/api/auth/register', credentials),
+  login: (credentials: Credentials) => call<SessionBody>('POST', '/api/auth/login', credentials),
+  logout: () => call<void>('POST', '/api/auth/logout'),
+  me: () => call<MeBody>('GET', '/api/auth/me'),
+  createStream: (body: CreateStreamBody) => call<StreamBody>('POST', '/api/live/create/', body),
+  liveStreams: () => call<StreamListBody>('GET', '/api/live/'),
+  stream: (id: number) => call<StreamBody>('GET', `/api/live/${id}`),
+  stats: (id: number) => call<StatsBody>('GET', `/api/live/${id}/stats`),
+};

@@ -1,0 +1,448 @@
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { LIMITS } from '@redred/protocol/constants.ts';
+import type { StreamInfo } from '@redred/protocol/index.ts';
+import { useApp } from '../../app-context.ts';
+import { ApiError, restApi } from '../../net/api.ts';
+import { formatDuration } from '../../lib/format.ts';
+import { useDocumentTitle, useNow } from '../../lib/hooks.ts';
+import { Link } from '../../router.tsx';
+import { createLiveRoom, type LiveRoom } from '../../state/live-room.ts';
+import type { RoomUser } from '../../state/stream.ts';
+import { ChatPanel } from '../../components/ChatPanel.tsx';
+import { ChatSettingsForm } from '../../components/ChatSettingsForm.tsx';
+import { ConnectionBanner } from '../../components/ConnectionBanner.tsx';
+import { Field } from '../../components/Field.tsx';
+import { Icon } from '../../components/Icon.tsx';
+import { ModerationLog } from '../../components/ModerationLog.tsx';
+import { StatsPanel } from '../../components/StatsPanel.tsx';
+import { Toast } from '../../components/Toast.tsx';
+import { useAttachedStream } from '../../components/VideoPlayer.tsx';
+import { ViewerList } from '../../components/ViewerList.tsx';
+import { StudioBroadcast } from './studio-broadcast.ts';
+import { createStudioDevices, type StudioDevices } from './studio-devices.ts';
+
+/** The streamer's current stream survives a reload; the server has no "my open stream" lookup. */
+const rememberKey = (userId: number) => `redred:studio-stream:${userId}`;
+
+function rememberedStream(userId: number): number | null {
+  const raw = localStorage.getItem(rememberKey(userId));
+  const id = raw === null ? NaN : Number(raw);
+  return Number.isSafeInteger(id) && id > 0 ? id : null;
+}
+
+export function StudioPage() {
+  useDocumentTitle('Studio');
+  const { session } = useApp();
+  const user = session.user.value;
+  if (user === undefined) return null;
+  if (user === null) {
+    return (
+      <div class="page auth">
+        <div class="card auth__card stack" data-testid="studio-login">
+          <h1 class="auth__title">Your studio</h1>
+          <p>Log in to set up a stream and go live.</p>
+          <Link href="/login?next=%2Fstudio" class="btn btn--primary btn--block">
+            Log in
+          </Link>
+          <Link href="/signup?next=%2Fstudio" class="btn btn--ghost btn--block">
+            Create an account
+          </Link>
+        </div>
+      </div>
+    );
+  }
+  return <Studio key={user.id} user={user} />;
+}
+
+function Studio({ user }: { user: RoomUser }) {
+  const devices = useMemo(() => createStudioDevices(), []);
+  useEffect(() => {
+    void devices.start();
+    return () => devices.dispose();
+  }, [devices]);
+
+  const [streamId, setStreamId] = useState<number | null>(() => rememberedStream(user.id));
+  const [checked, setChecked] = useState(false);
+
+  // A remembered stream is resumed only if it is still ours and not over.
+  useEffect(() => {
+    if (streamId === null || checked) {
+      setChecked(true);
+      return;
+    }
+    let cancelled = false;
+    restApi.stream(streamId).then(
+      ({ stream }) => {
+        if (cancelled) return;
+        if (stream.status === 'ended' || stream.streamer.id !== user.id) forget();
+        setChecked(true);
+      },
+      () => {
+        if (cancelled) return;
+        forget();
+        setChecked(true);
+      },
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [streamId]);
+
+  const forget = () => {
+    localStorage.removeItem(rememberKey(user.id));
+    setStreamId(null);
+  };
+
+  if (!checked) return null;
+  if (streamId === null) {
+    return (
+      <StudioSetup
+        devices={devices}
+        onCreated={(stream) => {
+          localStorage.setItem(rememberKey(user.id), String(stream.id));
+          setStreamId(stream.id);
+        }}
+      />
+    );
+  }
+  return <StudioRoom key={streamId} streamId={streamId} devices={devices} onNewStream={forget} />;
+}
+
+function StudioSetup({ devices, onCreated }: { devices: StudioDevices; onCreated: (stream: StreamInfo) => void }) {
+  const [title, setTitle] = useState('');
+  const [description, setDescription] = useState('');
+  const [errors, setErrors] = useState<{ title?: string; form?: string }>({});
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    if (!title.trim()) {
+      setErrors({ title: 'Give your stream a title' });
+      return;
+    }
+    setBusy(true);
+    setErrors({});
+    try {
+      const { stream } = await restApi.createStream({ title: title.trim(), description: description.trim() });
+      onCreated(stream);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'validation_failed') setErrors({ title: err.message });
+      else setErrors({ form: err instanceof Error ? err.message : 'the stream could not be created' });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div class="page page--wide">
+      <div class="studio">
+        <section class="studio__main">
+          <Preview devices={devices} />
+          <DevicePanel devices={devices} />
+        </section>
+        <aside class="studio__side">
+          <form class="card panel stack" onSubmit={submit} data-testid="create-stream-form">
+            <h1 class="panel__title panel__title--big">Set up your stream</h1>
+            <Field
+              label="Title"
+              name="title"
+              value={title}
+              maxLength={LIMITS.titleMax}
+              error={errors.title}
+              data-testid="stream-title-input"
+              onInput={(e) => setTitle(e.currentTarget.value)}
+              required
+            />
+            <Field
+              label="Description"
+              name="description"
+              multiline
+              rows={4}
+              maxLength={LIMITS.descriptionMax}
+              value={description}
+              data-testid="stream-description-input"
+              onInput={(e) => setDescription(e.currentTarget.value)}
+            />
+            {errors.form ? (
+              <p class="field__error" role="alert" data-testid="form-error">
+                {errors.form}
+              </p>
+            ) : null}
+            <button type="submit" class="btn btn--primary btn--block" disabled={busy} data-testid="create-stream">
+              {busy ? 'Creating…' : 'Create stream'}
+            </button>
+            <p class="muted">Viewers can open the stream's page as soon as it exists; the video starts when you go live.</p>
+          </form>
+        </aside>
+      </div>
+    </div>
+  );
+}
+
+/** One room and the broadcast for as long as the studio shows this stream. */
+function useStudioRoom(streamId: number, devices: StudioDevices): { room: LiveRoom; broadcast: StudioBroadcast } | null {
+  const [state, setState] = useState<{ room: LiveRoom; broadcast: StudioBroadcast } | null>(null);
+  useEffect(() => {
+    const room = createLiveRoom(streamId);
+    const broadcast = new StudioBroadcast(room.connection, devices);
+    room.attachMedia(broadcast);
+    setState({ room, broadcast });
+    return () => {
+      broadcast.close();
+      room.dispose();
+    };
+  }, [streamId, devices]);
+  return state;
+}
+
+function StudioRoom({ streamId, devices, onNewStream }: { streamId: number; devices: StudioDevices; onNewStream: () => void }) {
+  const studio = useStudioRoom(streamId, devices);
+  if (!studio) return null;
+  const { room, broadcast } = studio;
+  const status = room.stream.status.value;
+  const role = room.stream.role.value;
+  const info = room.stream.info.value;
+  const loginHref = `/login?next=%2Fstudio`;
+
+  if (info && role !== 'streamer' && room.connection.status.value === 'open') {
+    return (
+      <div class="page">
+        <div class="empty card">
+          <p>This stream belongs to someone else.</p>
+          <button type="button" class="btn btn--primary" onClick={onNewStream}>
+            Set up your own stream
+          </button>
+        </div>
+      </div>
+    );
+  }
+
+  return (
+    <div class="page page--wide">
+      <ConnectionBanner connection={room.connection} />
+      <div class="studio">
+        <section class="studio__main">
+          <StudioHeader room={room} />
+          {status === 'ended' ? (
+            <div class="card panel ended ended--inline" data-testid="stream-ended">
+              <h2>Your stream has ended</h2>
+              <p>The numbers are below. Thanks for streaming!</p>
+              <button type="button" class="btn btn--primary" data-testid="new-stream" onClick={onNewStream}>
+                Set up a new stream
+              </button>
+            </div>
+          ) : (
+            <>
+              <Preview devices={devices} />
+              <GoLiveBar room={room} broadcast={broadcast} devices={devices} />
+              <DevicePanel devices={devices} />
+            </>
+          )}
+          <StatsPanel streamId={streamId} live={status === 'live'} />
+          {status !== 'ended' ? (
+            <div class="studio__tools">
+              <ChatSettingsForm room={room} />
+              <ModerationLog room={room} />
+            </div>
+          ) : null}
+        </section>
+        <aside class="studio__side">
+          <ChatPanel room={room} loginHref={loginHref} />
+          {status !== 'ended' ? <ViewerList room={room} /> : null}
+        </aside>
+      </div>
+      <Toast notice={room.notice} />
+    </div>
+  );
+}
+
+function StudioHeader({ room }: { room: LiveRoom }) {
+  const info = room.stream.info.value;
+  const status = room.stream.status.value;
+  const now = useNow(1000, status === 'live');
+  return (
+    <header class="studio__header">
+      <div>
+        <h1 class="studio__title" data-testid="stream-title">
+          {info?.title ?? 'Your stream'}
+        </h1>
+        <p class="muted">
+          <Link href={`/live/${room.streamId}`} data-testid="watch-link">
+            {`${location.host}/live/${room.streamId}`}
+          </Link>
+        </p>
+      </div>
+      <div class="watch__stats">
+        {status === 'live' ? (
+          <span class="live-pill" data-testid="stream-status" data-status="live">
+            LIVE
+          </span>
+        ) : (
+          <span class="pill" data-testid="stream-status" data-status={status}>
+            {status === 'ended' ? 'Ended' : 'Not live yet'}
+          </span>
+        )}
+        <span class="stat-inline" title="Watching now">
+          <Icon name="eye" size={16} /> <span data-testid="viewer-count">{room.stream.viewers}</span>
+        </span>
+        {status === 'live' && info?.startedAt ? (
+          <span class="stat-inline" title="Live for" data-testid="live-time">
+            <Icon name="clock" size={16} /> {formatDuration(now + room.stream.clockOffsetMs.value - info.startedAt)}
+          </span>
+        ) : null}
+      </div>
+    </header>
+  );
+}
+
+function GoLiveBar({ room, broadcast, devices }: { room: LiveRoom; broadcast: StudioBroadcast; devices: StudioDevices }) {
+  const [ending, setEnding] = useState(false);
+  const state = broadcast.state.value;
+  const online = room.connection.status.value === 'open';
+  const hasVideo = devices.hasVideo.value;
+  const onAir = broadcast.onAir.value;
+  const wasLive = room.stream.status.value === 'live';
+
+  return (
+    <div class="golive card">
+      <div class="golive__state" role="status" aria-live="polite" data-testid="broadcast-state" data-state={state}>
+        {state === 'on'
+          ? 'You are live. Everyone on your stream page sees and hears you.'
+          : state === 'starting'
+            ? 'Connecting your camera and microphone…'
+            : state === 'error'
+              ? `Could not go live: ${broadcast.error.value ?? 'unknown error'}`
+              : !hasVideo
+                ? 'Turn on your camera or share your screen to go live.'
+                : wasLive
+                  ? 'Your stream is live but nothing is being sent. Resume to send video again.'
+                  : 'Ready when you are.'}
+      </div>
+      <div class="golive__actions">
+        {!onAir || state === 'error' ? (
+          <button type="button" class="btn btn--primary btn--lg" data-testid="go-live" disabled={!online || !hasVideo} onClick={() => broadcast.goLive()}>
+            {wasLive ? 'Resume broadcast' : 'Go live'}
+          </button>
+        ) : null}
+        <button
+          type="button"
+          class="btn btn--danger btn--lg"
+          data-testid="end-stream"
+          disabled={!online || ending}
+          onClick={async () => {
+            setEnding(true);
+            const ok = await room.endStream();
+            setEnding(false);
+            if (ok) broadcast.streamEnded();
+          }}
+        >
+          {ending ? 'Ending…' : 'End stream'}
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function Preview({ devices }: { devices: StudioDevices }) {
+  const camera = devices.cameraOn.value ? devices.camera.value : null;
+  const screen = devices.screen.value?.video ?? null;
+  const main = screen ?? camera;
+  const mainStream = useMemo(() => (main ? new MediaStream([main]) : null), [main]);
+  const insetStream = useMemo(() => (screen && camera ? new MediaStream([camera]) : null), [screen, camera]);
+  const mainRef = useAttachedStream(mainStream);
+  const insetRef = useAttachedStream(insetStream);
+  return (
+    <div class="player player--preview">
+      <video ref={mainRef} class={`player__video${main === camera ? ' player__video--mirror' : ''}`} data-testid="preview" autoPlay playsInline muted />
+      {insetStream ? <video ref={insetRef} class="player__inset player__video--mirror" autoPlay playsInline muted /> : null}
+      {!main ? <p class="player__overlay overlay-note">{devices.started.value ? 'Camera off' : 'Starting camera…'}</p> : null}
+      <span class="player__tag">Preview</span>
+    </div>
+  );
+}
+
+function DevicePanel({ devices }: { devices: StudioDevices }) {
+  const cameras = devices.cameras.value;
+  const microphones = devices.microphones.value;
+  const sharing = devices.screen.value !== null;
+  const canShare = typeof navigator.mediaDevices?.getDisplayMedia === 'function';
+  return (
+    <section class="card panel" aria-labelledby="devices-title" data-testid="device-panel">
+      <header class="panel__head">
+        <h2 id="devices-title" class="panel__title">
+          Camera, microphone and screen
+        </h2>
+      </header>
+      {devices.error.value ? (
+        <p class="field__error" role="alert">
+          {devices.error.value}
+        </p>
+      ) : null}
+      <div class="devices">
+        <div class="device">
+          <label class="row row--check">
+            <input type="checkbox" checked={devices.cameraOn.value} data-testid="camera-on" onChange={(e) => void devices.setCameraOn(e.currentTarget.checked)} />
+            <Icon name="camera" size={18} /> <span>Camera</span>
+          </label>
+          <label class="visually-hidden" for="camera-select">
+            Camera device
+          </label>
+          <select
+            id="camera-select"
+            class="input input--sm"
+            data-testid="camera-select"
+            value={devices.cameraId.value}
+            disabled={!devices.cameraOn.value || cameras.length === 0}
+            onChange={(e) => void devices.selectCamera(e.currentTarget.value)}
+          >
+            {cameras.length === 0 ? <option value="">No camera found</option> : null}
+            {cameras.map((d, i) => (
+              <option key={d.deviceId} value={d.deviceId}>
+                {d.label || `Camera ${i + 1}`}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="device">
+          <label class="row row--check">
+            <input type="checkbox" checked={devices.microphoneOn.value} data-testid="mic-on" onChange={(e) => void devices.setMicrophoneOn(e.currentTarget.checked)} />
+            <Icon name="mic" size={18} /> <span>Microphone</span>
+          </label>
+          <label class="visually-hidden" for="mic-select">
+            Microphone device
+          </label>
+          <select
+            id="mic-select"
+            class="input input--sm"
+            data-testid="mic-select"
+            value={devices.microphoneId.value}
+            disabled={!devices.microphoneOn.value || microphones.length === 0}
+            onChange={(e) => void devices.selectMicrophone(e.currentTarget.value)}
+          >
+            {microphones.length === 0 ? <option value="">No microphone found</option> : null}
+            {microphones.map((d, i) => (
+              <option key={d.deviceId} value={d.deviceId}>
+                {d.label || `Microphone ${i + 1}`}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="device">
+          <span class="row">
+            <Icon name="screen" size={18} /> <span>Screen</span>
+          </span>
+          {sharing ? (
+            <button type="button" class="btn btn--sm btn--danger" data-testid="stop-screen" onClick={() => devices.stopScreen()}>
+              Stop sharing
+            </button>
+          ) : (
+            <button type="button" class="btn btn--sm btn--ghost" data-testid="share-screen" disabled={!canShare} onClick={() => void devices.startScreen()}>
+              Share screen
+            </button>
+          )}
+          <p class="muted small">{sharing ? (devices.cameraOn.value ? 'Screen with your camera in the corner.' : 'Screen only.') : 'Untick Camera to share the screen alone.'}</p>
+        </div>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,172 @@
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useApp } from '../../app-context.ts';
+import { restApi, ApiError } from '../../net/api.ts';
+import { formatDuration } from '../../lib/format.ts';
+import { useDocumentTitle, useNow } from '../../lib/hooks.ts';
+import { Link } from '../../router.tsx';
+import { createLiveRoom, type LiveRoom } from '../../state/live-room.ts';
+import { ChatPanel } from '../../components/ChatPanel.tsx';
+import { ChatSettingsForm } from '../../components/ChatSettingsForm.tsx';
+import { ConnectionBanner } from '../../components/ConnectionBanner.tsx';
+import { Icon } from '../../components/Icon.tsx';
+import { ModerationLog } from '../../components/ModerationLog.tsx';
+import { RoleBadge } from '../../components/RoleBadge.tsx';
+import { Toast } from '../../components/Toast.tsx';
+import { VideoPlayer } from '../../components/VideoPlayer.tsx';
+import { ViewerList } from '../../components/ViewerList.tsx';
+import { WatchMedia } from './watch-media.ts';
+
+/** One room and its media for as long as the page shows this stream. */
+function useWatchRoom(streamId: number): { room: LiveRoom; media: WatchMedia } | null {
+  const [state, setState] = useState<{ room: LiveRoom; media: WatchMedia } | null>(null);
+  useEffect(() => {
+    const room = createLiveRoom(streamId);
+    const media = new WatchMedia(room.connection);
+    room.attachMedia(media);
+    setState({ room, media });
+    return () => {
+      media.close();
+      room.dispose();
+    };
+  }, [streamId]);
+  return state;
+}
+
+export function WatchPage({ streamId }: { streamId: number }) {
+  const watch = useWatchRoom(streamId);
+  const [missing, setMissing] = useState(false);
+
+  // REST first paint: the title shows before the socket answers, and an ended stream still has a page.
+  useEffect(() => {
+    if (!watch) return;
+    let cancelled = false;
+    restApi.stream(streamId).then(
+      (body) => !cancelled && watch.room.stream.prefill(body.stream),
+      (err: unknown) => !cancelled && err instanceof ApiError && err.status === 404 && setMissing(true),
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [watch, streamId]);
+
+  if (missing) {
+    return (
+      <div class="page">
+        <div class="empty card">
+          <h1>Stream not found</h1>
+          <p>
+            There is no stream {streamId}. <Link href="/">See who is live →</Link>
+          </p>
+        </div>
+      </div>
+    );
+  }
+  if (!watch) return null;
+  return <WatchView room={watch.room} media={watch.media} />;
+}
+
+function WatchView({ room, media }: { room: LiveRoom; media: WatchMedia }) {
+  const info = room.stream.info.value;
+  const status = room.stream.status.value;
+  const tracks = media.tracks.value;
+  const isStaff = room.stream.isStaff.value;
+  const role = room.stream.role.value;
+  const live = status === 'live';
+  const now = useNow(1000, live);
+  useDocumentTitle(info ? info.title : 'Watch');
+  const loginHref = `/login?next=${encodeURIComponent(`/live/${room.streamId}`)}`;
+
+  const mainVideo = tracks.screen ?? tracks.camera ?? null;
+  const audio = tracks.microphone ?? tracks.screen_audio ?? null;
+  const main = useMemo(() => (mainVideo ? new MediaStream([mainVideo, ...(audio ? [audio] : [])]) : null), [mainVideo, audio]);
+  const insetTrack = tracks.screen && tracks.camera ? tracks.camera : null;
+  const inset = useMemo(() => (insetTrack ? new MediaStream([insetTrack]) : null), [insetTrack]);
+  // Pinning a layer only means something for the simulcast camera.
+  const canPickQuality = Boolean(tracks.camera);
+
+  let overlay = null;
+  if (status === 'ended') {
+    overlay = (
+      <div class="ended" data-testid="stream-ended">
+        <h2>The stream has ended</h2>
+        <p>Thanks for watching{info ? ` ${info.streamer.username}` : ''}.</p>
+        <Link href="/" class="btn btn--primary">
+          See who else is live
+        </Link>
+      </div>
+    );
+  } else if (room.connection.over.value && room.connection.over.value.kind !== 'ended') {
+    overlay = <p class="overlay-note">You are not connected to this stream.</p>;
+  } else if (!mainVideo) {
+    overlay = (
+      <p class="overlay-note" data-testid="waiting">
+        {status === 'waiting' ? 'The stream has not started yet. It will play here as soon as it does.' : media.error.value ? `Video problem: ${media.error.value}` : 'Connecting to the video…'}
+      </p>
+    );
+  }
+
+  return (
+    <div class="page page--wide">
+      <ConnectionBanner connection={room.connection} />
+      <div class="watch">
+        <section class="watch__main">
+          <VideoPlayer
+            main={main}
+            inset={inset}
+            hasAudio={Boolean(audio)}
+            live={live}
+            overlay={overlay}
+            {...(canPickQuality ? { layer: media.layer.value, onLayer: (l) => media.setLayer(l) } : {})}
+          />
+          <div class="watch__info">
+            <div class="watch__titlebar">
+              <h1 class="watch__title" data-testid="stream-title">
+                {info?.title ?? '…'}
+              </h1>
+              <div class="watch__stats">
+                {live ? (
+                  <span class="live-pill" data-testid="stream-status" data-status="live">
+                    LIVE
+                  </span>
+                ) : (
+                  <span class="pill" data-testid="stream-status" data-status={status}>
+                    {status === 'ended' ? 'Ended' : 'Starting soon'}
+                  </span>
+                )}
+                <span class="stat-inline" title="Watching now">
+                  <Icon name="eye" size={16} /> <span data-testid="viewer-count">{room.stream.viewers}</span>
+                </span>
+                {live && info?.startedAt ? (
+                  <span class="stat-inline" title="Live for" data-testid="live-time">
+                    <Icon name="clock" size={16} /> {formatDuration(now + room.stream.clockOffsetMs.value - info.startedAt)}
+                  </span>
+                ) : null}
+              </div>
+            </div>
+            <p class="watch__streamer">
+              {info?.streamer.username}
+              {role !== 'anonymous' && role !== 'viewer' ? (
+                <>
+                  {' · you are '}
+                  <RoleBadge role={role} />
+                </>
+              ) : null}
+            </p>
+            {info?.description ? <p class="watch__description">{info.description}</p> : null}
+          </div>
+          {isStaff && status !== 'ended' ? (
+            <div class="modtools" data-testid="mod-tools">
+              <ViewerList room={room} />
+              <ChatSettingsForm room={room} />
+              <ModerationLog room={room} />
+            </div>
+          ) : null}
+        </section>
+        <aside class="watch__chat">
+          <ChatPanel room={room} loginHref={loginHref} />
+        </aside>
+      </div>
+      <Toast notice={room.notice} />
+    </div>
+  );
+}

@@ -1,0 +1,117 @@
+import { effect, signal } from '@preact/signals';
+import type { ProducerInfo, ServerMessageOf } from '@redred/protocol/index.ts';
+import type { Layer } from '@redred/protocol/constants.ts';
+import { RequestError, type LiveConnection } from '../../net/live-connection.ts';
+import { Receiver, type ReceivedTracks } from '../../net/media.ts';
+import type { MediaHandler } from '../../state/live-room.ts';
+
+/** Refusals that only mean the producer went away meanwhile. */
+const GONE = new Set(['producer_not_found', 'consumer_not_found', 'cannot_consume', 'disconnected', 'media_unavailable']);
+
+/**
+ * A viewer's media across the life of the page: a fresh Receiver per session
+ * (each `connection_established`, each `media_reset`), the quality pick kept.
+ */
+export class WatchMedia implements MediaHandler {
+  readonly tracks = signal<ReceivedTracks>({});
+  readonly layer = signal<Layer>('auto');
+  readonly error = signal<string | null>(null);
+  readonly #conn: LiveConnection;
+  #receiver: Promise<Receiver | null> = Promise.resolve(null);
+  #current: Receiver | null = null;
+  #stopMirror: (() => void) | null = null;
+  #caps: unknown = null;
+  #generation = 0;
+
+  constructor(conn: LiveConnection) {
+    this.#conn = conn;
+  }
+
+  established(msg: ServerMessageOf<'connection_established'>): void {
+    this.#caps = msg.routerRtpCapabilities;
+    if (msg.stream.status === 'ended') return;
+    this.#start(msg.producers);
+  }
+
+  producerAdded(producer: ProducerInfo): void {
+    void this.#receiver.then((r) => r?.consume(producer).catch(this.#report));
+  }
+
+  producerRemoved(producerId: string): void {
+    void this.#receiver.then((r) => r?.dropProducer(producerId));
+  }
+
+  consumerClosed(consumerId: string): void {
+    void this.#receiver.then((r) => r?.dropConsumer(consumerId));
+  }
+
+  layerChanged(): void {}
+
+  /** The SFU rebuilt the router: new transport, then the streamer's new producers arrive as `producer_added`. */
+  mediaReset(): void {
+    if (this.#caps !== null) this.#start([]);
+  }
+
+  disconnected(): void {
+    this.#teardown();
+  }
+
+  streamEnded(): void {
+    this.#teardown();
+  }
+
+  setLayer(layer: Layer): void {
+    this.layer.value = layer;
+    void this.#receiver.then((r) => r?.setLayer(layer).catch(this.#report));
+  }
+
+  /** Inbound video statistics of the main picture (tests and the stats line). */
+  async videoStats(): Promise<RTCStatsReport | null> {
+    const r = await this.#receiver;
+    return (await r?.stats('screen')) ?? (await r?.stats('camera')) ?? null;
+  }
+
+  close(): void {
+    this.#teardown();
+  }
+
+  #start(producers: ProducerInfo[]): void {
+    this.#teardown();
+    const generation = this.#generation;
+    this.error.value = null;
+    this.#receiver = Receiver.create(this.#conn, this.#caps, this.layer.peek()).then(
+      (receiver) => {
+        if (generation !== this.#generation) {
+          receiver.close();
+          return null;
+        }
+        this.#current = receiver;
+        this.#stopMirror = effect(() => {
+          this.tracks.value = receiver.tracks.value;
+        });
+        for (const p of producers) receiver.consume(p).catch(this.#report);
+        return receiver;
+      },
+      (err: unknown) => {
+        this.#report(err);
+        return null;
+      },
+    );
+  }
+
+  #teardown(): void {
+    this.#generation++;
+    this.#stopMirror?.();
+    this.#stopMirror = null;
+    this.#current?.close();
+    this.#current = null;
+    this.#receiver = Promise.resolve(null);
+    this.tracks.value = {};
+  }
+
+  readonly #report = (err: unknown): void => {
+    if (err instanceof RequestError && GONE.has(err.code)) return;
+    console.warn('media', err);
+    this.error.value = err instanceof Error ? err.message : 'the video could not be started';
+  };
+}

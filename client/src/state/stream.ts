@@ -1,0 +1,77 @@
+import { batch, computed, signal } from '@preact/signals';
+import type { ServerMessageOf, StreamInfo } from '@redred/protocol/index.ts';
+import type { Role } from '@redred/protocol/constants.ts';
+
+export interface RoomUser {
+  id: number;
+  username: string;
+}
+
+/** What this page knows about the stream and about who we are in it. */
+export function createStreamState() {
+  const info = signal<StreamInfo | null>(null);
+  const role = signal<Role>('anonymous');
+  const me = signal<RoomUser | null>(null);
+  const viewers = signal(0);
+  const peakViewers = signal(0);
+  /** Server clock minus ours, so countdowns and "live for" use the server's times. */
+  const clockOffsetMs = signal(0);
+  const ended = signal<{ reason: string; endedAt: number } | null>(null);
+
+  const status = computed(() => (ended.value ? 'ended' : (info.value?.status ?? 'waiting')));
+  const isStaff = computed(() => role.value === 'streamer' || role.value === 'moderator');
+
+  return {
+    info,
+    role,
+    me,
+    viewers,
+    peakViewers,
+    clockOffsetMs,
+    ended,
+    status,
+    isStaff,
+    /** Server time (ms since the epoch) → our clock. */
+    toLocalTime: (serverMs: number) => serverMs - clockOffsetMs.peek(),
+    established(msg: ServerMessageOf<'connection_established'>, receivedAt: number) {
+      batch(() => {
+        info.value = msg.stream;
+        role.value = msg.role;
+        me.value = msg.user;
+        viewers.value = msg.stream.viewers;
+        peakViewers.value = msg.stream.peakViewers;
+        clockOffsetMs.value = msg.serverTime - receivedAt;
+        if (msg.stream.status === 'ended' && msg.stream.endedAt !== null) ended.value = { reason: 'ended', endedAt: msg.stream.endedAt };
+      });
+    },
+    /** From REST, before the socket answers (or when it never will: an ended stream). */
+    prefill(stream: StreamInfo) {
+      if (info.peek() !== null) return;
+      batch(() => {
+        info.value = stream;
+        viewers.value = stream.viewers;
+        peakViewers.value = stream.peakViewers;
+        if (stream.status === 'ended') ended.value = { reason: 'ended', endedAt: stream.endedAt ?? stream.createdAt };
+      });
+    },
+    markLive(startedAt: number) {
+      const current = info.peek();
+      if (current) info.value = { ...current, status: 'live', startedAt };
+    },
+    markEnded(reason: string, endedAt: number) {
+      batch(() => {
+        ended.value = { reason, endedAt };
+        const current = info.peek();
+        if (current) info.value = { ...current, status: 'ended', endedAt };
+      });
+    },
+    setViewers(count: number, peak: number) {
+      batch(() => {
+        viewers.value = count;
+        peakViewers.value = peak;
+      });
+    },
+  };
+}
+
+export type StreamState = ReturnType<typeof createStreamState>;

@@ -1,0 +1,176 @@
+// Runs inside headless Chromium: the real publish path of a user (mediasoup-client,
+// getUserMedia, a WebRTC send transport) with signaling bridged to a Node-side
+// WebSocket that holds the streamer's token (a page cannot set WebSocket headers).
+// Bundled with esbuild at run time; no DOM lib in this workspace, so the few
+// browser APIs used are typed below.
+import { Device } from 'mediasoup-client';
+import type { types as msc } from 'mediasoup-client';
+
+export interface PublishOptions {
+  routerRtpCapabilities: unknown;
+  width: number;
+  height: number;
+  fps: number;
+  /** maxBitrate of the three simulcast layers, lowest first (bps). */
+  layerBitrates: [number, number, number];
+  audio: boolean;
+}
+
+export interface PublishInfo {
+  transportId: string;
+  videoProducerId: string;
+  audioProducerId: string | null;
+  handler: string;
+  captured: { width: number; height: number; frameRate: number };
+}
+
+export interface LayerStats {
+  rid: string;
+  bytesSent: number;
+  packetsSent: number;
+  frameWidth: number;
+  frameHeight: number;
+  framesPerSecond: number;
+  framesEncoded: number;
+  qualityLimitationReason: string;
+  targetBitrate: number;
+}
+
+export interface UploadStats {
+  at: number;
+  /** Everything the send transport put on the wire (RTP, RTCP, DTLS, STUN), from the selected candidate pair. */
+  transportBytesSent: number;
+  videoBytesSent: number;
+  audioBytesSent: number;
+  layers: LayerStats[];
+}
+
+interface StatsEntry {
+  type: string;
+  kind?: string;
+  rid?: string;
+  bytesSent?: number;
+  headerBytesSent?: number;
+  packetsSent?: number;
+  frameWidth?: number;
+  frameHeight?: number;
+  framesPerSecond?: number;
+  framesEncoded?: number;
+  qualityLimitationReason?: string;
+  targetBitrate?: number;
+  nominated?: boolean;
+  state?: string;
+  selectedCandidatePairId?: string;
+  id: string;
+}
+
+interface Track {
+  kind: string;
+  getSettings(): { width?: number; height?: number; frameRate?: number };
+}
+
+interface BrowserWindow {
+  navigator: { mediaDevices: { getUserMedia(c: unknown): Promise<{ getVideoTracks(): Track[]; getAudioTracks(): Track[] }> } };
+  /** Installed by Playwright's exposeFunction: one request/reply over the streamer's WebSocket. */
+  __signal(request: string): Promise<string>;
+  __publisher: { publish(o: PublishOptions): Promise<PublishInfo>; uploadStats(): Promise<UploadStats> };
+}
+
+const win = globalThis as unknown as BrowserWindow;
+
+async function signal<T>(request: Record<string, unknown>): Promise<T> {
+  const reply = JSON.parse(await win.__signal(JSON.stringify(request))) as { ok: true; reply: T } | { ok: false; error: string };
+  if (!reply.ok) throw new Error(reply.error);
+  return reply.reply;
+}
+
+let transport: msc.Transport | null = null;
+
+async function publish(o: PublishOptions): Promise<PublishInfo> {
+  const device = new Device();
+  await device.load({ routerRtpCapabilities: o.routerRtpCapabilities as msc.RtpCapabilities });
+  const offer = await signal<{ transport: { id: string; iceParameters: msc.IceParameters; iceCandidates: msc.IceCandidate[]; dtlsParameters: msc.DtlsParameters } }>({
+    type: 'create_transport',
+    direction: 'send',
+  });
+  const t = device.createSendTransport({ ...offer.transport, iceServers: [] });
+  transport = t;
+  t.on('connect', ({ dtlsParameters }, callback, errback) => {
+    signal({ type: 'answer', kind: 'connect', transportId: t.id, dtlsParameters }).then(() => callback(), errback);
+  });
+  t.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+    signal<{ producerId: string }>({ type: 'answer', kind: 'produce', transportId: t.id, mediaKind: kind, source: appData.source, rtpParameters }).then(
+      (r) => callback({ id: r.producerId }),
+      errback,
+    );
+  });
+  const stream = await win.navigator.mediaDevices.getUserMedia({
+    audio: o.audio,
+    video: { width: { ideal: o.width }, height: { ideal: o.height }, frameRate: { ideal: o.fps } },
+  });
+  const videoTrack = stream.getVideoTracks()[0]!;
+  const settings = videoTrack.getSettings();
+  const vp8 = device.rtpCapabilities.codecs?.find((c) => c.mimeType.toLowerCase() === 'video/vp8');
+  const [low, mid, high] = o.layerBitrates;
+  const video = await t.produce({
+    track: videoTrack as never,
+    codec: vp8,
+    encodings: [
+      { rid: 'r0', scaleResolutionDownBy: 4, maxBitrate: low },
+      { rid: 'r1', scaleResolutionDownBy: 2, maxBitrate: mid },
+      { rid: 'r2', scaleResolutionDownBy: 1, maxBitrate: high },
+    ],
+    // Start near the target instead of ramping up from Chrome's 300 kbps default.
+    codecOptions: { videoGoogleStartBitrate: Math.round((low + mid + high) / 1000) },
+    appData: { source: 'camera' },
+  });
+  let audioProducerId: string | null = null;
+  const audioTrack = stream.getAudioTracks()[0];
+  if (audioTrack) {
+    const audio = await t.produce({ track: audioTrack as never, codecOptions: { opusDtx: false, opusFec: true }, appData: { source: 'microphone' } });
+    audioProducerId = audio.id;
+  }
+  return {
+    transportId: t.id,
+    videoProducerId: video.id,
+    audioProducerId,
+    handler: device.handlerName,
+    captured: { width: settings.width ?? 0, height: settings.height ?? 0, frameRate: settings.frameRate ?? 0 },
+  };
+}
+
+async function uploadStats(): Promise<UploadStats> {
+  const out: UploadStats = { at: Date.now(), transportBytesSent: 0, videoBytesSent: 0, audioBytesSent: 0, layers: [] };
+  if (!transport) return out;
+  const report = (await transport.getStats()) as unknown as { forEach(cb: (s: StatsEntry) => void): void };
+  const entries: StatsEntry[] = [];
+  report.forEach((s) => entries.push(s));
+  const byId = new Map(entries.map((s) => [s.id, s]));
+  const transportStats = entries.find((s) => s.type === 'transport');
+  const pair = (transportStats?.selectedCandidatePairId && byId.get(transportStats.selectedCandidatePairId)) || entries.find((s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded');
+  out.transportBytesSent = pair?.bytesSent ?? transportStats?.bytesSent ?? 0;
+  for (const s of entries) {
+    if (s.type !== 'outbound-rtp') continue;
+    const bytes = (s.bytesSent ?? 0) + (s.headerBytesSent ?? 0);
+    if (s.kind === 'audio') {
+      out.audioBytesSent += bytes;
+      continue;
+    }
+    out.videoBytesSent += bytes;
+    out.layers.push({
+      rid: s.rid ?? '',
+      bytesSent: bytes,
+      packetsSent: s.packetsSent ?? 0,
+      frameWidth: s.frameWidth ?? 0,
+      frameHeight: s.frameHeight ?? 0,
+      framesPerSecond: s.framesPerSecond ?? 0,
+      framesEncoded: s.framesEncoded ?? 0,
+      qualityLimitationReason: s.qualityLimitationReason ?? '',
+      targetBitrate: s.targetBitrate ?? 0,
+    });
+  }
+  out.layers.sort((a, b) => a.rid.localeCompare(b.rid));
+  return out;
+}
+
+win.__publisher = { publish, uploadStats };

@@ -1,0 +1,131 @@
+// Entry of one viewer process: hosts many LoadViewers on its own event loop
+// (one Node event loop tops out near 100 decrypting viewers; see
+// docs/load-testing.md). Driven by the orchestrator over IPC.
+import { LoadViewer, type ViewerLayer, type ViewerMode, type ViewerResult } from './viewer.ts';
+import { nowMs } from './stats.ts';
+
+export interface ViewerJoin {
+  index: number;
+  /** Epoch ms at which this viewer starts joining. */
+  at: number;
+  mode: ViewerMode;
+}
+
+export type ToViewerProcess =
+  | { type: 'init'; wsUrl: string; localAddress: string | null; layer: ViewerLayer | null; joinTimeoutMs: number }
+  | { type: 'join'; viewers: ViewerJoin[] }
+  | { type: 'mark' }
+  | { type: 'stop' };
+
+export interface ViewerProgress {
+  type: 'progress';
+  at: number;
+  started: number;
+  connected: number;
+  failed: number;
+  withFrame: number;
+  packets: number;
+  bytes: number;
+  expected: number;
+  cpuMs: number;
+}
+
+export type FromViewerProcess =
+  | { type: 'ready' }
+  | ViewerProgress
+  | { type: 'result'; viewers: ViewerResult[]; cpuMs: number; maxRssKb: number }
+  | { type: 'fatal'; error: string };
+
+const viewers: LoadViewer[] = [];
+const timers = new Set<NodeJS.Timeout>();
+let config: Extract<ToViewerProcess, { type: 'init' }> | null = null;
+
+function send(msg: FromViewerProcess): void {
+  process.send?.(msg);
+}
+
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+function progress(): ViewerProgress {
+  let connected = 0;
+  let failed = 0;
+  let withFrame = 0;
+  let packets = 0;
+  let bytes = 0;
+  let expected = 0;
+  for (const v of viewers) {
+    if (v.connected) connected++;
+    if (v.failed) failed++;
+    const m = v.meter;
+    if (m) {
+      if (m.firstFrameAt !== null) withFrame++;
+      packets += m.packets;
+      bytes += m.bytes;
+      expected += m.expected;
+    }
+  }
+  return { type: 'progress', at: nowMs(), started: viewers.length, connected, failed, withFrame, packets, bytes, expected, cpuMs: cpuMs() };
+}
+
+const progressTimer = setInterval(() => send(progress()), 1000);
+
+async function stop(): Promise<void> {
+  clearInterval(progressTimer);
+  for (const t of timers) clearTimeout(t);
+  timers.clear();
+  for (const v of viewers) v.finish();
+  const results = viewers.map((v) => v.result());
+  await Promise.all(viewers.map((v) => v.close()));
+  send({ type: 'result', viewers: results, cpuMs: cpuMs(), maxRssKb: process.resourceUsage().maxRSS });
+  // Give the IPC message time to flush, then leave even if a socket lingers.
+  setTimeout(() => process.exit(0), 200).unref();
+  process.disconnect?.();
+}
+
+process.on('message', (raw: unknown) => {
+  const msg = raw as ToViewerProcess;
+  switch (msg.type) {
+    case 'init':
+      config = msg;
+      send({ type: 'ready' });
+      return;
+    case 'join': {
+      const cfg = config;
+      if (!cfg) return send({ type: 'fatal', error: 'join before init' });
+      for (const j of msg.viewers) {
+        const t = setTimeout(
+          () => {
+            timers.delete(t);
+            const viewer = new LoadViewer({ index: j.index, wsUrl: cfg.wsUrl, mode: j.mode, localAddress: cfg.localAddress, layer: cfg.layer, joinTimeoutMs: cfg.joinTimeoutMs });
+            viewers.push(viewer);
+            void viewer.join();
+          },
+          Math.max(0, j.at - nowMs()),
+        );
+        timers.add(t);
+      }
+      return;
+    }
+    case 'mark':
+      for (const v of viewers) v.mark();
+      return;
+    case 'stop':
+      void stop();
+      return;
+    default: {
+      const unknown: never = msg;
+      send({ type: 'fatal', error: `unknown message ${JSON.stringify(unknown)}` });
+    }
+  }
+});
+
+// The orchestrator died: do not linger with hundreds of sockets open.
+process.on('disconnect', () => {
+  setTimeout(() => process.exit(0), 500).unref();
+});
+process.on('uncaughtException', (err) => {
+  send({ type: 'fatal', error: err.stack ?? String(err) });
+});

@@ -1,0 +1,338 @@
+import { RTCPeerConnection, RTCRtpCodecParameters, useSdesMid, type RtpPacket } from 'werift';
+import type { ServerMessage } from '@redred/api/protocol';
+import { RtpMeter, lossBetween, type MeterSnapshot } from './rtp-meter.ts';
+import { buildRecvOfferSdp, dtlsParametersFromSdp, viewerRtpCapabilities, type ConsumerParams, type TransportParams } from './sdp.ts';
+import { SignalingClient } from './signaling.ts';
+import { nowMs } from './stats.ts';
+import { parseVp8Payload } from './vp8.ts';
+
+export type ViewerMode = 'decrypt' | 'count';
+export type ViewerLayer = 'auto' | 'low' | 'medium' | 'high';
+
+export interface ViewerOptions {
+  index: number;
+  wsUrl: string;
+  /**
+   * 'decrypt': werift decrypts SRTP and every video packet's VP8 header is
+   * checked. 'count': ICE, DTLS and the SRTP key exchange happen for real, then
+   * packets are counted from their (clear) RTP headers without decryption.
+   */
+  mode: ViewerMode;
+  /** Pin ICE to this local address (the loopback address when the server is local). */
+  localAddress: string | null;
+  /** Simulcast layer to ask for; null keeps the server's default. */
+  layer: ViewerLayer | null;
+  /** Give up joining after this long. */
+  joinTimeoutMs?: number;
+}
+
+export interface DecryptStats {
+  videoPackets: number;
+  audioPackets: number;
+  /** Complete frames whose every packet decrypted and whose VP8 headers parsed. */
+  framesValid: number;
+  keyframesValid: number;
+  /** Packets whose VP8 payload descriptor or keyframe header did not parse. */
+  invalidPackets: number;
+  width: number;
+  height: number;
+  /** From join start to the first complete, valid, decrypted keyframe. */
+  firstKeyframeMs: number | null;
+}
+
+export interface ViewerResult {
+  index: number;
+  mode: ViewerMode;
+  ok: boolean;
+  error: string | null;
+  startedAt: number;
+  /** Join start → both consumers resumed over a connected (ICE + DTLS) transport. */
+  joinMs: number | null;
+  /** Join start → DTLS connected. */
+  connectMs: number | null;
+  /** Join start → first complete video frame on the wire. */
+  ttffMs: number | null;
+  /** Join start → fifth complete frame (video flowing, not a frame then a stall). */
+  playingMs: number | null;
+  maxFrameGapMs: number;
+  /** The measurement window (from `mark()` or the first packet, to `finish()`). */
+  window: { seconds: number; bytes: number; packets: number; expected: number; loss: number; kbps: number; frames: number; fps: number } | null;
+  total: { packets: number; bytes: number; expected: number; rtcp: number; brokenFrames: number; completeFrames: number };
+  decrypt: DecryptStats | null;
+  events: { mediaReset: number; consumerClosed: number; socketClosed: boolean };
+}
+
+const CODECS = {
+  video: [new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, rtcpFeedback: [] })],
+  audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, rtcpFeedback: [] })],
+};
+
+interface WeriftUdp {
+  onData: (data: Buffer, addr: unknown) => void;
+}
+
+/**
+ * Taps the UDP sockets under werift's ICE agent: RTP/RTCP (first byte 128–191)
+ * goes to `onMedia`; STUN and DTLS keep their path. With `passThrough`, media
+ * continues into werift (SRTP decryption), otherwise it stops here.
+ */
+function tapMedia(pc: RTCPeerConnection, onMedia: (data: Buffer) => void, passThrough: boolean): void {
+  for (const ice of pc.iceTransports) {
+    const protocols = (ice.connection as unknown as { protocols: { transport?: WeriftUdp }[] }).protocols;
+    for (const protocol of protocols) {
+      const udp = protocol.transport;
+      if (!udp) continue;
+      const original = udp.onData.bind(udp);
+      udp.onData = (data, addr) => {
+        const b0 = data[0]!;
+        if (b0 >= 128 && b0 <= 191) {
+          onMedia(data);
+          if (!passThrough) return;
+        }
+        original(data, addr);
+      };
+    }
+  }
+}
+
+/** Checks decrypted VP8 frame by frame. */
+class Vp8Validator {
+  readonly stats: DecryptStats = { videoPackets: 0, audioPackets: 0, framesValid: 0, keyframesValid: 0, invalidPackets: 0, width: 0, height: 0, firstKeyframeMs: null };
+  #frame: { keyframe: boolean; width: number; height: number; ok: boolean; nextSeq: number } | null = null;
+
+  constructor(readonly startedAt: number) {}
+
+  onVideo(rtp: RtpPacket): void {
+    this.stats.videoPackets++;
+    const info = parseVp8Payload(rtp.payload);
+    const seq = rtp.header.sequenceNumber;
+    if (!info.valid) this.stats.invalidPackets++;
+    if (info.frameStart) {
+      this.#frame = { keyframe: info.keyframe, width: info.width, height: info.height, ok: info.valid, nextSeq: (seq + 1) & 0xffff };
+    } else if (this.#frame) {
+      if (seq !== this.#frame.nextSeq || !info.valid) this.#frame.ok = false;
+      this.#frame.nextSeq = (seq + 1) & 0xffff;
+    }
+    if (rtp.header.marker && this.#frame) {
+      const f = this.#frame;
+      this.#frame = null;
+      if (!f.ok) return;
+      this.stats.framesValid++;
+      if (f.keyframe) {
+        this.stats.keyframesValid++;
+        this.stats.width = f.width;
+        this.stats.height = f.height;
+        if (this.stats.firstKeyframeMs === null) this.stats.firstKeyframeMs = nowMs() - this.startedAt;
+      }
+    }
+  }
+}
+
+/**
+ * One real WebRTC viewer: joins over the stream WebSocket like a browser
+ * (recv transport, consume video + audio paused, ICE + DTLS, resume), then
+ * meters what arrives.
+ */
+export class LoadViewer {
+  readonly options: ViewerOptions;
+  readonly startedAt = nowMs();
+  #sig: SignalingClient | null = null;
+  #pc: RTCPeerConnection | null = null;
+  #meter: RtpMeter | null = null;
+  #validator: Vp8Validator | null = null;
+  #mark: MeterSnapshot | null = null;
+  #end: MeterSnapshot | null = null;
+  #error: string | null = null;
+  #connectedAt: number | null = null;
+  #resumedAt: number | null = null;
+  readonly #events = { mediaReset: 0, consumerClosed: 0, socketClosed: false };
+  #closed = false;
+
+  constructor(options: ViewerOptions) {
+    this.options = options;
+  }
+
+  get connected(): boolean {
+    return this.#resumedAt !== null && this.#error === null;
+  }
+
+  get failed(): boolean {
+    return this.#error !== null;
+  }
+
+  get meter(): RtpMeter | null {
+    return this.#meter;
+  }
+
+  /** Joins; never throws (a failure is recorded in the result). */
+  async join(): Promise<void> {
+    const timeoutMs = this.options.joinTimeoutMs ?? 20_000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.#join(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`join took over ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } catch (err) {
+      if (!this.#closed) this.#error = err instanceof Error ? err.message : String(err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #join(): Promise<void> {
+    const sig = await SignalingClient.connect(this.options.wsUrl);
+    this.#sig = sig;
+    if (this.#closed) throw new Error('closed while joining');
+    sig.onRaw = (text) => text.startsWith('{"type":"comment"') || text.startsWith('{"type":"viewers_update"');
+    sig.onMessage = (msg: ServerMessage) => {
+      if (msg.type === 'media_reset') this.#events.mediaReset++;
+      else if (msg.type === 'consumer_closed') this.#events.consumerClosed++;
+    };
+    sig.onClose = () => {
+      this.#events.socketClosed = true;
+    };
+    const established = await sig.established;
+    const producers = [...established.producers];
+    if (!producers.some((p) => p.kind === 'video')) {
+      // Joined before the streamer published: wait for the announcement.
+      await new Promise<void>((resolve) => {
+        const previous = sig.onMessage;
+        sig.onMessage = (msg) => {
+          previous?.(msg);
+          if (msg.type === 'producer_added') {
+            producers.push(msg.producer);
+            if (msg.producer.kind === 'video') resolve();
+          }
+        };
+      });
+    }
+    const video = producers.find((p) => p.kind === 'video' && p.source === 'camera') ?? producers.find((p) => p.kind === 'video')!;
+    const audio = producers.find((p) => p.kind === 'audio');
+    const rtpCapabilities = viewerRtpCapabilities(established.routerRtpCapabilities);
+
+    const offer = await sig.request({ type: 'create_transport', direction: 'recv' });
+    const transport = offer.transport as unknown as TransportParams;
+    const consumers: ConsumerParams[] = [];
+    for (const producer of [video, audio]) {
+      if (!producer) continue;
+      const reply = await sig.request({ type: 'consume', transportId: transport.id, producerId: producer.id, rtpCapabilities });
+      consumers.push({ id: reply.consumer.id, kind: reply.consumer.kind, rtpParameters: reply.consumer.rtpParameters as ConsumerParams['rtpParameters'] });
+    }
+    const videoConsumer = consumers.find((c) => c.kind === 'video')!;
+    const audioConsumer = consumers.find((c) => c.kind === 'audio');
+    const meter = new RtpMeter({ video: videoConsumer.rtpParameters.codecs[0]!.payloadType, audio: audioConsumer?.rtpParameters.codecs[0]!.payloadType ?? -1 });
+    this.#meter = meter;
+
+    const local = this.options.localAddress;
+    const pc = new RTCPeerConnection({
+      // A closed network: werift's default STUN server is unreachable and only delays gathering.
+      iceServers: [],
+      bundlePolicy: 'max-bundle',
+      codecs: CODECS,
+      headerExtensions: { video: [useSdesMid()], audio: [useSdesMid()] },
+      iceUseIpv6: false,
+      ...(local ? { iceAdditionalHostAddresses: [local], iceFilterCandidatePair: (pair) => pair.localCandidate.host === local } : {}),
+    });
+    this.#pc = pc;
+    if (this.#closed) throw new Error('closed while joining');
+    if (this.options.mode === 'decrypt') {
+      const validator = new Vp8Validator(this.startedAt);
+      this.#validator = validator;
+      pc.onTrack.subscribe((track) => {
+        if (track.kind === 'video') track.onReceiveRtp.subscribe((rtp) => validator.onVideo(rtp));
+        else track.onReceiveRtp.subscribe(() => validator.stats.audioPackets++);
+      });
+    }
+    await pc.setRemoteDescription({ type: 'offer', sdp: buildRecvOfferSdp(transport, consumers) });
+    const answer = await pc.createAnswer();
+    const connected = new Promise<void>((resolve, reject) => {
+      pc.connectionStateChange.subscribe((state) => {
+        if (state === 'connected') resolve();
+        else if (state === 'failed' || state === 'closed') reject(new Error(`transport ${state}`));
+      });
+    });
+    // The SFU must know our fingerprint before our DTLS ClientHello reaches it.
+    const connectAck = sig.request({ type: 'answer', kind: 'connect', transportId: transport.id, dtlsParameters: dtlsParametersFromSdp(answer.sdp) });
+    await connectAck;
+    await pc.setLocalDescription(answer);
+    await connected;
+    this.#connectedAt = nowMs();
+    tapMedia(pc, (data) => meter.onPacket(data, nowMs()), this.options.mode === 'decrypt');
+    if (this.options.layer) {
+      await sig.request({ type: 'set_layer', consumerId: videoConsumer.id, layer: this.options.layer });
+    }
+    await Promise.all(consumers.map((c) => sig.request({ type: 'resume_consumer', consumerId: c.id })));
+    this.#resumedAt = nowMs();
+  }
+
+  /** Starts the measurement window now. */
+  mark(): void {
+    if (this.#meter) this.#mark = this.#meter.snapshot(nowMs());
+  }
+
+  /** Ends the measurement window now (before teardown, so closing does not count as loss). */
+  finish(): void {
+    if (this.#meter && !this.#end) this.#end = this.#meter.snapshot(nowMs());
+  }
+
+  result(): ViewerResult {
+    const m = this.#meter;
+    const rel = (t: number | null) => (t === null ? null : t - this.startedAt);
+    let window: ViewerResult['window'] = null;
+    if (m && m.firstPacketAt !== null) {
+      const start = this.#mark && this.#mark.at >= m.firstPacketAt ? this.#mark : { at: m.firstPacketAt, packets: 0, bytes: 0, expected: 0, videoFrames: 0 };
+      const end = this.#end ?? m.snapshot(nowMs());
+      const seconds = (end.at - start.at) / 1000;
+      const bytes = end.bytes - start.bytes;
+      window =
+        seconds > 0
+          ? {
+              seconds,
+              bytes,
+              packets: end.packets - start.packets,
+              expected: end.expected - start.expected,
+              loss: lossBetween(start, end),
+              kbps: (bytes * 8) / seconds / 1000,
+              frames: end.videoFrames - start.videoFrames,
+              fps: (end.videoFrames - start.videoFrames) / seconds,
+            }
+          : null;
+    }
+    return {
+      index: this.options.index,
+      mode: this.options.mode,
+      ok: this.#error === null && this.#resumedAt !== null,
+      error: this.#error ?? (this.#resumedAt === null ? 'did not finish joining' : null),
+      startedAt: this.startedAt,
+      joinMs: rel(this.#resumedAt),
+      connectMs: rel(this.#connectedAt),
+      ttffMs: rel(m?.firstFrameAt ?? null),
+      playingMs: rel(m?.playingAt ?? null),
+      maxFrameGapMs: m?.maxFrameGapMs ?? 0,
+      window,
+      total: {
+        packets: m?.packets ?? 0,
+        bytes: m?.bytes ?? 0,
+        expected: m?.expected ?? 0,
+        rtcp: m?.rtcpPackets ?? 0,
+        brokenFrames: m?.brokenFrames ?? 0,
+        completeFrames: m?.completeFrames ?? 0,
+      },
+      decrypt: this.#validator ? { ...this.#validator.stats } : null,
+      events: { ...this.#events },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.finish();
+    this.#sig?.close();
+    if (this.#pc) {
+      await Promise.race([this.#pc.close().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
+    }
+  }
+}

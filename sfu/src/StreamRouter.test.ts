@@ -1,0 +1,419 @@
+import { types as ms } from 'mediasoup';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { SfuError, type SfuErrorCode } from './errors.ts';
+import { StreamRouter } from './StreamRouter.ts';
+import type { RtpCapabilities } from './StreamRouterTypes.ts';
+import {
+  cameraRtpParameters,
+  captureLogger,
+  clientDtlsParameters,
+  microphoneRtpParameters,
+  nextEvent,
+  screenRtpParameters,
+} from './testFixtures.ts';
+import { WorkerPool } from './WorkerPool.ts';
+
+const KEYFRAME_RETRY_DELAYS_MS = [40, 80];
+
+interface Ctx {
+  pool: WorkerPool;
+  stream: StreamRouter;
+}
+
+let ctx: Ctx;
+
+beforeEach(async () => {
+  const logger = captureLogger();
+  const pool = await WorkerPool.create({ numWorkers: 2, rtcMinPort: 42000, rtcMaxPort: 42999 }, { logger });
+  const stream = await StreamRouter.create(pool, 'stream-1', {
+    maxConsumersPerRouter: 2,
+    keyFrameRetryDelaysMs: KEYFRAME_RETRY_DELAYS_MS,
+  });
+  ctx = { pool, stream };
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  ctx.stream.close();
+  ctx.pool.close();
+});
+
+/** The streamer's send transport with camera + microphone producers. */
+async function publish(stream = ctx.stream, peerId = 'streamer') {
+  const transport = await stream.createTransport(peerId, 'send');
+  const camera = await stream.produce(peerId, transport.id, {
+    kind: 'video',
+    rtpParameters: cameraRtpParameters(),
+    source: 'camera',
+  });
+  const microphone = await stream.produce(peerId, transport.id, {
+    kind: 'audio',
+    rtpParameters: microphoneRtpParameters(),
+    source: 'microphone',
+  });
+  return { transportId: transport.id, camera, microphone };
+}
+
+/** A viewer's recv transport and consumers of the given producers (rtpCapabilities of a capable browser). */
+async function view(peerId: string, producerIds: string[], stream = ctx.stream) {
+  const transport = await stream.createTransport(peerId, 'recv');
+  const consumers = [];
+  for (const producerId of producerIds) {
+    consumers.push(await stream.consume(peerId, transport.id, producerId, stream.rtpCapabilities));
+  }
+  return { transportId: transport.id, consumers };
+}
+
+async function expectSfuError(promise: Promise<unknown> | (() => unknown), code: SfuErrorCode): Promise<void> {
+  const run = typeof promise === 'function' ? async () => promise() : () => promise;
+  await expect(run()).rejects.toSatisfy((error: unknown) => error instanceof SfuError && error.code === code);
+}
+
+describe('StreamRouter: publishing', () => {
+  it('gives the streamer a send transport and accepts VP8 simulcast + Opus without ICE being connected', async () => {
+    const transport = await ctx.stream.createTransport('streamer', 'send');
+    expect(transport.iceCandidates.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(transport.iceCandidates.map((c) => c.protocol))).toEqual(new Set(['udp', 'tcp']));
+    expect(transport.iceCandidates.every((c) => c.ip === '127.0.0.1')).toBe(true);
+    expect(transport.dtlsParameters.fingerprints.length).toBeGreaterThan(0);
+
+    const added = nextEvent(ctx.stream, 'produceradded');
+    const camera = await ctx.stream.produce('streamer', transport.id, {
+      kind: 'video',
+      rtpParameters: cameraRtpParameters(),
+      source: 'camera',
+    });
+
+    expect((await added)[0]).toEqual({ id: camera, kind: 'video', source: 'camera', peerId: 'streamer', encodings: 3 });
+    expect(ctx.stream.getProducers()).toEqual([{ id: camera, kind: 'video', source: 'camera', peerId: 'streamer', encodings: 3 }]);
+    expect(ctx.stream.counts()).toMatchObject({ routers: 1, transports: 1, producers: 1, consumers: 0 });
+  });
+
+  it('connects a transport once; a second connect is not_allowed', async () => {
+    const transport = await ctx.stream.createTransport('streamer', 'send');
+    await ctx.stream.connectTransport('streamer', transport.id, clientDtlsParameters());
+    await expectSfuError(ctx.stream.connectTransport('streamer', transport.id, clientDtlsParameters()), 'not_allowed');
+  });
+
+  it('rejects malformed DTLS and RTP parameters with invalid_parameters', async () => {
+    const transport = await ctx.stream.createTransport('streamer', 'send');
+    await expectSfuError(
+      ctx.stream.connectTransport('streamer', transport.id, {
+        role: 'client',
+        fingerprints: [{ algorithm: 'sha-999', value: 'AB' }],
+      }),
+      'invalid_parameters',
+    );
+    await expectSfuError(
+      ctx.stream.connectTransport('streamer', transport.id, { fingerprints: [] }),
+      'invalid_parameters',
+    );
+    // The failed attempts did not use up the one allowed connect.
+    await ctx.stream.connectTransport('streamer', transport.id, clientDtlsParameters());
+
+    const noPayloadType = cameraRtpParameters();
+    delete (noPayloadType.codecs[0] as { payloadType?: number }).payloadType;
+    await expectSfuError(
+      ctx.stream.produce('streamer', transport.id, { kind: 'video', rtpParameters: noPayloadType, source: 'camera' }),
+      'invalid_parameters',
+    );
+    const h265 = { ...screenRtpParameters(), codecs: [{ mimeType: 'video/H265', payloadType: 100, clockRate: 90000 }] };
+    await expectSfuError(
+      ctx.stream.produce('streamer', transport.id, { kind: 'video', rtpParameters: h265, source: 'screen' }),
+      'invalid_parameters',
+    );
+    await expectSfuError(
+      ctx.stream.produce('streamer', transport.id, {
+        kind: 'audio',
+        rtpParameters: cameraRtpParameters(),
+        source: 'camera',
+      }),
+      'invalid_parameters',
+    );
+    expect(ctx.stream.counts().producers).toBe(0);
+  });
+
+  it('allows one producer per source and lets the streamer stop the screen share', async () => {
+    const { transportId } = await publish();
+    await expectSfuError(
+      ctx.stream.produce('streamer', transportId, {
+        kind: 'video',
+        rtpParameters: cameraRtpParameters(),
+        source: 'camera',
+      }),
+      'not_allowed',
+    );
+    const screen = await ctx.stream.produce('streamer', transportId, {
+      kind: 'video',
+      rtpParameters: screenRtpParameters(),
+      source: 'screen',
+    });
+    const removed = nextEvent(ctx.stream, 'producerremoved');
+
+    await expectSfuError(async () => ctx.stream.closeProducer('viewer-1', screen), 'producer_not_found');
+    ctx.stream.closeProducer('streamer', screen);
+
+    expect((await removed)[0]).toMatchObject({ id: screen, source: 'screen', peerId: 'streamer' });
+    expect(ctx.stream.getProducers().map((p) => p.source).sort()).toEqual(['camera', 'microphone']);
+  });
+
+  it('refuses to produce on a recv transport', async () => {
+    const transport = await ctx.stream.createTransport('viewer-1', 'recv');
+    await expectSfuError(
+      ctx.stream.produce('viewer-1', transport.id, {
+        kind: 'video',
+        rtpParameters: cameraRtpParameters(),
+        source: 'camera',
+      }),
+      'not_allowed',
+    );
+  });
+});
+
+describe('StreamRouter: viewing', () => {
+  it('creates paused consumers: simulcast for the camera, simple for the microphone', async () => {
+    const { camera, microphone } = await publish();
+    const { consumers } = await view('viewer-1', [camera, microphone]);
+    const [video, audio] = consumers;
+
+    expect(video).toMatchObject({ producerId: camera, kind: 'video', type: 'simulcast', source: 'camera' });
+    expect(video?.producerPaused).toBe(false);
+    expect(audio).toMatchObject({ producerId: microphone, kind: 'audio', type: 'simple', source: 'microphone' });
+    expect(video?.rtpParameters.encodings).toHaveLength(1);
+    expect(ctx.stream.counts()).toMatchObject({ transports: 2, producers: 2, consumers: 2, consumersPerRouter: [2] });
+  });
+
+  it('re-requests a keyframe after resume and stops when the consumer closes', async () => {
+    const requestKeyFrame = vi.spyOn(ms.Consumer.prototype, 'requestKeyFrame');
+    const { camera } = await publish();
+    const a = await view('viewer-1', [camera]);
+    const b = await view('viewer-2', [camera]);
+
+    await ctx.stream.resumeConsumer('viewer-1', a.consumers[0]!.id);
+    await ctx.stream.resumeConsumer('viewer-2', b.consumers[0]!.id);
+    expect(requestKeyFrame).toHaveBeenCalledTimes(2);
+    ctx.stream.closePeer('viewer-2');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+
+    // viewer-1: now, +40 ms, +80 ms. viewer-2: only the immediate one.
+    expect(requestKeyFrame).toHaveBeenCalledTimes(4);
+  });
+
+  it('pins simulcast layers and returns to the top layer on auto; audio consumers ignore it', async () => {
+    const { camera, microphone } = await publish();
+    const { consumers } = await view('viewer-1', [camera, microphone]);
+    const [video, audio] = consumers;
+
+    expect(await ctx.stream.setPreferredLayer('viewer-1', video!.id, 'low')).toEqual({
+      spatialLayer: 0,
+      temporalLayer: 2,
+    });
+    expect(await ctx.stream.setPreferredLayer('viewer-1', video!.id, 'medium')).toEqual({
+      spatialLayer: 1,
+      temporalLayer: 2,
+    });
+    expect(await ctx.stream.setPreferredLayer('viewer-1', video!.id, 'auto')).toEqual({
+      spatialLayer: 2,
+      temporalLayer: 2,
+    });
+    expect(await ctx.stream.setPreferredLayer('viewer-1', audio!.id, 'low')).toBeUndefined();
+  });
+
+  it('refuses capabilities that cannot receive the producer with cannot_consume', async () => {
+    const { camera } = await publish();
+    const transport = await ctx.stream.createTransport('viewer-1', 'recv');
+    const audioOnly: RtpCapabilities = {
+      codecs: [{ kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2, preferredPayloadType: 100 }],
+      headerExtensions: [],
+    };
+    await expectSfuError(ctx.stream.consume('viewer-1', transport.id, camera, audioOnly), 'cannot_consume');
+    await expectSfuError(
+      ctx.stream.consume('viewer-1', transport.id, 'no-such-producer', ctx.stream.rtpCapabilities),
+      'producer_not_found',
+    );
+  });
+
+  it("a peer cannot use another peer's transport or consumer", async () => {
+    const { camera, transportId: sendId } = await publish();
+    const b = await view('viewer-b', [camera]);
+    const consumerId = b.consumers[0]!.id;
+
+    await expectSfuError(ctx.stream.consume('viewer-a', b.transportId, camera, ctx.stream.rtpCapabilities), 'transport_not_found');
+    await expectSfuError(ctx.stream.connectTransport('viewer-a', b.transportId, clientDtlsParameters()), 'transport_not_found');
+    await expectSfuError(ctx.stream.restartIce('viewer-a', sendId), 'transport_not_found');
+    await expectSfuError(ctx.stream.resumeConsumer('viewer-a', consumerId), 'consumer_not_found');
+    await expectSfuError(ctx.stream.setPreferredLayer('viewer-a', consumerId, 'low'), 'consumer_not_found');
+    ctx.stream.closePeer('viewer-a');
+
+    expect(ctx.stream.counts()).toMatchObject({ transports: 2, consumers: 1 });
+  });
+
+  it('restartIce returns fresh ICE credentials', async () => {
+    const transport = await ctx.stream.createTransport('viewer-1', 'recv');
+    const restarted = await ctx.stream.restartIce('viewer-1', transport.id);
+    expect(restarted.iceParameters.usernameFragment).not.toBe(transport.iceParameters.usernameFragment);
+    expect(restarted.iceParameters.password).not.toBe(transport.iceParameters.password);
+    expect(restarted.iceCandidates).toEqual(transport.iceCandidates);
+  });
+
+  it('tells viewers their consumer closed when the producer closes', async () => {
+    const { transportId } = await publish();
+    const screen = await ctx.stream.produce('streamer', transportId, {
+      kind: 'video',
+      rtpParameters: screenRtpParameters(),
+      source: 'screen',
+    });
+    const { consumers } = await view('viewer-1', [screen]);
+    const closed = nextEvent(ctx.stream, 'consumerclosed');
+
+    ctx.stream.closeProducer('streamer', screen);
+
+    expect((await closed)[0]).toEqual({ peerId: 'viewer-1', consumerId: consumers[0]!.id, reason: 'producerclose' });
+    expect(ctx.stream.counts().consumers).toBe(0);
+  });
+});
+
+describe('StreamRouter: fan-out', () => {
+  it('serves the third viewer from a router on the other worker, with the producers piped', async () => {
+    const { camera, microphone } = await publish();
+    await view('viewer-1', [camera]);
+    await view('viewer-2', [camera]);
+    const third = await view('viewer-3', [camera, microphone]);
+
+    const placement = ctx.stream.placement();
+    expect(placement.fanout).toHaveLength(1);
+    expect(placement.fanout[0]!.workerPid).not.toBe(placement.origin.workerPid);
+    expect(third.consumers.map((c) => c.producerId)).toEqual([camera, microphone]);
+    expect(third.consumers[0]!.type).toBe('simulcast');
+    // The streamer still uploads once: one send transport, one set of producers.
+    expect(ctx.stream.counts()).toEqual({
+      routers: 2,
+      transports: 4,
+      producers: 2,
+      consumers: 4,
+      consumersPerRouter: [2, 2],
+    });
+  });
+
+  it('pipes producers added later to the existing fan-out routers', async () => {
+    const { camera, transportId } = await publish();
+    await view('viewer-1', [camera]);
+    await view('viewer-2', [camera]);
+    const third = await view('viewer-3', []);
+
+    const screen = await ctx.stream.produce('streamer', transportId, {
+      kind: 'video',
+      rtpParameters: screenRtpParameters(),
+      source: 'screen',
+    });
+    const offer = await ctx.stream.consume('viewer-3', third.transportId, screen, ctx.stream.rtpCapabilities);
+
+    expect(offer).toMatchObject({ producerId: screen, source: 'screen', type: 'simple' });
+    expect(ctx.stream.counts().consumersPerRouter).toEqual([2, 1]);
+  });
+
+  it('spreads a burst of joins: transports not yet consuming still count against the threshold', async () => {
+    await publish();
+    await Promise.all(['v1', 'v2', 'v3', 'v4', 'v5'].map((peer) => ctx.stream.createTransport(peer, 'recv')));
+    expect(ctx.stream.counts().routers).toBe(3);
+  });
+});
+
+describe('StreamRouter: lifecycle and leaks', () => {
+  it('closePeer releases every transport and consumer of that peer, and is idempotent', async () => {
+    const { camera, microphone } = await publish();
+    await view('viewer-1', [camera, microphone]);
+    await view('viewer-2', [camera, microphone]);
+    await view('viewer-3', [camera, microphone]);
+
+    for (const viewer of ['viewer-1', 'viewer-2', 'viewer-3']) ctx.stream.closePeer(viewer);
+    ctx.stream.closePeer('viewer-1');
+
+    expect(ctx.stream.counts()).toMatchObject({ transports: 1, producers: 2, consumers: 0 });
+
+    const removed: string[] = [];
+    ctx.stream.on('producerremoved', (p) => removed.push(p.source));
+    ctx.stream.closePeer('streamer');
+    expect(removed.sort()).toEqual(['camera', 'microphone']);
+    expect(ctx.stream.counts()).toMatchObject({ transports: 0, producers: 0, consumers: 0 });
+  });
+
+  it('close is idempotent, emits close once, leaves the workers empty and refuses later calls', async () => {
+    const { camera } = await publish();
+    await view('viewer-1', [camera]);
+    await view('viewer-2', [camera]);
+    await view('viewer-3', [camera]);
+    let closes = 0;
+    ctx.stream.on('close', () => closes++);
+
+    ctx.stream.close();
+    ctx.stream.close();
+
+    expect(closes).toBe(1);
+    expect(ctx.stream.counts()).toMatchObject({ routers: 0, transports: 0, producers: 0, consumers: 0 });
+    for (const worker of ctx.pool.workers) expect(ctx.pool.load(worker)).toEqual({ routers: 0, consumers: 0 });
+    await expectSfuError(ctx.stream.createTransport('viewer-4', 'recv'), 'stream_closed');
+  });
+});
+
+describe('StreamRouter: worker death', () => {
+  it('rebuilds on a live worker after the origin worker is killed, emits mediareset and works again', async () => {
+    const { camera } = await publish();
+    await view('viewer-1', [camera]);
+    await view('viewer-2', [camera]);
+    await view('viewer-3', [camera]);
+    const killedPid = ctx.stream.placement().origin.workerPid;
+    const reset = nextEvent(ctx.stream, 'mediareset');
+    const replaced = nextEvent(ctx.pool, 'workerreplaced');
+    const removed: unknown[] = [];
+    ctx.stream.on('producerremoved', (p) => removed.push(p));
+
+    process.kill(killedPid, 'SIGKILL');
+    const [[mediaReset], [replacement]] = await Promise.all([reset, replaced]);
+
+    expect(mediaReset.scope).toBe('all');
+    expect(mediaReset.peerIds.sort()).toEqual(['streamer', 'viewer-1', 'viewer-2', 'viewer-3']);
+    expect(replacement.oldPid).toBe(killedPid);
+    expect(replacement.worker.pid).not.toBe(killedPid);
+    expect(removed).toEqual([]);
+    expect(ctx.stream.counts()).toEqual({
+      routers: 1,
+      transports: 0,
+      producers: 0,
+      consumers: 0,
+      consumersPerRouter: [0],
+    });
+    expect(ctx.stream.placement().origin.workerPid).not.toBe(killedPid);
+
+    const again = await publish();
+    const viewer = await view('viewer-1', [again.camera, again.microphone]);
+    expect(viewer.consumers).toHaveLength(2);
+    expect(ctx.pool.workers).toHaveLength(2);
+  });
+
+  it("drops a fan-out router whose worker is killed and names that router's viewers in mediareset", async () => {
+    const { camera, microphone } = await publish();
+    await view('viewer-1', [camera]);
+    await view('viewer-2', [camera]);
+    await view('viewer-3', [camera, microphone]);
+    const fanoutPid = ctx.stream.placement().fanout[0]!.workerPid;
+    const reset = nextEvent(ctx.stream, 'mediareset');
+    const replaced = nextEvent(ctx.pool, 'workerreplaced');
+
+    process.kill(fanoutPid, 'SIGKILL');
+    const [[mediaReset]] = await Promise.all([reset, replaced]);
+
+    expect(mediaReset).toEqual({ reason: 'worker_died', scope: 'viewers', peerIds: ['viewer-3'] });
+    expect(ctx.stream.counts()).toEqual({
+      routers: 1,
+      transports: 3,
+      producers: 2,
+      consumers: 2,
+      consumersPerRouter: [2],
+    });
+
+    const rejoined = await view('viewer-3', [camera, microphone]);
+    expect(rejoined.consumers).toHaveLength(2);
+    expect(ctx.stream.placement().fanout[0]!.workerPid).not.toBe(fanoutPid);
+  });
+});

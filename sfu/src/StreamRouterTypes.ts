@@ -1,0 +1,111 @@
+import type { types as ms } from 'mediasoup';
+import type { SfuLogger } from './logger.ts';
+
+export type MediaKind = ms.MediaKind;
+export type RtpCapabilities = ms.RtpCapabilities;
+export type RtpParameters = ms.RtpParameters;
+export type DtlsParameters = ms.DtlsParameters;
+export type IceParameters = ms.IceParameters;
+export type IceCandidate = ms.IceCandidate;
+export type ConsumerType = ms.ConsumerType;
+export type ConsumerLayers = ms.ConsumerLayers;
+
+export type TransportDirection = 'send' | 'recv';
+
+/** What a producer carries; decides its kind (microphone ↔ audio, the rest ↔ video). */
+export type ProducerSource = 'camera' | 'microphone' | 'screen';
+
+/** A viewer's choice of simulcast layer; 'auto' lets bandwidth estimation decide. */
+export type LayerPreference = 'auto' | 'low' | 'medium' | 'high';
+
+/** What a client needs to create its side of a WebRtcTransport. */
+export interface TransportOffer {
+  id: string;
+  iceParameters: IceParameters;
+  iceCandidates: IceCandidate[];
+  dtlsParameters: DtlsParameters;
+}
+
+export interface ProduceRequest {
+  kind: MediaKind;
+  rtpParameters: RtpParameters;
+  source: ProducerSource;
+}
+
+/** What a client needs to create its side of a consumer (created paused). */
+export interface ConsumerOffer {
+  id: string;
+  producerId: string;
+  kind: MediaKind;
+  rtpParameters: RtpParameters;
+  type: ConsumerType;
+  source: ProducerSource;
+  producerPaused: boolean;
+}
+
+export interface ProducerInfo {
+  id: string;
+  kind: MediaKind;
+  source: ProducerSource;
+  peerId: string;
+  /** RTP encodings the producer sends: 3 for a simulcast camera. */
+  encodings: number;
+}
+
+/**
+ * A worker used by the stream died. 'all': the origin router was rebuilt on a
+ * live worker, every producer and consumer is gone, the streamer must publish
+ * again and viewers consume again. 'viewers': a fan-out router was lost; the
+ * producers are intact and the listed viewers must create a new recv
+ * transport and consume again.
+ */
+export interface MediaReset {
+  reason: 'worker_died';
+  scope: 'all' | 'viewers';
+  /** Peers that had transports on the lost router(s). */
+  peerIds: string[];
+}
+
+export interface ConsumerClosed {
+  peerId: string;
+  consumerId: string;
+  reason: 'producerclose';
+}
+
+export type StreamRouterEvents = {
+  produceradded: [ProducerInfo];
+  producerremoved: [ProducerInfo];
+  /** A viewer's consumer closed because its producer did; tell that viewer. */
+  consumerclosed: [ConsumerClosed];
+  mediareset: [MediaReset];
+  close: [];
+};
+
+export interface StreamRouterOptions {
+  /** Defaults to the pool's config.maxConsumersPerRouter. */
+  maxConsumersPerRouter?: number;
+  /**
+   * Extra keyframe requests after resumeConsumer, in ms (one is sent at once).
+   * Works around 3.8.4's simulcast first-frame stall (CALIBRATION.md).
+   */
+  keyFrameRetryDelaysMs?: readonly number[];
+  /** Defaults to the pool's logger. */
+  logger?: SfuLogger;
+}
+
+export interface StreamRouterCounts {
+  routers: number;
+  /** WebRtcTransports of peers (pipe transports are not counted). */
+  transports: number;
+  /** Producers of peers (pipe producers are not counted). */
+  producers: number;
+  /** Consumers of peers (pipe consumers are not counted). */
+  consumers: number;
+  /** Peer consumers on each router: origin first, then fan-out routers. */
+  consumersPerRouter: number[];
+}
+
+export interface StreamRouterPlacement {
+  origin: { routerId: string; workerPid: number };
+  fanout: { routerId: string; workerPid: number }[];
+}

@@ -1,0 +1,134 @@
+import os from 'node:os';
+import type { types as ms } from 'mediasoup';
+import { SfuError } from './errors.ts';
+
+/** Everything the SFU needs to know about its machine; no HTTP, no database. */
+export interface SfuConfig {
+  /** mediasoup worker processes (one C++ process each, single-threaded). */
+  numWorkers: number;
+  /** Address mediasoup binds for media. */
+  listenIp: string;
+  /** Address put in ICE candidates when listenIp is not reachable (NAT, 0.0.0.0). */
+  announcedIp?: string | undefined;
+  /** Port range for media, split evenly between workers so they never collide. */
+  rtcMinPort: number;
+  rtcMaxPort: number;
+  logLevel: ms.WorkerLogLevel;
+  logTags: ms.WorkerLogTag[];
+  /**
+   * Consumers (a viewer of video + audio is two) one router carries before new
+   * viewers' transports go to a router on another worker fed by pipeToRouter.
+   *
+   * 250, from CALIBRATION.md (mediasoup 3.8.4 on this class of 2-core box): the
+   * publisher's bitrate collapsed once ~300 consumers sat on the producer's own
+   * worker, while that worker was still below 90 % CPU. At 200–300 consumers a
+   * worker used 46–59 % of a core on PlainTransports; WebRtcTransports cost
+   * +10–30 %, so 250 lands around 60–75 % — under both the collapse point and
+   * the 85 % planning ceiling, leaving headroom for the producer's ingress.
+   */
+  maxConsumersPerRouter: number;
+  /**
+   * Starting send estimate for viewers' transports (mediasoup's default is
+   * 600 kbps). The top simulcast layer measured ~780 kbps + ~40 kbps Opus, so
+   * 1 Mbps lets a viewer start on the top layer instead of climbing to it.
+   */
+  initialAvailableOutgoingBitrate: number;
+  /**
+   * Cap on what one streamer's send transport may push (bps; 0 = no cap):
+   * camera simulcast (~1.3–2.5 Mbps) + screen share + audio fit well under it,
+   * and a broken or hostile client cannot flood the origin worker.
+   */
+  maxIncomingBitrate: number;
+  /** Offer H264 (baseline, packetization-mode 1) as well as VP8. */
+  enableH264: boolean;
+  mediaCodecs: ms.RtpCodecCapability[];
+}
+
+/** Below this many ports a worker cannot hold even a handful of transports. */
+const MIN_PORTS_PER_WORKER = 10;
+
+const OPUS: ms.RtpCodecCapability = {
+  kind: 'audio',
+  mimeType: 'audio/opus',
+  clockRate: 48000,
+  channels: 2,
+};
+
+const VP8: ms.RtpCodecCapability = {
+  kind: 'video',
+  mimeType: 'video/VP8',
+  clockRate: 90000,
+  // Chrome otherwise starts VP8 at 300 kbps and takes seconds to reach the top layer.
+  parameters: { 'x-google-start-bitrate': 1000 },
+};
+
+const H264: ms.RtpCodecCapability = {
+  kind: 'video',
+  mimeType: 'video/H264',
+  clockRate: 90000,
+  parameters: {
+    'packetization-mode': 1,
+    'profile-level-id': '42e01f',
+    'level-asymmetry-allowed': 1,
+    'x-google-start-bitrate': 1000,
+  },
+};
+
+export function defaultMediaCodecs(enableH264: boolean): ms.RtpCodecCapability[] {
+  return enableH264 ? [OPUS, VP8, H264] : [OPUS, VP8];
+}
+
+/** Fills defaults and checks the values that would only fail later, inside a worker. */
+export function resolveSfuConfig(overrides: Partial<SfuConfig> = {}): SfuConfig {
+  const enableH264 = overrides.enableH264 ?? false;
+  const config: SfuConfig = {
+    // availableParallelism() rather than cpus().length: the latter can be [] on some platforms.
+    numWorkers: Math.max(1, os.availableParallelism()),
+    listenIp: '127.0.0.1',
+    announcedIp: undefined,
+    rtcMinPort: 40000,
+    rtcMaxPort: 49999,
+    logLevel: 'warn',
+    logTags: [],
+    maxConsumersPerRouter: 250,
+    initialAvailableOutgoingBitrate: 1_000_000,
+    maxIncomingBitrate: 8_000_000,
+    enableH264,
+    mediaCodecs: defaultMediaCodecs(enableH264),
+    ...withoutUndefined(overrides),
+  };
+
+  if (!Number.isInteger(config.numWorkers) || config.numWorkers < 1) {
+    throw new SfuError('invalid_parameters', `numWorkers must be a positive integer, got ${config.numWorkers}`);
+  }
+  if (
+    !Number.isInteger(config.rtcMinPort) ||
+    !Number.isInteger(config.rtcMaxPort) ||
+    config.rtcMinPort < 1024 ||
+    config.rtcMaxPort > 65535
+  ) {
+    throw new SfuError('invalid_parameters', 'rtcMinPort/rtcMaxPort must be integers within 1024–65535');
+  }
+  const ports = config.rtcMaxPort - config.rtcMinPort + 1;
+  if (ports < config.numWorkers * MIN_PORTS_PER_WORKER) {
+    throw new SfuError(
+      'invalid_parameters',
+      `port range ${config.rtcMinPort}-${config.rtcMaxPort} is too small for ${config.numWorkers} workers`,
+    );
+  }
+  if (!Number.isInteger(config.maxConsumersPerRouter) || config.maxConsumersPerRouter < 1) {
+    throw new SfuError('invalid_parameters', 'maxConsumersPerRouter must be a positive integer');
+  }
+  return config;
+}
+
+/** The port range worker `slot` owns; a replacement worker reuses its slot's range. */
+export function workerPortRange(config: SfuConfig, slot: number): { rtcMinPort: number; rtcMaxPort: number } {
+  const perWorker = Math.floor((config.rtcMaxPort - config.rtcMinPort + 1) / config.numWorkers);
+  const rtcMinPort = config.rtcMinPort + slot * perWorker;
+  return { rtcMinPort, rtcMaxPort: rtcMinPort + perWorker - 1 };
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

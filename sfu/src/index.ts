@@ -1,0 +1,35 @@
+export { resolveSfuConfig, defaultMediaCodecs, workerPortRange, type SfuConfig } from './config.ts';
+export { SfuError, isSfuError, type SfuErrorCode } from './errors.ts';
+export { consoleLogger, silentLogger, type SfuLogger } from './logger.ts';
+export { TypedEmitter, type EventMap, type ListenerErrorHandler } from './TypedEmitter.ts';
+export {
+  WorkerPool,
+  type WorkerPoolEvents,
+  type WorkerPoolOptions,
+  type WorkerLoad,
+  type WorkerUsage,
+} from './WorkerPool.ts';
+export { StreamRouter } from './StreamRouter.ts';
+export type {
+  ConsumerClosed,
+  ConsumerLayers,
+  ConsumerOffer,
+  ConsumerType,
+  DtlsParameters,
+  IceCandidate,
+  IceParameters,
+  LayerPreference,
+  MediaKind,
+  MediaReset,
+  ProduceRequest,
+  ProducerInfo,
+  ProducerSource,
+  RtpCapabilities,
+  RtpParameters,
+  StreamRouterCounts,
+  StreamRouterEvents,
+  StreamRouterOptions,
+  StreamRouterPlacement,
+  TransportDirection,
+  TransportOffer,
+} from './StreamRouterTypes.ts';
