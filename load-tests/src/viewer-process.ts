@@ -34,7 +34,7 @@ export type FromViewerProcess =
   | { type: 'ready' }
   | ViewerProgress
   | { type: 'result'; viewers: ViewerResult[]; cpuMs: number; maxRssKb: number }
-  | { type: 'fatal'; error: string };
+  | { type: 'error'; error: string };
 
 const viewers: LoadViewer[] = [];
 const timers = new Set<NodeJS.Timeout>();
@@ -94,7 +94,7 @@ process.on('message', (raw: unknown) => {
       return;
     case 'join': {
       const cfg = config;
-      if (!cfg) return send({ type: 'fatal', error: 'join before init' });
+      if (!cfg) return send({ type: 'error', error: 'join before init' });
       for (const j of msg.viewers) {
         const t = setTimeout(
           () => {
@@ -117,7 +117,7 @@ process.on('message', (raw: unknown) => {
       return;
     default: {
       const unknown: never = msg;
-      send({ type: 'fatal', error: `unknown message ${JSON.stringify(unknown)}` });
+      send({ type: 'error', error: `unknown message ${JSON.stringify(unknown)}` });
     }
   }
 });
@@ -127,5 +127,5 @@ process.on('disconnect', () => {
   setTimeout(() => process.exit(0), 500).unref();
 });
 process.on('uncaughtException', (err) => {
-  send({ type: 'fatal', error: err.stack ?? String(err) });
+  send({ type: 'error', error: err.stack ?? String(err) });
 });

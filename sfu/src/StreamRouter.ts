@@ -97,6 +97,10 @@ interface ConsumerEntry {
  * worker dies, that router is dropped and `mediareset` (scope 'viewers') names
  * the viewers that were on it; the producers are untouched.
  */
+/** Rebuilding after a worker death: attempts, and the pause between them (a replacement worker starts in ~100 ms). */
+const REBUILD_ATTEMPTS = 20;
+const REBUILD_RETRY_MS = 250;
+
 export class StreamRouter extends TypedEmitter<StreamRouterEvents> {
   readonly id: string;
   readonly #pool: WorkerPool;
@@ -577,25 +581,35 @@ export class StreamRouter extends TypedEmitter<StreamRouterEvents> {
     const peerIds = new Set(lostPeerIds);
     for (const peer of this.#peers.values()) peerIds.add(peer.id);
     this.#teardown();
-    try {
-      const worker = await this.#pool.leastLoadedWorker();
-      const router = await worker.createRouter({
-        mediaCodecs: this.#pool.config.mediaCodecs,
-        appData: { streamId: this.id, role: 'origin' },
-      });
-      if (this.#closed) {
-        router.close();
-        return;
+    // Several workers can die at once (their exits arrive one by one): a worker that
+    // still looks alive may be dying too. Try the others, then its replacement.
+    const failed = new Set<ms.Worker>();
+    for (let attempt = 0; ; attempt++) {
+      let worker: ms.Worker | undefined;
+      try {
+        worker = await this.#pool.leastLoadedWorker({ avoid: failed });
+        const router = await worker.createRouter({
+          mediaCodecs: this.#pool.config.mediaCodecs,
+          appData: { streamId: this.id, role: 'origin' },
+        });
+        if (this.#closed) {
+          router.close();
+          return;
+        }
+        if (worker.closed || router.closed) throw new SfuError('worker_unavailable', 'worker died while rebuilding');
+        this.#origin = this.#trackRouter(router, worker, 'origin');
+        this.#log.warn({ streamId: this.id, routerId: router.id, workerPid: worker.pid, attempt }, 'origin worker died; media rebuilt on another worker');
+        break;
+      } catch (error) {
+        if (worker) failed.add(worker);
+        if (this.#closed) return;
+        if (attempt >= REBUILD_ATTEMPTS) {
+          this.#log.error({ streamId: this.id, err: error }, 'could not rebuild media after worker death; closing');
+          this.close();
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, REBUILD_RETRY_MS));
       }
-      this.#origin = this.#trackRouter(router, worker, 'origin');
-      this.#log.warn(
-        { streamId: this.id, routerId: router.id, workerPid: worker.pid },
-        'origin worker died; media rebuilt on another worker',
-      );
-    } catch (error) {
-      this.#log.error({ streamId: this.id, err: error }, 'could not rebuild media after worker death; closing');
-      this.close();
-      return;
     }
     this.#emitReset({ reason: 'worker_died', scope: 'all', peerIds: [...peerIds] });
   }

@@ -20,9 +20,13 @@ export function processIo(): CliIo {
         let answered = false;
         rl.question(question, (answer) => {
           answered = true;
+          // A piped answer is not echoed: end the prompt's line ourselves.
+          if (!process.stdin.isTTY) process.stdout.write('\n');
           rl.close();
           resolve(/^y(es)?$/i.test(answer.trim()));
         });
+        // Ctrl-C at the prompt (a raw-mode terminal sends it as a key, not a signal) is a no.
+        rl.once('SIGINT', () => rl.close());
         rl.once('close', () => {
           if (!answered) {
             process.stdout.write('\n');

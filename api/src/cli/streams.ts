@@ -92,13 +92,13 @@ export async function cleanupStreams(ctx: StreamsCommandContext, opts: { dryRun:
   for (const { stream, verdict } of rows) {
     if (!verdict) continue;
     if (opts.dryRun) {
-      ctx.io.out(`would end ${describe(stream)}: ${verdict.reason} (${verdict.detail})`);
+      ctx.io.out(`would end ${describe(stream)}: ${verdict.reason}: ${verdict.detail}`);
       ended++;
       continue;
     }
     const res = await transitionStream(ctx.db, stream.id, 'ended', { now: ctx.now, reason: verdict.reason });
     if (res.ok) {
-      ctx.io.out(`ended ${describe(stream)}: ${verdict.reason} (${verdict.detail})`);
+      ctx.io.out(`ended ${describe(stream)}: ${verdict.reason}: ${verdict.detail}`);
       ended++;
     } else {
       ctx.io.out(`skipped stream ${stream.id}: ended meanwhile`);

@@ -96,6 +96,8 @@ describe('ordering and history', () => {
     const senders = await Promise.all(Array.from({ length: 10 }, (_, i) => ch.appoint(uniqueName(`s${i}x`), 'moderator')));
     const perSender = 50;
     const acked = new Map<string, number>();
+    // Joins while comments flow: history and live must meet with no gap and no overlap.
+    const midJoin = sleep(1500).then(() => ch.anonymous());
     await Promise.all(
       senders.map(async (s, si) => {
         const inFlight: Promise<void>[] = [];
@@ -130,6 +132,14 @@ describe('ordering and history', () => {
       expect(mine).toEqual(Array.from({ length: perSender }, (_, i) => `s${si}-${i}`));
     }
     expect(await storedContents(ch.streamId)).toEqual(byId);
+
+    const joiner = await midJoin;
+    await joiner.waitFor('comment', (m) => m.comment.id === Math.max(...acked.values()));
+    const fromHistory = joiner.of('chat_history')[0]!.comments.map((c) => c.content);
+    const live = joiner.of('comment').map((m) => m.comment.content);
+    expect(fromHistory.length).toBeGreaterThan(0);
+    expect(live.length).toBeGreaterThan(0);
+    expect([...fromHistory, ...live]).toEqual(byId.slice(byId.indexOf(fromHistory[0]!)));
 
     // A newcomer's history: the last 50, oldest first, deleted ones left out, with role badges.
     const deleted = acked.get('s3-49')!;

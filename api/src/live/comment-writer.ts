@@ -43,11 +43,6 @@ export class CommentWriter {
     this.#maxBatch = maxBatch;
   }
 
-  /** Comments waiting for the next commit. */
-  get backlog(): number {
-    return this.#pending.length;
-  }
-
   submit(input: NewCommentInput, outcome: CommentOutcome): void {
     this.#pending.push({ input, outcome });
     this.#schedule();

@@ -12,7 +12,6 @@ export type Action =
   | 'watch'
   | 'comment'
   | 'highlighted_chat'
-  | 'use_vip_emotes'
   | 'skip_slow_mode'
   | 'skip_chat_rate_limit'
   | 'skip_blocked_words'
@@ -59,7 +58,6 @@ export const POLICY: Readonly<Record<Action, Rule>> = {
   watch: { actors: [...ACCOUNTS, 'anonymous'], targeted: false },
   comment: { actors: ACCOUNTS, targeted: false },
   highlighted_chat: { actors: ['streamer', 'moderator', 'vip'], targeted: false },
-  use_vip_emotes: { actors: ['streamer', 'moderator', 'vip'], targeted: false },
   skip_slow_mode: { actors: ['streamer', 'moderator', 'vip'], targeted: false },
   skip_chat_rate_limit: { actors: STAFF, targeted: false },
   skip_blocked_words: { actors: STAFF, targeted: false },

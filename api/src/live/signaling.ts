@@ -6,6 +6,7 @@ import type { LiveConnection } from './connection.ts';
 import type { LiveContext } from './context.ts';
 import { endStream, markLive } from './lifecycle.ts';
 import type { StreamRoom } from './room.ts';
+import { can } from './policy.ts';
 
 /** One send transport and a spare recv transport are plenty; more is a client bug or abuse. */
 export const MAX_TRANSPORTS_PER_CONNECTION = 4;
@@ -34,15 +35,15 @@ async function media<T>(op: () => Promise<T>): Promise<T> {
   }
 }
 
-function requireStreamer(conn: LiveConnection, what: string): void {
-  if (conn.role !== 'streamer') throw new AppError('forbidden', `only the streamer can ${what}`);
+function requireStreamer(conn: LiveConnection, action: 'start_stream' | 'end_stream', what: string): void {
+  if (!can(conn.role, action)) throw new AppError('forbidden', `only the streamer can ${what}`);
 }
 
 const transportCounts = new WeakMap<LiveConnection, number>();
 
 export const signalingHandlers = {
   async create_transport(ctx: LiveContext, room: StreamRoom, conn: LiveConnection, msg: ClientMessageOf<'create_transport'>) {
-    if (msg.direction === 'send') requireStreamer(conn, 'publish media');
+    if (msg.direction === 'send') requireStreamer(conn, 'start_stream', 'publish media');
     const n = transportCounts.get(conn) ?? 0;
     if (n >= MAX_TRANSPORTS_PER_CONNECTION) throw new AppError('rate_limited', `at most ${MAX_TRANSPORTS_PER_CONNECTION} transports per connection`);
     const transport = await media(() => room.media.createTransport(conn.id, msg.direction));
@@ -56,7 +57,7 @@ export const signalingHandlers = {
       conn.send({ type: 'ack', requestId: msg.requestId });
       return;
     }
-    requireStreamer(conn, 'publish media');
+    requireStreamer(conn, 'start_stream', 'publish media');
     if (msg.source === 'camera' || msg.source === 'screen') {
       if (msg.mediaKind !== 'video') throw new AppError('invalid_parameters', `${msg.source} must be video`);
     } else if (msg.mediaKind !== 'audio') {
@@ -95,13 +96,13 @@ export const signalingHandlers = {
   async ice_candidate() {},
 
   async close_producer(_ctx: LiveContext, room: StreamRoom, conn: LiveConnection, msg: ClientMessageOf<'close_producer'>) {
-    requireStreamer(conn, 'stop media');
+    requireStreamer(conn, 'start_stream', 'stop media');
     await media(async () => room.media.closeProducer(conn.id, msg.producerId));
     conn.send({ type: 'ack', requestId: msg.requestId });
   },
 
   async end_stream(ctx: LiveContext, room: StreamRoom, conn: LiveConnection, msg: ClientMessageOf<'end_stream'>) {
-    requireStreamer(conn, 'end the stream');
+    requireStreamer(conn, 'end_stream', 'end the stream');
     // Acked before the room closes, so the streamer's request gets its answer.
     conn.send({ type: 'ack', requestId: msg.requestId });
     await endStream(ctx, room, room.streamId, 'streamer_ended');
@@ -118,6 +119,12 @@ export function wireMediaEvents(ctx: LiveContext, room: StreamRoom): void {
   });
   room.media.on('consumerclosed', (e) => {
     room.connection(e.peerId)?.send({ type: 'consumer_closed', consumerId: e.consumerId });
+  });
+  room.media.on('close', () => {
+    // The SFU gave up on this stream (it could not rebuild after worker deaths).
+    if (room.closed) return;
+    ctx.log.error({ module: 'signaling', streamId: room.streamId }, 'media closed under a live room: ending the stream');
+    void endStream(ctx, room, room.streamId, 'media_failure').catch((err) => ctx.log.error({ err }, 'could not end stream'));
   });
   room.media.on('mediareset', (reset) => {
     ctx.log.warn({ module: 'signaling', streamId: room.streamId, reason: reset.reason, scope: reset.scope }, 'media reset: peers re-negotiate');

@@ -3,10 +3,11 @@ import type { ClientMessageOf } from '../protocol/client-messages.ts';
 import type { LiveConnection } from './connection.ts';
 import type { LiveContext } from './context.ts';
 import type { StreamRoom } from './room.ts';
+import { can } from './policy.ts';
 
 export const viewerHandlers = {
   async list_viewers(_ctx: LiveContext, room: StreamRoom, conn: LiveConnection, msg: ClientMessageOf<'list_viewers'>) {
-    if (conn.role !== 'streamer' && conn.role !== 'moderator') throw new AppError('forbidden', 'only the streamer and moderators see the viewer list');
+    if (!can(conn.role, 'view_viewer_list')) throw new AppError('forbidden', 'only the streamer and moderators see the viewer list');
     const offset = msg.offset ?? 0;
     const page = room.viewers.list({ search: msg.search, offset, limit: msg.limit ?? 50 });
     conn.send({ type: 'viewer_list', requestId: msg.requestId, total: page.total, anonymous: room.viewers.anonymousCount, offset, viewers: page.viewers });

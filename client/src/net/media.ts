@@ -161,7 +161,7 @@ export class Publisher {
             codecOptions: { videoGoogleStartBitrate: 1000 },
             ...(vp8 ? { codec: vp8 } : {}),
           }
-        : { codecOptions: { opusStereo: source === 'screen_audio', opusDtx: source === 'microphone', opusFec: true } }),
+        : { codecOptions: { opusDtx: true, opusFec: true } }),
     });
     if (this.#closed) {
       producer.close();

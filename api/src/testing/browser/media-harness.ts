@@ -113,8 +113,10 @@ async function produceTrack(track: MediaStreamTrack, source: string): Promise<Pr
           ],
           codecOptions: { videoGoogleStartBitrate: 1000 },
           appData: { source },
+          // The same tracks are re-published after a media_reset: closing a producer must not stop them.
+          stopTracks: false,
         })
-      : await t.produce({ track, appData: { source } });
+      : await t.produce({ track, appData: { source }, stopTracks: false });
   streamer.producers.set(source, producer);
   return producer;
 }

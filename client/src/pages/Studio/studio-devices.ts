@@ -1,9 +1,9 @@
 import { batch, computed, signal } from '@preact/signals';
 import type { PublishedTracks } from '../../net/media.ts';
 
+/** The screen's video; its audio is not part of the protocol's media sources, so it is not captured. */
 export interface ScreenCapture {
   video: MediaStreamTrack;
-  audio: MediaStreamTrack | null;
 }
 
 const CAMERA_CONSTRAINTS: MediaTrackConstraints = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
@@ -41,7 +41,6 @@ export function createStudioDevices(media: MediaDevices = navigator.mediaDevices
     camera: cameraOn.value ? camera.value : null,
     microphone: microphoneOn.value ? microphone.value : null,
     screen: screen.value?.video ?? null,
-    screen_audio: screen.value?.audio ?? null,
   }));
   const hasVideo = computed(() => Boolean(wanted.value.camera ?? wanted.value.screen));
 
@@ -144,18 +143,17 @@ export function createStudioDevices(media: MediaDevices = navigator.mediaDevices
     },
     async startScreen(): Promise<void> {
       try {
-        const stream = await media.getDisplayMedia({ video: { frameRate: { ideal: 30 } }, audio: true });
+        const stream = await media.getDisplayMedia({ video: { frameRate: { ideal: 30 } }, audio: false });
         const video = stream.getVideoTracks()[0];
         if (!video) return;
         // Text on screen stays legible: keep detail, drop frames first.
         video.contentHint = 'detail';
-        const audio = stream.getAudioTracks()[0] ?? null;
         stopScreen();
         if (disposed) {
           stream.getTracks().forEach((t) => t.stop());
           return;
         }
-        screen.value = { video, audio };
+        screen.value = { video };
         // The browser's own "Stop sharing" ends the track.
         video.addEventListener('ended', () => {
           if (screen.peek()?.video === video) stopScreen();
@@ -184,7 +182,6 @@ export function createStudioDevices(media: MediaDevices = navigator.mediaDevices
     const current = screen.peek();
     if (!current) return;
     current.video.stop();
-    current.audio?.stop();
     screen.value = null;
   }
 }

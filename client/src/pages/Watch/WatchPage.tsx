@@ -77,7 +77,7 @@ function WatchView({ room, media }: { room: LiveRoom; media: WatchMedia }) {
   const loginHref = `/login?next=${encodeURIComponent(`/live/${room.streamId}`)}`;
 
   const mainVideo = tracks.screen ?? tracks.camera ?? null;
-  const audio = tracks.microphone ?? tracks.screen_audio ?? null;
+  const audio = tracks.microphone ?? null;
   const main = useMemo(() => (mainVideo ? new MediaStream([mainVideo, ...(audio ? [audio] : [])]) : null), [mainVideo, audio]);
   const insetTrack = tracks.screen && tracks.camera ? tracks.camera : null;
   const inset = useMemo(() => (insetTrack ? new MediaStream([insetTrack]) : null), [insetTrack]);

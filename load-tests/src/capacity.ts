@@ -1,0 +1,65 @@
+import { decryptCountFor, resolveOptions, type LoadOptions } from './options.ts';
+import { buildReport, summarizeStep, type CapacityResult, type LoadReport } from './report.ts';
+import { newRunTag, runViewerStep, warmupAndBaseline, type StepResult } from './run.ts';
+import { LoadSession, type Hooks } from './session.ts';
+import { percentile } from './stats.ts';
+
+/** A step fails when more joins than this fail. */
+const MAX_FAILED_JOINS = 0.01;
+
+/**
+ * Capacity search: one streamer, then steps of start, start+step, … viewers
+ * (each a fresh set that joins, settles, is measured for --step-duration and
+ * leaves) until a step breaks a criterion. The answer is the last good step.
+ */
+export async function searchCapacity(options: LoadOptions, hooks: Hooks): Promise<LoadReport> {
+  const o = resolveOptions(options);
+  const c = o.capacity;
+  if (!c) throw new Error('searchCapacity needs capacity options');
+  const tag = newRunTag();
+  const startedAt = new Date();
+  const session = await LoadSession.open(o, hooks, tag);
+  const steps: StepResult[] = [];
+  const result: CapacityResult = {
+    lastGood: null,
+    stoppedAt: null,
+    stoppedBy: null,
+    criteria: { maxLossPct: c.maxLoss * 100, maxTtffP95Ms: c.maxTtffP95Ms, maxFailedPct: MAX_FAILED_JOINS * 100 },
+  };
+  try {
+    const baseline = await warmupAndBaseline(session);
+    for (let n = c.start; n <= c.max; n += c.step) {
+      const rampS = o.joinStorm ? 0 : n / o.rampPerSecond;
+      const step = await runViewerStep(session, {
+        label: `${n}`,
+        viewers: n,
+        decrypt: decryptCountFor(o, n),
+        durationS: rampS + o.joinTimeoutS + o.settleS + c.stepSeconds + 5,
+        windowS: c.stepSeconds,
+        rampPerSecond: o.rampPerSecond,
+        joinStorm: o.joinStorm,
+        settleS: o.settleS,
+        chatRate: o.chatters > 0 ? o.rate : 0,
+      });
+      steps.push(step);
+      const s = summarizeStep(session, step);
+      const reasons: string[] = [];
+      if (s.aggregateLossPct === null || s.aggregateLossPct > c.maxLoss * 100) reasons.push(`loss ${s.aggregateLossPct?.toFixed(2) ?? 'unknown'} %`);
+      // A viewer that never got a frame counts as an infinite TTFF.
+      const ttffs = Array.from({ length: n }, (_, i) => step.viewers.find((v) => v.index === i)?.ttffMs ?? Infinity);
+      const p95 = percentile(ttffs, 95)!;
+      if (p95 > c.maxTtffP95Ms) reasons.push(`p95 TTFF ${Number.isFinite(p95) ? `${p95.toFixed(0)} ms` : 'none'} (${ttffs.filter((t) => !Number.isFinite(t)).length} without a frame)`);
+      if (s.failed > n * MAX_FAILED_JOINS) reasons.push(`${s.failed} failed joins`);
+      hooks.log(`capacity step ${n}: loss ${s.aggregateLossPct?.toFixed(2) ?? '–'} %, p95 TTFF ${s.ttffMs.p95?.toFixed(0) ?? '–'} ms, ${s.failed} failed → ${reasons.length ? `FAIL (${reasons.join(', ')})` : 'ok'}`);
+      if (reasons.length) {
+        result.stoppedAt = n;
+        result.stoppedBy = reasons.join(', ');
+        break;
+      }
+      result.lastGood = n;
+    }
+    return buildReport({ session, tag, startedAt, baseline, steps, capacity: result });
+  } finally {
+    await session.close();
+  }
+}

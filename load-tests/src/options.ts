@@ -1,0 +1,265 @@
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ViewerLayer } from './viewer.ts';
+
+export interface CapacityOptions {
+  /** Viewers in the first step. */
+  start: number;
+  step: number;
+  max: number;
+  /** Seconds each step runs after its ramp (the measured window). */
+  stepSeconds: number;
+  /** Stop criteria. */
+  maxLoss: number;
+  maxTtffP95Ms: number;
+}
+
+/** Everything a run is told; defaults below, every field documented once here. */
+export interface LoadOptions {
+  /** Server base URL (http or https). */
+  url: string;
+  viewers: number;
+  /** Chat sockets (signed-in accounts; they are counted as viewers by the server, but consume no media). */
+  chatters: number;
+  /** Chat messages per second, all chatters together. */
+  rate: number;
+  /** Seconds of the N-viewer phase, from the first join to the hard stop. */
+  durationS: number;
+  /** Viewers starting per second during the ramp. */
+  rampPerSecond: number;
+  /** All viewers start at the same instant (overrides the ramp). */
+  joinStorm: boolean;
+  /** Seconds the streamer publishes before any viewer (encoder and bandwidth estimate settle). */
+  warmupS: number;
+  /** Seconds measured with one viewer (streamer upload at 1 viewer); 0 skips it. */
+  baselineS: number;
+  /** Seconds after the last join before the steady-state window starts. */
+  settleS: number;
+  /** Viewer processes; 0 picks ~100 viewers per process. */
+  viewerProcs: number;
+  chatProcs: number;
+  /** Accounts the chat sockets share; 0 picks enough to stay under the per-user chat limit. */
+  chatAccounts: number;
+  /** Viewers that decrypt SRTP and validate VP8; -1 picks 5 % (1–10). */
+  decrypt: number;
+  /** Simulcast layer viewers pin; null leaves the server's choice. */
+  layer: ViewerLayer | null;
+  width: number;
+  height: number;
+  fps: number;
+  /** Top simulcast layer maxBitrate (kbps); the others get 1/3 and 1/9. */
+  videoKbps: number;
+  audio: boolean;
+  chromiumPath: string;
+  /** Use this stream and streamer token instead of creating an account and a stream. */
+  streamId: number | null;
+  streamerToken: string | null;
+  /** Server process to read CPU and RSS from (/proc); found automatically when the server listens on this box. */
+  serverPid: number | null;
+  joinTimeoutS: number;
+  outDir: string;
+  label: string;
+  capacity: CapacityOptions | null;
+  /** No progress lines. */
+  quiet: boolean;
+}
+
+export const RESULTS_DIR = resolve(fileURLToPath(new URL('../results', import.meta.url)));
+
+export function defaultOptions(overrides: Partial<LoadOptions> = {}): LoadOptions {
+  return {
+    url: 'http://127.0.0.1:8080',
+    viewers: 10,
+    chatters: 0,
+    rate: 5,
+    durationS: 30,
+    rampPerSecond: 20,
+    joinStorm: false,
+    warmupS: 5,
+    baselineS: 5,
+    settleS: 3,
+    viewerProcs: 0,
+    chatProcs: 0,
+    chatAccounts: 0,
+    decrypt: -1,
+    layer: 'high',
+    width: 1280,
+    height: 720,
+    fps: 30,
+    videoKbps: 900,
+    audio: true,
+    chromiumPath: '/usr/bin/chromium',
+    streamId: null,
+    streamerToken: null,
+    serverPid: null,
+    joinTimeoutS: 20,
+    outDir: RESULTS_DIR,
+    label: '',
+    capacity: null,
+    quiet: false,
+    ...overrides,
+  };
+}
+
+/** Per-user chat limit on the server: 3 messages per 2 s; a load test stays at 1/s per account. */
+export const CHAT_RATE_PER_ACCOUNT = 1;
+
+/** Fills the automatic choices. */
+export function resolveOptions(o: LoadOptions): LoadOptions {
+  const viewers = o.capacity ? o.capacity.max : o.viewers;
+  return {
+    ...o,
+    viewerProcs: o.viewerProcs > 0 ? o.viewerProcs : Math.max(1, Math.min(8, Math.ceil(viewers / 100))),
+    chatProcs: o.chatProcs > 0 ? o.chatProcs : Math.max(1, Math.min(4, Math.ceil(o.chatters / 1000))),
+    chatAccounts: Math.min(o.chatters, o.chatAccounts > 0 ? o.chatAccounts : Math.max(10, Math.ceil(o.rate / CHAT_RATE_PER_ACCOUNT))),
+  };
+}
+
+/** How many of `viewers` decrypt: the --decrypt count, or 5 % of them (at least 1, at most 10). */
+export function decryptCountFor(o: LoadOptions, viewers: number): number {
+  return o.decrypt >= 0 ? Math.min(o.decrypt, viewers) : Math.min(viewers, Math.max(1, Math.min(10, Math.round(viewers * 0.05))));
+}
+
+export const USAGE = `Usage: npm run load -- --url http://127.0.0.1:8080 [options]
+
+Load-tests a running RED-RED Live server: one Chromium streamer (VP8 simulcast x3 + Opus),
+N WebRTC viewers (werift, ICE + DTLS + SRTP), M chatters. Start the server with
+REGISTRATIONS_PER_IP_PER_HOUR=1000000 (the run registers accounts).
+
+  --url URL            server base URL                                  [http://127.0.0.1:8080]
+  --viewers N          viewers                                          [10]
+  --chatters M         chat sockets (signed in)                         [0]
+  --rate R             chat messages/s, all chatters together           [5]
+  --duration S         seconds of the N-viewer phase, hard stop         [30]
+  --ramp V             viewers starting per second                      [20]
+  --join-storm         all viewers start at once
+  --warmup S           streamer publishes S s before viewers            [5]
+  --baseline S         S s with 1 viewer (upload at 1 viewer); 0 = skip [5]
+  --settle S           S s after the last join before measuring         [3]
+  --decrypt K          viewers that decrypt and validate VP8 (-1: 5 %)  [-1]
+  --layer L            high|medium|low|auto: simulcast layer to pin     [high]
+  --resolution WxH     camera capture                                   [1280x720]
+  --fps F                                                               [30]
+  --video-kbps K       top layer max bitrate (others 1/3, 1/9)          [900]
+  --no-audio
+  --viewer-procs P     viewer processes (0: one per ~100 viewers)       [0]
+  --chat-procs Q       chatter processes                                [0]
+  --chat-accounts K    accounts the chat sockets share (0: auto)        [0]
+  --stream-id ID --streamer-token T   use an existing stream
+  --server-pid PID     read server CPU/RSS from /proc (auto when local)
+  --join-timeout S                                                      [20]
+  --capacity           capacity search: raise viewers until loss > --max-loss
+                       or p95 TTFF > --max-ttff; prints the last good count
+  --start N --step N --max N --step-duration S    capacity steps        [50 50 500 15]
+  --max-loss PCT                                                        [1]
+  --max-ttff MS                                                         [2000]
+  --chromium PATH                                                       [/usr/bin/chromium]
+  --out DIR            results folder                                   [load-tests/results]
+  --label NAME         added to the result file names
+  --quiet              no progress lines
+  --help
+`;
+
+export function parseCli(argv: string[]): LoadOptions | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      url: { type: 'string' },
+      viewers: { type: 'string' },
+      chatters: { type: 'string' },
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      ramp: { type: 'string' },
+      'join-storm': { type: 'boolean' },
+      warmup: { type: 'string' },
+      baseline: { type: 'string' },
+      settle: { type: 'string' },
+      decrypt: { type: 'string' },
+      layer: { type: 'string' },
+      resolution: { type: 'string' },
+      fps: { type: 'string' },
+      'video-kbps': { type: 'string' },
+      'no-audio': { type: 'boolean' },
+      'viewer-procs': { type: 'string' },
+      'chat-procs': { type: 'string' },
+      'chat-accounts': { type: 'string' },
+      'stream-id': { type: 'string' },
+      'streamer-token': { type: 'string' },
+      'server-pid': { type: 'string' },
+      'join-timeout': { type: 'string' },
+      capacity: { type: 'boolean' },
+      start: { type: 'string' },
+      step: { type: 'string' },
+      max: { type: 'string' },
+      'step-duration': { type: 'string' },
+      'max-loss': { type: 'string' },
+      'max-ttff': { type: 'string' },
+      chromium: { type: 'string' },
+      out: { type: 'string' },
+      label: { type: 'string' },
+      quiet: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return 'help';
+  const num = (name: string, raw: string | undefined, fallback: number, min = 0): number => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}, got "${raw}"`);
+    return n;
+  };
+  const d = defaultOptions();
+  let width = d.width;
+  let height = d.height;
+  if (values.resolution) {
+    const m = /^(\d+)x(\d+)$/.exec(values.resolution);
+    if (!m) throw new Error(`--resolution must be WxH, got "${values.resolution}"`);
+    width = Number(m[1]);
+    height = Number(m[2]);
+  }
+  const layer = values.layer ?? 'high';
+  if (!['high', 'medium', 'low', 'auto'].includes(layer)) throw new Error(`--layer must be high, medium, low or auto`);
+  if (values['stream-id'] !== undefined && values['streamer-token'] === undefined) throw new Error('--stream-id needs --streamer-token');
+  return defaultOptions({
+    url: values.url ?? d.url,
+    viewers: Math.floor(num('viewers', values.viewers, d.viewers)),
+    chatters: Math.floor(num('chatters', values.chatters, d.chatters)),
+    rate: num('rate', values.rate, d.rate),
+    durationS: num('duration', values.duration, d.durationS, 1),
+    rampPerSecond: num('ramp', values.ramp, d.rampPerSecond, 0.01),
+    joinStorm: values['join-storm'] ?? false,
+    warmupS: num('warmup', values.warmup, d.warmupS),
+    baselineS: num('baseline', values.baseline, d.baselineS),
+    settleS: num('settle', values.settle, d.settleS),
+    decrypt: Math.floor(num('decrypt', values.decrypt, d.decrypt, -1)),
+    layer: layer === 'auto' ? null : (layer as ViewerLayer),
+    width,
+    height,
+    fps: num('fps', values.fps, d.fps, 1),
+    videoKbps: num('video-kbps', values['video-kbps'], d.videoKbps, 30),
+    audio: !values['no-audio'],
+    viewerProcs: Math.floor(num('viewer-procs', values['viewer-procs'], 0)),
+    chatProcs: Math.floor(num('chat-procs', values['chat-procs'], 0)),
+    chatAccounts: Math.floor(num('chat-accounts', values['chat-accounts'], 0)),
+    streamId: values['stream-id'] === undefined ? null : Math.floor(num('stream-id', values['stream-id'], 0, 1)),
+    streamerToken: values['streamer-token'] ?? null,
+    serverPid: values['server-pid'] === undefined ? null : Math.floor(num('server-pid', values['server-pid'], 0, 1)),
+    joinTimeoutS: num('join-timeout', values['join-timeout'], d.joinTimeoutS, 1),
+    chromiumPath: values.chromium ?? d.chromiumPath,
+    outDir: values.out ? resolve(values.out) : d.outDir,
+    label: values.label ?? '',
+    quiet: values.quiet ?? false,
+    capacity: values.capacity
+      ? {
+          start: Math.floor(num('start', values.start, 50, 1)),
+          step: Math.floor(num('step', values.step, 50, 1)),
+          max: Math.floor(num('max', values.max, 500, 1)),
+          stepSeconds: num('step-duration', values['step-duration'], 15, 1),
+          maxLoss: num('max-loss', values['max-loss'], 1) / 100,
+          maxTtffP95Ms: num('max-ttff', values['max-ttff'], 2000, 1),
+        }
+      : null,
+  });
+}

@@ -1,0 +1,405 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import type { LayerStats } from './browser/publisher.ts';
+import type { ChatTotals } from './chatter.ts';
+import type { LoadOptions } from './options.ts';
+import type { StepResult } from './run.ts';
+import { cpuBetween, type LoadSession, type TimelineRow } from './session.ts';
+import { summarize, type Summary } from './stats.ts';
+import { uploadKbps } from './streamer.ts';
+
+export interface StepSummary {
+  label: string;
+  viewersTarget: number;
+  connected: number;
+  failed: number;
+  /** Failure messages, grouped. */
+  failures: Record<string, number>;
+  /** Measured window (s); null when the run never settled. */
+  windowS: number | null;
+  /** Join start → consumers resumed over a connected transport (ms). */
+  joinMs: Summary;
+  /** Join start → first complete video frame (ms). */
+  ttffMs: Summary;
+  /** Join start → fifth complete frame (ms). */
+  playingMs: Summary;
+  /** Connected viewers that never received a complete frame. */
+  noFrame: number;
+  /** Viewers whose video paused over 1 s after the first frame. */
+  stalled: number;
+  /** Per-viewer received bitrate over the window (kbps, SRTP packets incl. headers). */
+  recvKbps: Summary;
+  /** Per-viewer packet loss over the window (%, RTP sequence gaps, no retransmission). */
+  lossPct: Summary;
+  /** All viewers: 1 − Σreceived / Σexpected, in %. */
+  aggregateLossPct: number | null;
+  fps: Summary;
+  decrypt: {
+    viewers: number;
+    framesValid: number;
+    keyframesValid: number;
+    invalidPackets: number;
+    /** Decrypted packets / packets on the wire (SRTP authentication failures drop packets). */
+    decryptedRatio: number | null;
+    sizes: Record<string, number>;
+    firstKeyframeMs: Summary;
+  };
+  upload: { transportKbps: number; videoKbps: number; audioKbps: number; layers: LayerStats[] } | null;
+  server: {
+    source: 'proc' | 'metrics' | 'none';
+    inProcess: boolean;
+    nodeCpuPct: number | null;
+    workersCpuPct: number | null;
+    totalCpuPct: number | null;
+    cpuPerViewerPct: number | null;
+    rssBytes: number | null;
+    rssBeforeBytes: number | null;
+    rssPerViewerBytes: number | null;
+    /** The server's own count at the end of the window, and what it should be. */
+    viewersCounted: number | null;
+    viewersExpected: number;
+    websocketConnections: number | null;
+    consumersByWorker: Record<string, number>;
+    eventLoopLagP99Ms: number | null;
+  };
+  generator: { cpuPct: number | null; chromiumPct: number | null; boxPct: number | null; boxCores: number | null };
+  chat: ChatTotals | null;
+}
+
+export interface CapacityResult {
+  lastGood: number | null;
+  stoppedAt: number | null;
+  stoppedBy: string | null;
+  criteria: { maxLossPct: number; maxTtffP95Ms: number; maxFailedPct: number };
+}
+
+export interface LoadReport {
+  version: 1;
+  tag: string;
+  label: string;
+  startedAt: string;
+  url: string;
+  streamId: number;
+  options: Omit<LoadOptions, 'streamerToken'>;
+  box: { cores: number; cpu: string; node: string };
+  streamer: {
+    handler: string;
+    captured: { width: number; height: number; frameRate: number };
+    uploadAt1Kbps: number | null;
+    uploadAtNKbps: number | null;
+    /** upload at N viewers / upload at 1 viewer (whole send transport). */
+    uploadRatio: number | null;
+    videoRatio: number | null;
+    mediaResets: number;
+  };
+  baseline: StepSummary | null;
+  steps: StepSummary[];
+  capacity: CapacityResult | null;
+  checks: { name: string; ok: boolean; detail: string }[];
+  notes: string[];
+  timeline: TimelineRow[];
+}
+
+function groupFailures(results: StepResult['viewers']): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of results) if (!r.ok && r.error) out[r.error] = (out[r.error] ?? 0) + 1;
+  return out;
+}
+
+export function summarizeStep(session: LoadSession, step: StepResult): StepSummary {
+  const v = step.viewers;
+  const ok = v.filter((r) => r.ok);
+  const windows = ok.flatMap((r) => (r.window ? [r.window] : []));
+  const totalExpected = windows.reduce((a, w) => a + w.expected, 0);
+  const totalPackets = windows.reduce((a, w) => a + w.packets, 0);
+  const dec = v.filter((r) => r.decrypt);
+  const sizes: Record<string, number> = {};
+  for (const r of dec) if (r.decrypt && r.decrypt.width) sizes[`${r.decrypt.width}x${r.decrypt.height}`] = (sizes[`${r.decrypt.width}x${r.decrypt.height}`] ?? 0) + 1;
+  const wirePackets = dec.reduce((a, r) => a + r.total.packets, 0);
+  const decrypted = dec.reduce((a, r) => a + (r.decrypt ? r.decrypt.videoPackets + r.decrypt.audioPackets : 0), 0);
+  const start = step.start;
+  const end = step.end;
+  const cpu = start ? cpuBetween(start, end) : null;
+  const upload = start?.upload && end.upload ? uploadKbps(start.upload, end.upload) : null;
+  const totalCpu = cpu && cpu.serverNode !== null && cpu.serverWorkers !== null ? cpu.serverNode + cpu.serverWorkers : null;
+  const n = ok.length;
+  const rssBefore = step.before.serverRssBytes;
+  const rss = end.serverRssBytes;
+  return {
+    label: step.params.label,
+    viewersTarget: step.params.viewers,
+    connected: n,
+    failed: v.length - n + (step.params.viewers - v.length),
+    failures: groupFailures(v),
+    windowS: start ? (end.at - start.at) / 1000 : null,
+    joinMs: summarize(ok.flatMap((r) => (r.joinMs === null ? [] : [r.joinMs]))),
+    ttffMs: summarize(v.flatMap((r) => (r.ttffMs === null ? [] : [r.ttffMs]))),
+    playingMs: summarize(v.flatMap((r) => (r.playingMs === null ? [] : [r.playingMs]))),
+    noFrame: ok.filter((r) => r.ttffMs === null).length,
+    stalled: ok.filter((r) => r.maxFrameGapMs > 1000).length,
+    recvKbps: summarize(windows.map((w) => w.kbps)),
+    lossPct: summarize(windows.map((w) => w.loss * 100)),
+    aggregateLossPct: totalExpected > 0 ? (Math.max(0, totalExpected - totalPackets) / totalExpected) * 100 : null,
+    fps: summarize(windows.map((w) => w.fps)),
+    decrypt: {
+      viewers: dec.length,
+      framesValid: dec.reduce((a, r) => a + (r.decrypt?.framesValid ?? 0), 0),
+      keyframesValid: dec.reduce((a, r) => a + (r.decrypt?.keyframesValid ?? 0), 0),
+      invalidPackets: dec.reduce((a, r) => a + (r.decrypt?.invalidPackets ?? 0), 0),
+      decryptedRatio: wirePackets > 0 ? decrypted / wirePackets : null,
+      sizes,
+      firstKeyframeMs: summarize(dec.flatMap((r) => (r.decrypt?.firstKeyframeMs == null ? [] : [r.decrypt.firstKeyframeMs]))),
+    },
+    upload: upload ? { transportKbps: upload.transport, videoKbps: upload.video, audioKbps: upload.audio, layers: end.upload!.layers } : null,
+    server: {
+      source: end.serverSource,
+      inProcess: session.serverInProcess,
+      nodeCpuPct: cpu?.serverNode ?? null,
+      workersCpuPct: cpu?.serverWorkers ?? null,
+      totalCpuPct: totalCpu,
+      cpuPerViewerPct: totalCpu !== null && n > 0 ? totalCpu / n : null,
+      rssBytes: rss,
+      rssBeforeBytes: rssBefore,
+      rssPerViewerBytes: rss !== null && rssBefore !== null && n > 0 ? (rss - rssBefore) / n : null,
+      viewersCounted: end.metrics?.viewers ?? session.streamer.serverViewers,
+      viewersExpected: n + (session.chat || step.chat ? session.chatAccounts : 0),
+      websocketConnections: end.metrics?.websocketConnections ?? null,
+      consumersByWorker: end.metrics?.consumersByWorker ?? {},
+      eventLoopLagP99Ms: end.metrics?.eventLoopLagP99Seconds != null ? end.metrics.eventLoopLagP99Seconds * 1000 : null,
+    },
+    generator: { cpuPct: cpu?.generator ?? null, chromiumPct: cpu?.chromium ?? null, boxPct: cpu?.box ?? null, boxCores: end.box?.cores ?? null },
+    chat: step.chat,
+  };
+}
+
+export function buildReport(o: { session: LoadSession; tag: string; startedAt: Date; baseline: StepResult | null; steps: StepResult[]; capacity: CapacityResult | null }): LoadReport {
+  const { session } = o;
+  const { streamerToken: _omit, ...options } = session.opts;
+  const baseline = o.baseline ? summarizeStep(session, o.baseline) : null;
+  const steps = o.steps.map((s) => summarizeStep(session, s));
+  const last = [...steps].reverse().find((s) => s.upload !== null) ?? null;
+  const at1 = baseline?.upload ?? null;
+  const atN = o.capacity ? (steps.filter((s) => s.upload && s.connected === s.viewersTarget).at(-1)?.upload ?? last?.upload ?? null) : (last?.upload ?? null);
+  const checks: LoadReport['checks'] = [];
+  for (const s of steps) {
+    if (s.server.viewersCounted !== null) {
+      checks.push({
+        name: `${s.label}: viewers the server counts = viewers connected`,
+        ok: s.server.viewersCounted === s.server.viewersExpected,
+        detail: `server ${s.server.viewersCounted}, expected ${s.server.viewersExpected} (${s.connected} media viewers + ${s.server.viewersExpected - s.connected} chat accounts)`,
+      });
+    }
+    if (s.chat) {
+      const c = s.chat;
+      checks.push({
+        name: `${s.label}: chat sent = acked + rejected + unanswered + unsendable`,
+        ok: c.sent === c.acked + Object.values(c.rejected).reduce((a, b) => a + b, 0) + c.unanswered + c.unsendable,
+        detail: `${c.sent} = ${c.acked} + ${Object.values(c.rejected).reduce((a, b) => a + b, 0)} + ${c.unanswered} + ${c.unsendable}`,
+      });
+      checks.push({
+        name: `${s.label}: chat delivered + lost = acked × receivers`,
+        ok: c.delivered + c.lost === c.acked * c.receivers,
+        detail: `${c.delivered} + ${c.lost} = ${c.acked} × ${c.receivers}`,
+      });
+    }
+  }
+  return {
+    version: 1,
+    tag: o.tag,
+    label: session.opts.label,
+    startedAt: o.startedAt.toISOString(),
+    url: session.opts.url,
+    streamId: session.streamId,
+    options,
+    box: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version },
+    streamer: {
+      handler: session.streamer.info.handler,
+      captured: session.streamer.info.captured,
+      uploadAt1Kbps: at1?.transportKbps ?? null,
+      uploadAtNKbps: atN?.transportKbps ?? null,
+      uploadRatio: at1 && atN && at1.transportKbps > 0 ? atN.transportKbps / at1.transportKbps : null,
+      videoRatio: at1 && atN && at1.videoKbps > 0 ? atN.videoKbps / at1.videoKbps : null,
+      mediaResets: session.streamer.mediaResets,
+    },
+    baseline,
+    steps,
+    capacity: o.capacity,
+    checks,
+    notes: [...session.notes],
+    timeline: session.timeline,
+  };
+}
+
+// ---------- text ----------
+
+const n0 = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toFixed(0));
+const n1 = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toFixed(1));
+const n2 = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toFixed(2));
+const mb = (v: number | null | undefined) => (v === null || v === undefined ? '–' : (v / 1048576).toFixed(1));
+const pcts = (s: Summary, f = n0) => `p50 ${f(s.p50)} / p95 ${f(s.p95)} / p99 ${f(s.p99)}`;
+
+function stepLines(s: StepSummary): string[] {
+  const lines = [
+    `viewers                 ${s.connected}/${s.viewersTarget} connected${s.failed ? `, ${s.failed} failed` : ''}${Object.keys(s.failures).length ? ` (${Object.entries(s.failures).map(([e, k]) => `${k}× ${e}`).join('; ')})` : ''}`,
+    `window                  ${n1(s.windowS)} s`,
+    `join time (ms)          ${pcts(s.joinMs)}`,
+    `time to first frame (ms) ${pcts(s.ttffMs)}   no frame: ${s.noFrame}`,
+    `time to 5 frames (ms)   ${pcts(s.playingMs)}   stalled >1 s after first frame: ${s.stalled}`,
+    `received kbps/viewer    p50 ${n0(s.recvKbps.p50)} / p5 ${n0(s.recvKbps.p5)}   fps p50 ${n1(s.fps.p50)} / p5 ${n1(s.fps.p5)}`,
+    `packet loss %           p50 ${n2(s.lossPct.p50)} / p95 ${n2(s.lossPct.p95)} / max ${n2(s.lossPct.max)}   all viewers ${n2(s.aggregateLossPct)}`,
+    `decrypting viewers      ${s.decrypt.viewers}: ${s.decrypt.framesValid} valid VP8 frames, ${s.decrypt.keyframesValid} keyframes (${Object.entries(s.decrypt.sizes).map(([k, c]) => `${k}×${c}`).join(', ') || '–'}), ${s.decrypt.invalidPackets} invalid packets, decrypted/wire ${s.decrypt.decryptedRatio === null ? '–' : (s.decrypt.decryptedRatio * 100).toFixed(2) + ' %'}`,
+  ];
+  if (s.upload) {
+    lines.push(
+      `streamer upload kbps    ${n0(s.upload.transportKbps)} (video ${n0(s.upload.videoKbps)}, audio ${n0(s.upload.audioKbps)}; layers ${s.upload.layers.map((l) => `${l.rid} ${l.frameWidth}x${l.frameHeight}@${n0(l.framesPerSecond)}${l.qualityLimitationReason && l.qualityLimitationReason !== 'none' ? ` limited:${l.qualityLimitationReason}` : ''}`).join(', ')})`,
+    );
+  }
+  const sv = s.server;
+  lines.push(
+    `server CPU % of a core  node ${n0(sv.nodeCpuPct)} + mediasoup ${n0(sv.workersCpuPct)} = ${n0(sv.totalCpuPct)}   per viewer ${n2(sv.cpuPerViewerPct)}   (${sv.source}${sv.inProcess ? ', server in this process: node CPU includes the harness' : ''})`,
+    `server RSS MiB          ${mb(sv.rssBytes)} (before viewers ${mb(sv.rssBeforeBytes)}; per viewer ${sv.rssPerViewerBytes === null ? '–' : (sv.rssPerViewerBytes / 1024).toFixed(0) + ' KiB'})`,
+    `server counts           viewers ${n0(sv.viewersCounted)} (expected ${sv.viewersExpected})   sockets ${n0(sv.websocketConnections)}   consumers/worker ${Object.entries(sv.consumersByWorker).map(([w, c]) => `#${w}:${c}`).join(' ') || '–'}   loop lag p99 ${n1(sv.eventLoopLagP99Ms)} ms`,
+    `generator CPU %         viewers+chatters+harness ${n0(s.generator.cpuPct)}   chromium ${n0(s.generator.chromiumPct)}   box ${n0(s.generator.boxPct)} of ${s.generator.boxCores ? s.generator.boxCores * 100 : '–'}`,
+  );
+  if (s.chat) {
+    const c = s.chat;
+    const rejected = Object.entries(c.rejected).map(([k, v]) => `${v}× ${k}`).join(', ');
+    lines.push(
+      `chat                    ${c.sockets} sockets (${c.connectFailed} failed, ${c.dropped} dropped), sent ${c.sent}, acked ${c.acked}, rejected ${rejected || 0}, unanswered ${c.unanswered}`,
+      `chat ack (ms)           p50 ${n1(c.ack.p50)} / p99 ${n1(c.ack.p99)} / max ${n1(c.ack.max)}`,
+      `chat delivery (ms)      p50 ${n1(c.delivery.p50)} / p99 ${n1(c.delivery.p99)} / max ${n1(c.delivery.max)}   to ${c.receivers} receivers`,
+      `chat deliveries         ${c.delivered}/${c.expectedDeliveries} (lost ${c.lost}, duplicated ${c.duplicates}, delivered before ack ${c.deliveredUnacked}); send timer lag max ${n0(c.maxSendLagMs)} ms`,
+    );
+  }
+  return lines;
+}
+
+export function formatReport(r: LoadReport): string {
+  const out: string[] = [];
+  out.push(`RED-RED Live load test ${r.tag}${r.label ? ` (${r.label})` : ''} — ${r.url} stream ${r.streamId}, ${r.box.cores} cores ${r.box.cpu}`);
+  out.push(
+    `streamer: ${r.streamer.handler}, capture ${r.streamer.captured.width}x${r.streamer.captured.height}@${r.streamer.captured.frameRate}; upload at 1 viewer ${n0(r.streamer.uploadAt1Kbps)} kbps, at N ${n0(r.streamer.uploadAtNKbps)} kbps, ratio N/1 ${r.streamer.uploadRatio === null ? '–' : r.streamer.uploadRatio.toFixed(3)} (video only ${r.streamer.videoRatio === null ? '–' : r.streamer.videoRatio.toFixed(3)})${r.streamer.mediaResets ? `, ${r.streamer.mediaResets} media resets` : ''}`,
+  );
+  if (r.baseline) {
+    out.push('', `— baseline (1 viewer) —`, ...stepLines(r.baseline));
+  }
+  for (const s of r.steps) out.push('', `— ${s.label === 'main' ? `${s.viewersTarget} viewers` : s.label} —`, ...stepLines(s));
+  if (r.capacity) {
+    out.push('', '— capacity search —');
+    out.push('viewers | connected | TTFF p95 ms | loss % (all) | kbps p50 | server CPU % | box CPU %');
+    for (const s of r.steps) {
+      out.push(`${String(s.viewersTarget).padStart(7)} | ${String(s.connected).padStart(9)} | ${n0(s.ttffMs.p95).padStart(11)} | ${n2(s.aggregateLossPct).padStart(12)} | ${n0(s.recvKbps.p50).padStart(8)} | ${n0(s.server.totalCpuPct).padStart(12)} | ${n0(s.generator.boxPct).padStart(9)}`);
+    }
+    out.push(
+      `last good: ${r.capacity.lastGood ?? 'none'} viewers${r.capacity.stoppedBy ? `; stopped at ${r.capacity.stoppedAt}: ${r.capacity.stoppedBy}` : '; never failed up to --max'}` +
+        ` (criteria: loss > ${r.capacity.criteria.maxLossPct} %, p95 TTFF > ${r.capacity.criteria.maxTtffP95Ms} ms, failed joins > ${r.capacity.criteria.maxFailedPct} %)`,
+    );
+  }
+  if (r.checks.length) {
+    out.push('', '— consistency —');
+    for (const c of r.checks) out.push(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
+  }
+  if (r.notes.length) out.push('', '— notes —', ...r.notes);
+  return out.join('\n');
+}
+
+// ---------- SVG ----------
+
+interface Series {
+  name: string;
+  color: string;
+  values: (number | null)[];
+}
+
+function panel(x: number, y: number, w: number, h: number, title: string, t: number[], series: Series[], unit: string): string {
+  const all = series.flatMap((s) => s.values.filter((v): v is number => v !== null && Number.isFinite(v)));
+  const max = Math.max(1, ...all) * 1.1;
+  const tMax = Math.max(1, ...t);
+  const px = (tv: number) => x + (tv / tMax) * w;
+  const py = (v: number) => y + h - (v / max) * h;
+  const parts = [
+    `<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="#fff" stroke="#ccc"/>`,
+    `<text x="${x}" y="${y - 6}" font-size="13" font-weight="bold">${title}</text>`,
+  ];
+  for (let i = 0; i <= 4; i++) {
+    const v = (max / 4) * i;
+    parts.push(`<line x1="${x}" x2="${x + w}" y1="${py(v)}" y2="${py(v)}" stroke="#eee"/>`);
+    parts.push(`<text x="${x - 4}" y="${py(v) + 4}" font-size="10" text-anchor="end">${v >= 100 ? v.toFixed(0) : v.toFixed(1)}</text>`);
+  }
+  parts.push(`<text x="${x - 4}" y="${y + h + 14}" font-size="10" text-anchor="end">${unit}</text>`);
+  series.forEach((s, si) => {
+    let d = '';
+    let pen = false;
+    s.values.forEach((v, i) => {
+      if (v === null || !Number.isFinite(v)) {
+        pen = false;
+        return;
+      }
+      d += `${pen ? 'L' : 'M'}${px(t[i]!).toFixed(1)},${py(v).toFixed(1)}`;
+      pen = true;
+    });
+    parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.6"/>`);
+    parts.push(`<rect x="${x + w + 12}" y="${y + si * 16}" width="10" height="10" fill="${s.color}"/><text x="${x + w + 26}" y="${y + si * 16 + 9}" font-size="11">${s.name}</text>`);
+  });
+  return parts.join('');
+}
+
+/** Viewers, bitrate and CPU over time, phases shaded. */
+export function renderSvg(r: LoadReport): string {
+  const rows = r.timeline;
+  const t = rows.map((row) => row.t);
+  const W = 900;
+  const PW = 640;
+  const PH = 150;
+  const X = 60;
+  const tMax = Math.max(1, ...t);
+  const bands: string[] = [];
+  let from = 0;
+  for (let i = 1; i <= rows.length; i++) {
+    if (i === rows.length || rows[i]!.phase !== rows[from]!.phase) {
+      const x0 = X + (rows[from]!.t / tMax) * PW;
+      const x1 = X + (rows[Math.min(i, rows.length - 1)]!.t / tMax) * PW;
+      bands.push(`<rect x="${x0}" y="30" width="${Math.max(0, x1 - x0)}" height="${3 * (PH + 50)}" fill="${from % 2 ? '#f6f6f6' : '#fbfbfb'}"/><text x="${x0 + 2}" y="44" font-size="9" fill="#888">${rows[from]!.phase}</text>`);
+      from = i;
+    }
+  }
+  const body = [
+    panel(X, 60, PW, PH, 'Viewers', t, [
+      { name: 'connected (harness)', color: '#c0392b', values: rows.map((x) => x.viewers) },
+      { name: 'counted by server', color: '#2980b9', values: rows.map((x) => x.serverViewers) },
+    ], 'viewers'),
+    panel(X, 60 + PH + 50, PW, PH, 'Bitrate', t, [
+      { name: 'streamer upload', color: '#8e44ad', values: rows.map((x) => (x.uploadKbps === null ? null : x.uploadKbps / 1000)) },
+      { name: 'received per viewer', color: '#27ae60', values: rows.map((x) => (x.recvKbpsPerViewer === null ? null : x.recvKbpsPerViewer / 1000)) },
+    ], 'Mbit/s'),
+    panel(X, 60 + 2 * (PH + 50), PW, PH, 'CPU (% of one core)', t, [
+      { name: 'server node', color: '#2980b9', values: rows.map((x) => x.serverCpuPct) },
+      { name: 'mediasoup workers', color: '#16a085', values: rows.map((x) => x.workersCpuPct) },
+      { name: 'viewers+chatters', color: '#c0392b', values: rows.map((x) => x.generatorCpuPct) },
+      { name: 'chromium', color: '#f39c12', values: rows.map((x) => x.chromiumCpuPct) },
+      { name: 'whole box', color: '#555', values: rows.map((x) => x.boxCpuPct) },
+    ], '%'),
+  ];
+  const H = 60 + 3 * (PH + 50) + 20;
+  const title = `RED-RED Live load test ${r.tag}: ${r.steps.map((s) => `${s.viewersTarget} viewers`).join(', ')} — upload ratio N/1 ${r.streamer.uploadRatio === null ? '–' : r.streamer.uploadRatio.toFixed(3)}`;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">`,
+    `<rect width="${W}" height="${H}" fill="#fff"/>`,
+    `<text x="${X}" y="20" font-size="14">${title.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</text>`,
+    ...bands,
+    ...body,
+    `<text x="${X + PW / 2}" y="${H - 4}" font-size="11" text-anchor="middle">seconds since the streamer started</text>`,
+    '</svg>',
+  ].join('\n');
+}
+
+/** Writes `<outDir>/<stamp>-<tag>[-label].{json,svg}`; returns the paths. */
+export function writeReport(r: LoadReport, outDir: string): { json: string; svg: string } {
+  mkdirSync(outDir, { recursive: true });
+  const stamp = r.startedAt.replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
+  const base = join(outDir, `${stamp}-${r.tag}${r.label ? `-${r.label.replace(/[^A-Za-z0-9_.-]/g, '_')}` : ''}`);
+  writeFileSync(`${base}.json`, JSON.stringify(r, null, 1));
+  writeFileSync(`${base}.svg`, renderSvg(r));
+  return { json: `${base}.json`, svg: `${base}.svg` };
+}

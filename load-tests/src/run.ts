@@ -1,0 +1,160 @@
+import { randomBytes } from 'node:crypto';
+import type { ChatTotals } from './chatter.ts';
+import { ViewerFleet } from './fleets.ts';
+import { decryptCountFor, resolveOptions, type LoadOptions } from './options.ts';
+import { buildReport, type LoadReport } from './report.ts';
+import { LoadSession, type Hooks, type Snapshot } from './session.ts';
+import { nowMs } from './stats.ts';
+import type { ViewerJoin } from './viewer-process.ts';
+import type { ViewerResult } from './viewer.ts';
+
+/** Chat sending stops this long before the hard stop so the last messages can arrive. */
+export const CHAT_DRAIN_MS = 2000;
+
+export interface StepParams {
+  label: string;
+  viewers: number;
+  decrypt: number;
+  /** Hard stop, from the first join. */
+  durationS: number;
+  /** When set, the step ends this long after its window starts (if before the hard stop). */
+  windowS: number | null;
+  rampPerSecond: number;
+  joinStorm: boolean;
+  settleS: number;
+  /** Chat messages/s sent by the session's chatters during the step. */
+  chatRate: number;
+}
+
+export interface StepResult {
+  params: StepParams;
+  t0: number;
+  /** The steady-state window: from the mark (all joined + settle) to the end. */
+  markedAt: number | null;
+  endedAt: number;
+  viewers: ViewerResult[];
+  lostProcesses: number;
+  before: Snapshot;
+  start: Snapshot | null;
+  end: Snapshot;
+  chat: ChatTotals | null;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+/** Evenly spread indices of the viewers that decrypt. */
+function decryptIndices(n: number, k: number): Set<number> {
+  const out = new Set<number>();
+  for (let j = 0; j < k; j++) out.add(Math.floor((j * n) / k));
+  return out;
+}
+
+/**
+ * One step: N viewers join (ramp or storm), settle, are measured over a
+ * steady-state window, and leave. Chat, when asked, runs from the first join to
+ * CHAT_DRAIN_MS before the hard stop.
+ */
+export async function runViewerStep(session: LoadSession, p: StepParams): Promise<StepResult> {
+  const o = session.opts;
+  const procs = p.viewers === 0 ? 0 : Math.min(p.viewers, o.viewerProcs > 0 ? o.viewerProcs : Math.max(1, Math.min(8, Math.ceil(p.viewers / 100))));
+  const fleet = procs > 0 ? await ViewerFleet.start(procs, { wsUrl: session.wsUrl, localAddress: session.localAddress, layer: o.layer, joinTimeoutMs: o.joinTimeoutS * 1000 }, session.hooks.log) : null;
+  session.fleet = fleet;
+  try {
+    const before = await session.snapshot();
+    const t0 = nowMs() + 300;
+    const decrypting = decryptIndices(p.viewers, p.decrypt);
+    const joins: ViewerJoin[] = Array.from({ length: p.viewers }, (_, i) => ({
+      index: i,
+      at: p.joinStorm ? t0 : t0 + (i * 1000) / p.rampPerSecond,
+      mode: decrypting.has(i) ? 'decrypt' : 'count',
+    }));
+    fleet?.join(joins);
+    const lastJoinAt = joins.length ? joins[joins.length - 1]!.at : t0;
+    let hardStop = t0 + p.durationS * 1000;
+    const chat = p.chatRate > 0 ? session.chat : null;
+    chat?.send(p.chatRate, t0, hardStop - CHAT_DRAIN_MS);
+    session.phase = p.label === 'main' ? 'ramp' : `${p.label} ramp`;
+    session.hooks.log(`${p.label}: ${p.viewers} viewers (${p.decrypt} decrypting) ${p.joinStorm ? 'in a join storm' : `at ${p.rampPerSecond}/s`} over ${procs} processes`);
+
+    let markAt: number | null = null;
+    let start: Snapshot | null = null;
+    while (nowMs() < hardStop) {
+      const now = nowMs();
+      const tot = fleet?.totals();
+      const settled = !tot || (tot.started >= p.viewers && tot.connected + tot.failed >= p.viewers);
+      if (markAt === null && now >= lastJoinAt && settled) markAt = now + p.settleS * 1000;
+      if (markAt !== null && start === null && now >= markAt) {
+        fleet?.mark();
+        start = await session.snapshot();
+        session.phase = p.label === 'main' ? 'steady' : `${p.label} steady`;
+        if (p.windowS !== null) hardStop = Math.min(hardStop, start.at + p.windowS * 1000);
+      }
+      await sleep(Math.min(100, hardStop - nowMs()));
+    }
+    session.phase = p.label === 'main' ? 'stop' : `${p.label} stop`;
+    const end = await session.snapshot();
+    const stopped = fleet ? await fleet.stop() : { viewers: [], cpuMs: 0, lostProcesses: 0 };
+    session.retireGeneratorCpu(stopped.cpuMs);
+    if (start === null && p.viewers > 0) session.note(`${p.label}: the viewers had not all joined and settled by the hard stop; per-viewer figures run from each viewer's first packet`);
+    if (stopped.lostProcesses > 0) session.note(`${p.label}: ${stopped.lostProcesses} viewer process(es) did not report (their viewers are missing from the figures)`);
+    return { params: p, t0, markedAt: start?.at ?? null, endedAt: end.at, viewers: stopped.viewers, lostProcesses: stopped.lostProcesses, before, start, end, chat: null };
+  } finally {
+    fleet?.kill();
+    session.fleet = null;
+  }
+}
+
+export function newRunTag(): string {
+  return randomBytes(4).toString('hex');
+}
+
+/** Waits out the streamer's warm-up, then measures the 1-viewer baseline. */
+export async function warmupAndBaseline(session: LoadSession): Promise<StepResult | null> {
+  const o = session.opts;
+  session.phase = 'warmup';
+  await sleep(session.startedAt + o.warmupS * 1000 - nowMs());
+  if (o.baselineS <= 0) return null;
+  return runViewerStep(session, {
+    label: 'baseline',
+    viewers: 1,
+    decrypt: 1,
+    durationS: o.joinTimeoutS + 2 + o.baselineS + 5,
+    windowS: o.baselineS,
+    rampPerSecond: 1,
+    joinStorm: false,
+    settleS: 2,
+    chatRate: 0,
+  });
+}
+
+/** The whole run: streamer, 1-viewer baseline, then N viewers and M chatters for --duration. */
+export async function runLoadTest(options: LoadOptions, hooks: Hooks): Promise<LoadReport> {
+  const o = resolveOptions(options);
+  const tag = newRunTag();
+  const startedAt = new Date();
+  const session = await LoadSession.open(o, hooks, tag);
+  try {
+    const baseline = o.viewers > 0 ? await warmupAndBaseline(session) : null;
+    const main = await runViewerStep(session, {
+      label: 'main',
+      viewers: o.viewers,
+      decrypt: decryptCountFor(o, o.viewers),
+      durationS: o.durationS,
+      windowS: null,
+      rampPerSecond: o.rampPerSecond,
+      joinStorm: o.joinStorm,
+      settleS: o.settleS,
+      chatRate: o.chatters > 0 ? o.rate : 0,
+    });
+    if (session.chat) {
+      const stopped = await session.chat.stop();
+      session.retireGeneratorCpu(stopped.cpuMs);
+      session.chat = null;
+      main.chat = stopped.totals;
+      if (stopped.lostProcesses > 0) session.note(`${stopped.lostProcesses} chatter process(es) did not report`);
+    }
+    return buildReport({ session, tag, startedAt, baseline, steps: [main], capacity: null });
+  } finally {
+    await session.close();
+  }
+}

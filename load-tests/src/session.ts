@@ -1,0 +1,303 @@
+import { isIP } from 'node:net';
+import { createStream, registerAccount, registerAccounts, wsUrlOf } from './accounts.ts';
+import { ChatFleet } from './fleets.ts';
+import type { ViewerFleet } from './fleets.ts';
+import type { LoadOptions } from './options.ts';
+import { allProcesses, boxCpu, descendants, pidListeningOn, readProcStat, scrapeMetrics, type ServerMetrics } from './probes.ts';
+import { nowMs } from './stats.ts';
+import { Streamer, uploadKbps, type UploadSample } from './streamer.ts';
+
+/** One reading of everything the harness watches. */
+export interface Snapshot {
+  at: number;
+  upload: UploadSample | null;
+  metrics: ServerMetrics | null;
+  /** Cumulative CPU seconds; null when not measurable. */
+  serverNodeCpu: number | null;
+  serverWorkersCpu: number | null;
+  serverRssBytes: number | null;
+  /** Where the server figures came from. */
+  serverSource: 'proc' | 'metrics' | 'none';
+  generatorCpu: number;
+  chromiumCpu: number | null;
+  box: { busy: number; total: number; cores: number } | null;
+  viewers: { started: number; connected: number; failed: number; withFrame: number; packets: number; bytes: number; expected: number } | null;
+  chat: { sent: number; delivered: number; acked: number } | null;
+}
+
+export interface TimelineRow {
+  /** Seconds since the streamer started publishing. */
+  t: number;
+  phase: string;
+  viewers: number;
+  serverViewers: number | null;
+  recvKbpsPerViewer: number | null;
+  lossPct: number | null;
+  uploadKbps: number | null;
+  serverCpuPct: number | null;
+  workersCpuPct: number | null;
+  generatorCpuPct: number | null;
+  chromiumCpuPct: number | null;
+  boxCpuPct: number | null;
+  chatSentPerS: number | null;
+  chatDeliveredPerS: number | null;
+}
+
+export interface Hooks {
+  log(line: string): void;
+  progress(line: string): void;
+}
+
+const LOOPBACK = /^(127\.|localhost$|\[?::1\]?$)/;
+
+/**
+ * What lives for a whole run: the stream, the streamer, the chatters, the
+ * server's identity on this box, and a 1 s sampler that writes the timeline and
+ * the progress lines. Steps plug their viewer fleet in.
+ */
+export class LoadSession {
+  readonly opts: LoadOptions;
+  readonly hooks: Hooks;
+  readonly wsUrl: string;
+  readonly streamId: number;
+  readonly streamer: Streamer;
+  readonly createdStream: boolean;
+  readonly serverPid: number | null;
+  /** The server runs in this very process (the smoke test): its CPU includes the harness. */
+  readonly serverInProcess: boolean;
+  readonly localAddress: string | null;
+  readonly startedAt: number;
+  readonly timeline: TimelineRow[] = [];
+  readonly notes: string[] = [];
+  chat: ChatFleet | null = null;
+  chatAccounts = 0;
+  fleet: ViewerFleet | null = null;
+  phase = 'warmup';
+  #prev: Snapshot | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #ticking = false;
+  #lastProgressAt = 0;
+  #closed = false;
+  /** CPU of generator processes that already exited. */
+  #retiredCpuMs = 0;
+
+  private constructor(o: { opts: LoadOptions; hooks: Hooks; wsUrl: string; streamId: number; streamer: Streamer; createdStream: boolean; serverPid: number | null; localAddress: string | null }) {
+    this.opts = o.opts;
+    this.hooks = o.hooks;
+    this.wsUrl = o.wsUrl;
+    this.streamId = o.streamId;
+    this.streamer = o.streamer;
+    this.createdStream = o.createdStream;
+    this.serverPid = o.serverPid;
+    this.serverInProcess = o.serverPid === process.pid;
+    this.localAddress = o.localAddress;
+    this.startedAt = nowMs();
+  }
+
+  static async open(opts: LoadOptions, hooks: Hooks, tag: string): Promise<LoadSession> {
+    const base = new URL(opts.url);
+    const host = base.hostname.replace(/^\[|\]$/g, '');
+    const local = LOOPBACK.test(host);
+    const localAddress = local ? (isIP(host) === 4 ? host : '127.0.0.1') : null;
+    const serverPid = opts.serverPid ?? (local ? pidListeningOn(Number(base.port || (base.protocol === 'https:' ? 443 : 80))) : null);
+
+    let token = opts.streamerToken;
+    let streamId = opts.streamId;
+    let createdStream = false;
+    if (!token || streamId === null) {
+      hooks.log(`creating a streamer account and a stream on ${opts.url}`);
+      token = (await registerAccount(opts.url, `lt${tag}s`)).token;
+      streamId = await createStream(opts.url, token, `load test ${tag}`);
+      createdStream = true;
+    }
+    const wsUrl = wsUrlOf(opts.url, streamId);
+    hooks.log(`stream ${streamId}; starting the Chromium streamer (${opts.width}x${opts.height}@${opts.fps}, top layer ${opts.videoKbps} kbps)`);
+    const streamer = await Streamer.start({
+      wsUrl,
+      token,
+      width: opts.width,
+      height: opts.height,
+      fps: opts.fps,
+      videoKbps: opts.videoKbps,
+      audio: opts.audio,
+      chromiumPath: opts.chromiumPath,
+      log: hooks.log,
+    });
+    const session = new LoadSession({ opts, hooks, wsUrl, streamId, streamer, createdStream, serverPid, localAddress });
+    hooks.log(
+      `streamer publishing (${streamer.info.handler}, capture ${streamer.info.captured.width}x${streamer.info.captured.height}@${streamer.info.captured.frameRate}); ` +
+        `server ${serverPid === null ? 'pid unknown: CPU/RSS from /metrics' : session.serverInProcess ? 'runs in this process' : `pid ${serverPid}`}`,
+    );
+    session.#timer = setInterval(() => void session.#tick(), 1000);
+    try {
+      if (opts.chatters > 0) await session.#startChat(tag);
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
+    return session;
+  }
+
+  async #startChat(tag: string): Promise<void> {
+    const o = this.opts;
+    const accounts = Math.max(1, Math.min(o.chatters, o.chatAccounts));
+    this.hooks.log(`registering ${accounts} chat accounts for ${o.chatters} chat sockets`);
+    const t = nowMs();
+    const tokens = await registerAccounts(o.url, `lt${tag}c`, accounts, 4);
+    this.hooks.log(`accounts ready in ${((nowMs() - t) / 1000).toFixed(1)} s; connecting chatters`);
+    this.chatAccounts = accounts;
+    this.chat = await ChatFleet.start({ wsUrl: this.wsUrl, tokens: Array.from({ length: o.chatters }, (_, i) => tokens[i % accounts]!), procs: o.chatProcs, tag }, this.hooks.log);
+    this.hooks.log(`chatters connected: ${this.chat.connected}/${o.chatters}${this.chat.failed ? ` (${this.chat.failed} failed)` : ''}`);
+  }
+
+  /** Reads everything now. */
+  async snapshot(): Promise<Snapshot> {
+    const [upload, metrics] = await Promise.all([this.streamer.sample().catch(() => null), scrapeMetrics(this.opts.url)]);
+    const procs = allProcesses();
+    const own = process.cpuUsage();
+    let generatorCpu = (own.user + own.system) / 1e6 + this.#retiredCpuMs / 1000;
+    const fleetTotals = this.fleet?.totals() ?? null;
+    const chatTotals = this.chat?.totals() ?? null;
+    generatorCpu += (fleetTotals?.cpuMs ?? 0) / 1000 + (chatTotals?.cpuMs ?? 0) / 1000;
+
+    let serverNodeCpu: number | null = null;
+    let serverWorkersCpu: number | null = null;
+    let serverRssBytes: number | null = null;
+    let serverSource: Snapshot['serverSource'] = 'none';
+    const serverTree = this.serverPid !== null && !this.serverInProcess && procs.length > 0 ? descendants(procs, this.serverPid) : [];
+    if (serverTree.length > 0) {
+      serverSource = 'proc';
+      const node = serverTree.find((p) => p.pid === this.serverPid)!;
+      serverNodeCpu = node.cpuSeconds;
+      serverWorkersCpu = serverTree.filter((p) => p.pid !== this.serverPid).reduce((a, p) => a + p.cpuSeconds, 0);
+      serverRssBytes = serverTree.reduce((a, p) => a + p.rssBytes, 0);
+    } else if (metrics) {
+      serverSource = 'metrics';
+      serverNodeCpu = metrics.processCpuSeconds;
+      serverWorkersCpu = metrics.workerCpuSeconds;
+      serverRssBytes = metrics.processRssBytes !== null ? metrics.processRssBytes + (metrics.workerRssBytes ?? 0) : null;
+    }
+    let chromiumCpu: number | null = null;
+    if (procs.length > 0) {
+      const serverPids = new Set([...serverTree.map((p) => p.pid), ...(metrics?.workerPids ?? [])]);
+      chromiumCpu = descendants(procs, process.pid)
+        .filter((p) => /chrom/i.test(p.comm) && !serverPids.has(p.pid))
+        .reduce((a, p) => a + p.cpuSeconds, 0);
+    }
+    return {
+      at: nowMs(),
+      upload,
+      metrics,
+      serverNodeCpu,
+      serverWorkersCpu,
+      serverRssBytes,
+      serverSource,
+      generatorCpu,
+      chromiumCpu,
+      box: boxCpu(),
+      viewers: fleetTotals,
+      chat: chatTotals ? { sent: chatTotals.sent, delivered: chatTotals.delivered, acked: chatTotals.acked } : null,
+    };
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#ticking || this.#closed) return;
+    this.#ticking = true;
+    try {
+      const snap = await this.snapshot();
+      const prev = this.#prev;
+      this.#prev = snap;
+      if (!prev) return;
+      const row = timelineRow(prev, snap, this.startedAt, this.phase);
+      this.timeline.push(row);
+      if (!this.opts.quiet && snap.at - this.#lastProgressAt >= 2000) {
+        this.#lastProgressAt = snap.at;
+        this.hooks.progress(progressLine(row, snap, this.chat !== null));
+      }
+    } catch (err) {
+      this.hooks.log(`sampler: ${String(err)}`);
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  /** A fleet stopped: its processes' CPU stays in the generator's total. */
+  retireGeneratorCpu(cpuMs: number): void {
+    this.#retiredCpuMs += cpuMs;
+  }
+
+  note(line: string): void {
+    this.notes.push(line);
+    this.hooks.log(`note: ${line}`);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    this.fleet?.kill();
+    this.chat?.kill();
+    if (this.createdStream) await this.streamer.endStream();
+    await this.streamer.close();
+  }
+}
+
+const pct = (a: number | null, b: number | null, seconds: number) => (a === null || b === null || seconds <= 0 ? null : Math.max(0, ((b - a) / seconds) * 100));
+
+/** CPU (percent of one core) between two snapshots. */
+export function cpuBetween(a: Snapshot, b: Snapshot): { serverNode: number | null; serverWorkers: number | null; generator: number | null; chromium: number | null; box: number | null } {
+  const s = (b.at - a.at) / 1000;
+  return {
+    serverNode: pct(a.serverNodeCpu, b.serverNodeCpu, s),
+    serverWorkers: pct(a.serverWorkersCpu, b.serverWorkersCpu, s),
+    generator: pct(a.generatorCpu, b.generatorCpu, s),
+    chromium: pct(a.chromiumCpu, b.chromiumCpu, s),
+    box: a.box && b.box && b.box.total > a.box.total ? ((b.box.busy - a.box.busy) / (b.box.total - a.box.total)) * 100 * b.box.cores : null,
+  };
+}
+
+function timelineRow(a: Snapshot, b: Snapshot, origin: number, phase: string): TimelineRow {
+  const s = (b.at - a.at) / 1000;
+  const cpu = cpuBetween(a, b);
+  const va = a.viewers;
+  const vb = b.viewers;
+  let recv: number | null = null;
+  let loss: number | null = null;
+  if (va && vb && vb.connected > 0 && vb.bytes >= va.bytes) {
+    recv = ((vb.bytes - va.bytes) * 8) / s / 1000 / vb.connected;
+    const expected = vb.expected - va.expected;
+    loss = expected > 0 ? (Math.max(0, expected - (vb.packets - va.packets)) / expected) * 100 : null;
+  }
+  return {
+    t: Math.round(((b.at - origin) / 1000) * 10) / 10,
+    phase,
+    viewers: vb?.connected ?? 0,
+    serverViewers: b.metrics?.viewers ?? null,
+    recvKbpsPerViewer: recv,
+    lossPct: loss,
+    uploadKbps: a.upload && b.upload ? uploadKbps(a.upload, b.upload).transport : null,
+    serverCpuPct: cpu.serverNode,
+    workersCpuPct: cpu.serverWorkers,
+    generatorCpuPct: cpu.generator,
+    chromiumCpuPct: cpu.chromium,
+    boxCpuPct: cpu.box,
+    chatSentPerS: a.chat && b.chat ? (b.chat.sent - a.chat.sent) / s : null,
+    chatDeliveredPerS: a.chat && b.chat ? (b.chat.delivered - a.chat.delivered) / s : null,
+  };
+}
+
+const f0 = (v: number | null) => (v === null ? '–' : v.toFixed(0));
+
+function progressLine(r: TimelineRow, snap: Snapshot, chat: boolean): string {
+  const v = snap.viewers;
+  const parts = [
+    `[${r.t.toFixed(0).padStart(4)}s ${r.phase.padEnd(8)}]`,
+    v ? `viewers ${v.connected}/${v.started}${v.failed ? ` failed ${v.failed}` : ''} frames ${v.withFrame}` : 'viewers 0',
+    `server ${f0(r.serverViewers)}`,
+    `recv ${f0(r.recvKbpsPerViewer)} kbps/viewer loss ${r.lossPct === null ? '–' : r.lossPct.toFixed(2)} %`,
+    `upload ${f0(r.uploadKbps)} kbps`,
+  ];
+  if (chat && snap.chat) parts.push(`chat ${f0(r.chatSentPerS)}/s delivered ${f0(r.chatDeliveredPerS)}/s`);
+  parts.push(`cpu server ${f0(r.serverCpuPct)} % workers ${f0(r.workersCpuPct)} % generator ${f0(r.generatorCpuPct)} % chromium ${f0(r.chromiumCpuPct)} % box ${f0(r.boxCpuPct)} %`);
+  return parts.join(' | ');
+}
