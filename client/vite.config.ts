@@ -23,9 +23,6 @@ function protocolValuesOnly(): Plugin {
 
 export default defineConfig({
   plugins: [preact(), protocolValuesOnly()],
-  resolve: {
-    alias: [{ find: /^@redred\/protocol\//, replacement: protocolDir }],
-  },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

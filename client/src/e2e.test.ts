@@ -39,7 +39,8 @@ function ensureClientBuilt(): void {
     newestMtime(join(root, 'api', 'src', 'protocol')),
   );
   if (existsSync(index) && statSync(index).mtimeMs > sources) return;
-  const r = spawnSync('npm', ['run', '--silent', 'build', '-w', '@redred/client'], { cwd: root, stdio: 'inherit' });
+  // vitest sets NODE_ENV=test, which would make Vite bundle Preact's development build.
+  const r = spawnSync('npm', ['run', '--silent', 'build', '-w', '@redred/client'], { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
   if (r.status !== 0) throw new Error('client build failed');
 }
 
@@ -54,15 +55,12 @@ function videoProgress(page: Page) {
 }
 
 async function expectMovingVideo(page: Page): Promise<void> {
-  const t0 = Date.now();
   await expect.poll(async () => (await videoProgress(page)).frames, { timeout: 20_000 }).toBeGreaterThan(0);
   const first = await videoProgress(page);
   expect(first.width).toBeGreaterThan(0);
   expect(first.height).toBeGreaterThan(0);
   expect(first.box).toBeGreaterThan(0);
-  console.log('[timing] first frame', Date.now() - t0, first);
   await expect.poll(async () => (await videoProgress(page)).frames, { timeout: 10_000 }).toBeGreaterThan(first.frames + 10);
-  console.log('[timing] moving', Date.now() - t0);
 }
 
 const comment = (page: Page, id: number) => page.locator(`[data-testid="chat-message"][data-comment-id="${id}"]`);
@@ -78,13 +76,11 @@ async function commentIdByText(page: Page, text: string): Promise<number> {
 }
 
 async function shoot(page: Page, name: string, size: { width: number; height: number }): Promise<void> {
-  const t0 = Date.now();
   const previous = page.viewportSize();
   await page.setViewportSize(size);
   await page.waitForTimeout(250);
   await page.screenshot({ path: join(shotsDir, `${name}-${size.width}x${size.height}.png`) });
   if (previous) await page.setViewportSize(previous);
-  console.log('[timing] shot', name, size.width, Date.now() - t0);
 }
 
 describe('web client in Chromium against a real server', () => {
@@ -240,9 +236,7 @@ describe('web client in Chromium against a real server', () => {
     await home.goto('/');
     await home.getByTestId('stream-card').first().waitFor();
     for (const size of [DESKTOP, PHONE]) {
-      await shoot(home, 'home', size);
-      await shoot(guest, 'watch', size);
-      await shoot(streamer, 'studio', size);
+      await Promise.all([shoot(home, 'home', size), shoot(guest, 'watch', size), shoot(streamer, 'studio', size)]);
     }
     await home.close();
   });

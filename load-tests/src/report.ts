@@ -20,6 +20,8 @@ export interface StepSummary {
   windowS: number | null;
   /** Join start → consumers resumed over a connected transport (ms). */
   joinMs: Summary;
+  /** Median ms since join start at which each join milestone was reached. */
+  joinPhasesP50: Record<string, number>;
   /** Join start → first complete video frame (ms). */
   ttffMs: Summary;
   /** Join start → fifth complete frame (ms). */
@@ -65,6 +67,8 @@ export interface StepSummary {
   };
   generator: { cpuPct: number | null; chromiumPct: number | null; boxPct: number | null; boxCores: number | null };
   chat: ChatTotals | null;
+  /** One compact row per viewer, for digging into outliers. */
+  perViewer: { i: number; mode: string; ok: boolean; error: string | null; joinMs: number | null; ttffMs: number | null; playingMs: number | null; kbps: number | null; lossPct: number | null; maxGapMs: number; phases: Record<string, number> }[];
 }
 
 export interface CapacityResult {
@@ -134,6 +138,9 @@ export function summarizeStep(session: LoadSession, step: StepResult): StepSumma
     failures: groupFailures(v),
     windowS: start ? (end.at - start.at) / 1000 : null,
     joinMs: summarize(ok.flatMap((r) => (r.joinMs === null ? [] : [r.joinMs]))),
+    joinPhasesP50: Object.fromEntries(
+      ['ws', 'transport', 'consumed', 'answered', 'dtls', 'resumed'].map((k) => [k, summarize(ok.flatMap((r) => (r.phases[k] === undefined ? [] : [r.phases[k]!]))).p50 ?? -1]),
+    ),
     ttffMs: summarize(v.flatMap((r) => (r.ttffMs === null ? [] : [r.ttffMs]))),
     playingMs: summarize(v.flatMap((r) => (r.playingMs === null ? [] : [r.playingMs]))),
     noFrame: ok.filter((r) => r.ttffMs === null).length,
@@ -161,15 +168,29 @@ export function summarizeStep(session: LoadSession, step: StepResult): StepSumma
       cpuPerViewerPct: totalCpu !== null && n > 0 ? totalCpu / n : null,
       rssBytes: rss,
       rssBeforeBytes: rssBefore,
-      rssPerViewerBytes: rss !== null && rssBefore !== null && n > 0 ? (rss - rssBefore) / n : null,
+      // RSS moves by tens of MiB with GC: per viewer only means something for a crowd.
+      rssPerViewerBytes: rss !== null && rssBefore !== null && n >= 20 ? (rss - rssBefore) / n : null,
       viewersCounted: end.metrics?.viewers ?? session.streamer.serverViewers,
-      viewersExpected: n + (session.chat || step.chat ? session.chatAccounts : 0),
+      viewersExpected: n + step.chatAccountsConnected,
       websocketConnections: end.metrics?.websocketConnections ?? null,
       consumersByWorker: end.metrics?.consumersByWorker ?? {},
       eventLoopLagP99Ms: end.metrics?.eventLoopLagP99Seconds != null ? end.metrics.eventLoopLagP99Seconds * 1000 : null,
     },
     generator: { cpuPct: cpu?.generator ?? null, chromiumPct: cpu?.chromium ?? null, boxPct: cpu?.box ?? null, boxCores: end.box?.cores ?? null },
     chat: step.chat,
+    perViewer: v.map((r) => ({
+      i: r.index,
+      mode: r.mode,
+      ok: r.ok,
+      error: r.error,
+      joinMs: r.joinMs === null ? null : Math.round(r.joinMs),
+      ttffMs: r.ttffMs === null ? null : Math.round(r.ttffMs),
+      playingMs: r.playingMs === null ? null : Math.round(r.playingMs),
+      kbps: r.window ? Math.round(r.window.kbps) : null,
+      lossPct: r.window ? Math.round(r.window.loss * 1e4) / 100 : null,
+      maxGapMs: Math.round(r.maxFrameGapMs),
+      phases: r.phases,
+    })),
   };
 }
 
@@ -243,7 +264,7 @@ function stepLines(s: StepSummary): string[] {
   const lines = [
     `viewers                 ${s.connected}/${s.viewersTarget} connected${s.failed ? `, ${s.failed} failed` : ''}${Object.keys(s.failures).length ? ` (${Object.entries(s.failures).map(([e, k]) => `${k}× ${e}`).join('; ')})` : ''}`,
     `window                  ${n1(s.windowS)} s`,
-    `join time (ms)          ${pcts(s.joinMs)}`,
+    `join time (ms)          ${pcts(s.joinMs)}   (p50 milestones: ${Object.entries(s.joinPhasesP50).map(([k, v]) => `${k} ${v}`).join(', ')})`,
     `time to first frame (ms) ${pcts(s.ttffMs)}   no frame: ${s.noFrame}`,
     `time to 5 frames (ms)   ${pcts(s.playingMs)}   stalled >1 s after first frame: ${s.stalled}`,
     `received kbps/viewer    p50 ${n0(s.recvKbps.p50)} / p5 ${n0(s.recvKbps.p5)}   fps p50 ${n1(s.fps.p50)} / p5 ${n1(s.fps.p5)}`,

@@ -38,6 +38,8 @@ export interface StepResult {
   start: Snapshot | null;
   end: Snapshot;
   chat: ChatTotals | null;
+  /** Chat accounts connected during the step: the server counts them as viewers too. */
+  chatAccountsConnected: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
@@ -97,7 +99,7 @@ export async function runViewerStep(session: LoadSession, p: StepParams): Promis
     session.retireGeneratorCpu(stopped.cpuMs);
     if (start === null && p.viewers > 0) session.note(`${p.label}: the viewers had not all joined and settled by the hard stop; per-viewer figures run from each viewer's first packet`);
     if (stopped.lostProcesses > 0) session.note(`${p.label}: ${stopped.lostProcesses} viewer process(es) did not report (their viewers are missing from the figures)`);
-    return { params: p, t0, markedAt: start?.at ?? null, endedAt: end.at, viewers: stopped.viewers, lostProcesses: stopped.lostProcesses, before, start, end, chat: null };
+    return { params: p, t0, markedAt: start?.at ?? null, endedAt: end.at, viewers: stopped.viewers, lostProcesses: stopped.lostProcesses, before, start, end, chat: null, chatAccountsConnected: session.chat ? session.chatAccounts : 0 };
   } finally {
     fleet?.kill();
     session.fleet = null;

@@ -55,6 +55,8 @@ export interface ViewerResult {
   /** Join start → fifth complete frame (video flowing, not a frame then a stall). */
   playingMs: number | null;
   maxFrameGapMs: number;
+  /** Milestones of the join (ms since its start): ws, transport, consumed, answered, dtls, resumed. */
+  phases: Record<string, number>;
   /** The measurement window (from `mark()` or the first packet, to `finish()`). */
   window: { seconds: number; bytes: number; packets: number; expected: number; loss: number; kbps: number; frames: number; fps: number } | null;
   total: { packets: number; bytes: number; expected: number; rtcp: number; brokenFrames: number; completeFrames: number };
@@ -146,6 +148,7 @@ export class LoadViewer {
   #connectedAt: number | null = null;
   #resumedAt: number | null = null;
   readonly #events = { mediaReset: 0, consumerClosed: 0, socketClosed: false };
+  readonly #phases: Record<string, number> = {};
   #closed = false;
 
   constructor(options: ViewerOptions) {
@@ -195,6 +198,7 @@ export class LoadViewer {
       this.#events.socketClosed = true;
     };
     const established = await sig.established;
+    this.#phase('ws');
     const producers = [...established.producers];
     if (!producers.some((p) => p.kind === 'video')) {
       // Joined before the streamer published: wait for the announcement.
@@ -215,12 +219,14 @@ export class LoadViewer {
 
     const offer = await sig.request({ type: 'create_transport', direction: 'recv' });
     const transport = offer.transport as unknown as TransportParams;
+    this.#phase('transport');
     const consumers: ConsumerParams[] = [];
     for (const producer of [video, audio]) {
       if (!producer) continue;
       const reply = await sig.request({ type: 'consume', transportId: transport.id, producerId: producer.id, rtpCapabilities });
       consumers.push({ id: reply.consumer.id, kind: reply.consumer.kind, rtpParameters: reply.consumer.rtpParameters as ConsumerParams['rtpParameters'] });
     }
+    this.#phase('consumed');
     const videoConsumer = consumers.find((c) => c.kind === 'video')!;
     const audioConsumer = consumers.find((c) => c.kind === 'audio');
     const meter = new RtpMeter({ video: videoConsumer.rtpParameters.codecs[0]!.payloadType, audio: audioConsumer?.rtpParameters.codecs[0]!.payloadType ?? -1 });
@@ -257,15 +263,22 @@ export class LoadViewer {
     // The SFU must know our fingerprint before our DTLS ClientHello reaches it.
     const connectAck = sig.request({ type: 'answer', kind: 'connect', transportId: transport.id, dtlsParameters: dtlsParametersFromSdp(answer.sdp) });
     await connectAck;
+    this.#phase('answered');
     await pc.setLocalDescription(answer);
     await connected;
     this.#connectedAt = nowMs();
+    this.#phase('dtls');
     tapMedia(pc, (data) => meter.onPacket(data, nowMs()), this.options.mode === 'decrypt');
     if (this.options.layer) {
       await sig.request({ type: 'set_layer', consumerId: videoConsumer.id, layer: this.options.layer });
     }
     await Promise.all(consumers.map((c) => sig.request({ type: 'resume_consumer', consumerId: c.id })));
     this.#resumedAt = nowMs();
+    this.#phase('resumed');
+  }
+
+  #phase(name: string): void {
+    this.#phases[name] = Math.round(nowMs() - this.startedAt);
   }
 
   /** Starts the measurement window now. */
@@ -312,6 +325,7 @@ export class LoadViewer {
       ttffMs: rel(m?.firstFrameAt ?? null),
       playingMs: rel(m?.playingAt ?? null),
       maxFrameGapMs: m?.maxFrameGapMs ?? 0,
+      phases: { ...this.#phases },
       window,
       total: {
         packets: m?.packets ?? 0,

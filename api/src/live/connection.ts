@@ -6,8 +6,13 @@ import { TokenBucket } from '../security/rateLimiter.ts';
 
 let nextConnectionId = 1;
 
-/** A healthy reader never leaves this much unsent for this long. */
-export const SLOW_CONSUMER = { softBytes: 64 * 1024, graceMs: 2000 } as const;
+/**
+ * Slow-consumer detection. Kernel socket buffers hide a stalled reader for
+ * megabytes, so we do not wait for our own queue to grow: after `probeBytes`
+ * sent we ping, and a reader that has not answered `graceMs` later while we
+ * keep sending is cut off. Our own queue is capped at `maxQueuedBytes` too.
+ */
+export const SLOW_CONSUMER = { probeBytes: 256 * 1024, graceMs: 2000 } as const;
 
 /**
  * One WebSocket on one stream. Owns the socket's send path (with slow-consumer
@@ -24,8 +29,9 @@ export class LiveConnection {
   /** Consecutive refused messages: a client that keeps flooding is closed. */
   strikes = 0;
   #queue: Promise<void> = Promise.resolve();
-  /** Since when more than SLOW_CONSUMER.softBytes has been waiting to reach the kernel. */
-  #backlogSince = 0;
+  #bytesSinceProbe = 0;
+  /** When the outstanding probe ping was sent (0: none outstanding). */
+  #probeSentAt = 0;
   #closed = false;
   readonly #socket: WebSocket;
   readonly #maxBufferedBytes: number;
@@ -68,18 +74,23 @@ export class LiveConnection {
   sendRaw(data: string): void {
     if (this.closed) return;
     // A client that stops reading must not make the server buffer without bound,
-    // nor slow anyone else. Data queues here only once the kernel's socket buffers
-    // are full, so a backlog that persists is a reader that stopped: cut it off.
-    const buffered = this.#socket.bufferedAmount;
-    if (buffered > this.#maxBufferedBytes) return this.#cutOff();
-    if (buffered > SLOW_CONSUMER.softBytes) {
-      const t = Date.now();
-      if (this.#backlogSince === 0) this.#backlogSince = t;
-      else if (t - this.#backlogSince > SLOW_CONSUMER.graceMs) return this.#cutOff();
-    } else {
-      this.#backlogSince = 0;
-    }
+    // nor slow anyone else's delivery: it is cut off.
+    if (this.#socket.bufferedAmount > this.#maxBufferedBytes) return this.#cutOff();
+    const t = Date.now();
+    if (this.#probeSentAt !== 0 && t - this.#probeSentAt > SLOW_CONSUMER.graceMs) return this.#cutOff();
     this.#socket.send(data);
+    this.#bytesSinceProbe += data.length;
+    if (this.#probeSentAt === 0 && this.#bytesSinceProbe > SLOW_CONSUMER.probeBytes) {
+      this.#probeSentAt = t;
+      this.#socket.ping();
+    }
+  }
+
+  /** Any pong proves the client read everything sent before the ping. */
+  onPong(): void {
+    this.alive = true;
+    this.#probeSentAt = 0;
+    this.#bytesSinceProbe = 0;
   }
 
   #cutOff(): void {

@@ -57,7 +57,7 @@ async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, time
 
 describe('crash recovery', () => {
   it('after a SIGKILL mid-stream, resumes the stream whose streamer republishes within the grace period and ends the other with server_restart', async () => {
-    const GRACE = '4000';
+    const GRACE = '5000';
     const first = await start({ RESTART_GRACE_MS: GRACE });
     const alice = await registerUser(first.url, 'alice');
     const bob = await registerUser(first.url, 'bob');

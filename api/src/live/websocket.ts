@@ -106,9 +106,7 @@ export function registerLiveWebSocket(app: FastifyInstance, ctx: LiveContext, ro
       connections.add(conn);
       // Listeners attach synchronously so no frame is lost while the join completes.
       socket.on('message', (data, isBinary) => handleFrame(ctx, room, conn, data, isBinary));
-      socket.on('pong', () => {
-        conn.alive = true;
-      });
+      socket.on('pong', () => conn.onPong());
       socket.on('error', (err) => ctx.log.debug({ err, connection: conn.id }, 'socket error'));
       socket.on('close', () => {
         connections.delete(conn);

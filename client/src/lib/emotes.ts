@@ -1,4 +1,4 @@
-import { VIP_EMOTES, type Role } from '@redred/protocol/constants.ts';
+import { VIP_EMOTES, type Role } from '../../../api/src/protocol/constants.ts';
 
 export type VipEmote = (typeof VIP_EMOTES)[number];
 

@@ -7,8 +7,8 @@ import type {
   StatsBody,
   StreamBody,
   StreamListBody,
-} from '@redred/protocol/index.ts';
-import { ERROR_CODES, type ErrorCode, type WireError } from '@redred/protocol/errors.ts';
+} from '../../../api/src/protocol/index.ts';
+import { ERROR_CODES, type ErrorCode, type WireError } from '../../../api/src/protocol/errors.ts';
 
 /** A refusal from the REST API, with the server's stable code. */
 export class ApiError extends Error {

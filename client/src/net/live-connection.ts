@@ -1,7 +1,7 @@
 import { signal, type ReadonlySignal } from '@preact/signals';
-import type { ClientMessage, ClientRequest, ServerMessage, ServerMessageOf, ServerMessageType } from '@redred/protocol/index.ts';
-import { CLOSE_CODES } from '@redred/protocol/constants.ts';
-import type { ErrorCode, WireError } from '@redred/protocol/errors.ts';
+import type { ClientMessage, ClientRequest, ServerMessage, ServerMessageOf, ServerMessageType } from '../../../api/src/protocol/index.ts';
+import { CLOSE_CODES } from '../../../api/src/protocol/constants.ts';
+import type { ErrorCode, WireError } from '../../../api/src/protocol/errors.ts';
 
 /**
  * connecting → open ⇄ reconnecting; `over` is final (the server ended it: stream

@@ -1,5 +1,5 @@
 import { batch, computed, signal } from '@preact/signals';
-import type { ChatSettings, WireComment } from '@redred/protocol/index.ts';
+import type { ChatSettings, WireComment } from '../../../api/src/protocol/index.ts';
 import type { RequestError } from '../net/live-connection.ts';
 
 /** Lines kept in memory and in the DOM: older ones scroll away for good. */

@@ -1,6 +1,6 @@
 import { batch, signal } from '@preact/signals';
-import type { ChatSettings, ProducerInfo, ServerMessage, ServerMessageOf } from '@redred/protocol/index.ts';
-import type { Layer, Role } from '@redred/protocol/constants.ts';
+import type { ChatSettings, ProducerInfo, ServerMessage, ServerMessageOf } from '../../../api/src/protocol/index.ts';
+import type { Layer, Role } from '../../../api/src/protocol/constants.ts';
 import { LiveConnection, RequestError, liveSocketUrl, type RequestBody } from '../net/live-connection.ts';
 import { createChatState } from './chat.ts';
 import { createModerationLogState } from './moderation-log.ts';

@@ -1,6 +1,6 @@
 import { batch, computed, signal } from '@preact/signals';
-import type { ServerMessageOf, StreamInfo } from '@redred/protocol/index.ts';
-import type { Role } from '@redred/protocol/constants.ts';
+import type { ServerMessageOf, StreamInfo } from '../../../api/src/protocol/index.ts';
+import type { Role } from '../../../api/src/protocol/constants.ts';
 
 export interface RoomUser {
   id: number;
@@ -61,6 +61,7 @@ export function createStreamState() {
     markEnded(reason: string, endedAt: number) {
       batch(() => {
         ended.value = { reason, endedAt };
+        viewers.value = 0;
         const current = info.peek();
         if (current) info.value = { ...current, status: 'ended', endedAt };
       });

@@ -1,6 +1,6 @@
 import { batch, computed, signal } from '@preact/signals';
-import type { UserRef, ViewerEntry } from '@redred/protocol/index.ts';
-import type { Role } from '@redred/protocol/constants.ts';
+import type { UserRef, ViewerEntry } from '../../../api/src/protocol/index.ts';
+import type { Role } from '../../../api/src/protocol/constants.ts';
 
 const ROLE_RANK: Record<Role, number> = { streamer: 0, moderator: 1, vip: 2, viewer: 3, anonymous: 4 };
 

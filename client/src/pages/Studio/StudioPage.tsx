@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { LIMITS } from '@redred/protocol/constants.ts';
-import type { StreamInfo } from '@redred/protocol/index.ts';
+import { LIMITS } from '../../../../api/src/protocol/constants.ts';
+import type { StreamInfo } from '../../../../api/src/protocol/index.ts';
 import { useApp } from '../../app-context.ts';
 import { ApiError, restApi } from '../../net/api.ts';
 import { formatDuration } from '../../lib/format.ts';
@@ -282,12 +282,13 @@ function StudioHeader({ room }: { room: LiveRoom }) {
             {status === 'ended' ? 'Ended' : 'Not live yet'}
           </span>
         )}
-        <span class="stat-inline" title="Watching now">
-          <Icon name="eye" size={16} /> <span data-testid="viewer-count">{room.stream.viewers}</span>
-        </span>
-        {status === 'live' && info?.startedAt ? (
-          <span class="stat-inline" title="Live for" data-testid="live-time">
-            <Icon name="clock" size={16} /> {formatDuration(now + room.stream.clockOffsetMs.value - info.startedAt)}
+        {status === 'ended' ? (
+          <span class="stat-inline" title="Most viewers at once" data-testid="peak-viewers">
+            Peak {room.stream.peakViewers}
+          </span>
+        ) : (
+          <span class="stat-inline" title="Watching now">
+            <Icon name="eye" size={16} /> <span data-testid="viewer-count">{room.stream.viewers}</span>
           </span>
         ) : null}
       </div>

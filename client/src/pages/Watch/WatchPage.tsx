@@ -133,9 +133,15 @@ function WatchView({ room, media }: { room: LiveRoom; media: WatchMedia }) {
                     {status === 'ended' ? 'Ended' : 'Starting soon'}
                   </span>
                 )}
-                <span class="stat-inline" title="Watching now">
-                  <Icon name="eye" size={16} /> <span data-testid="viewer-count">{room.stream.viewers}</span>
-                </span>
+                {status === 'ended' ? (
+                  <span class="stat-inline" title="Most viewers at once" data-testid="peak-viewers">
+                    Peak {room.stream.peakViewers}
+                  </span>
+                ) : (
+                  <span class="stat-inline" title="Watching now">
+                    <Icon name="eye" size={16} /> <span data-testid="viewer-count">{room.stream.viewers}</span>
+                  </span>
+                )}
                 {live && info?.startedAt ? (
                   <span class="stat-inline" title="Live for" data-testid="live-time">
                     <Icon name="clock" size={16} /> {formatDuration(now + room.stream.clockOffsetMs.value - info.startedAt)}
