@@ -5,7 +5,7 @@ import fastifyStatic from '@fastify/static';
 import websocket from '@fastify/websocket';
 import type { AppConfig } from './config.ts';
 import { AppError, isStorageUnavailable } from './errors.ts';
-import { LIMITS } from './protocol/constants.ts';
+import { CLOSE_CODES, LIMITS } from './protocol/constants.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { dbPlugin } from './plugins/db.ts';
 import { sfuPlugin } from './plugins/sfu.ts';
@@ -100,6 +100,11 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   });
 
   await app.register(websocket, {
+    // Shutdown: every client learns the server is going away (1001) and may reconnect later.
+    preClose(done) {
+      for (const client of app.websocketServer.clients) client.close(CLOSE_CODES.goingAway, 'server shutting down');
+      app.websocketServer.close(() => done());
+    },
     options: {
       maxPayload: LIMITS.maxFrameBytes,
       perMessageDeflate: false,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrateToLatest, openDatabase } from './database.ts';
+import { migrations } from './migrations/index.ts';
 
 describe('openDatabase + migrateToLatest', () => {
   let dir: string;
@@ -12,7 +13,8 @@ describe('openDatabase + migrateToLatest', () => {
     dir = mkdtempSync(join(tmpdir(), 'redred-db-'));
     const file = join(dir, 'nested', 'redred.sqlite');
     const first = openDatabase({ file });
-    expect(await migrateToLatest(first.db)).toEqual(['2026_11_24_001_init']);
+    expect(await migrateToLatest(first.db)).toEqual(Object.keys(migrations));
+    expect(Object.keys(migrations)[0]).toBe('2026_11_24_001_init');
     expect(await migrateToLatest(first.db)).toEqual([]);
     await first.close();
 

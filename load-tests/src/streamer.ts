@@ -27,10 +27,10 @@ export interface UploadSample extends UploadStats {
   sampledAt: number;
 }
 
-/** Flags of a headless, quiet Chromium with fake capture devices. */
-export const CHROMIUM_ARGS = [
+/** Flags of a headless, quiet Chromium with fake capture devices (the fake camera runs at 20 fps unless told). */
+export const chromiumArgs = (fps: number) => [
   '--no-sandbox',
-  '--use-fake-device-for-media-stream',
+  `--use-fake-device-for-media-stream=fps=${fps}`,
   '--use-fake-ui-for-media-stream',
   '--disable-background-networking',
   '--disable-component-update',
@@ -108,7 +108,7 @@ export class Streamer {
     const { server, url } = await servePage(script);
     let browser: Browser | null = null;
     try {
-      browser = await chromium.launch({ executablePath: o.chromiumPath, headless: true, args: CHROMIUM_ARGS });
+      browser = await chromium.launch({ executablePath: o.chromiumPath, headless: true, args: chromiumArgs(o.fps) });
       const page = await browser.newPage();
       page.on('console', (m) => {
         if (m.type() === 'error') o.log(`streamer page: ${m.text()}`);

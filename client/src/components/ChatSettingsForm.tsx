@@ -74,7 +74,7 @@ export function ChatSettingsForm({ room }: { room: LiveRoom }) {
               setDirty(true);
             }}
           />
-          <span>Only accounts may chat</span>
+          <span>Accounts only: brand-new accounts and guests read but do not chat</span>
         </label>
         <label class="stack stack--tight">
           <span class="row__label">Blocked words (one per line)</span>

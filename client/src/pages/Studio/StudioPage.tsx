@@ -290,6 +290,11 @@ function StudioHeader({ room }: { room: LiveRoom }) {
           <span class="stat-inline" title="Watching now">
             <Icon name="eye" size={16} /> <span data-testid="viewer-count">{room.stream.viewers}</span>
           </span>
+        )}
+        {status === 'live' && info?.startedAt ? (
+          <span class="stat-inline" title="Live for" data-testid="live-time">
+            <Icon name="clock" size={16} /> {formatDuration(now + room.stream.clockOffsetMs.value - info.startedAt)}
+          </span>
         ) : null}
       </div>
     </header>
