@@ -185,9 +185,11 @@ describe('web client in Chromium against a real server', () => {
     await expect.poll(() => streamer.getByTestId('viewer-count').textContent(), { timeout: 10_000 }).toBe('2');
     await expect.poll(() => viewer.getByTestId('viewer-count').textContent(), { timeout: 10_000 }).toBe('2');
     // Muted autoplay, with the unmute button in plain sight.
-    expect(await viewer.getByTestId('video').evaluate((v: HTMLVideoElement) => v.muted)).toBe(true);
+    const audio = viewer.getByTestId('audio');
+    await expect.poll(() => audio.evaluate((a: HTMLAudioElement) => a.srcObject instanceof MediaStream && a.muted)).toBe(true);
     await viewer.getByTestId('unmute').click();
-    expect(await viewer.getByTestId('video').evaluate((v: HTMLVideoElement) => v.muted)).toBe(false);
+    expect(await audio.evaluate((a: HTMLAudioElement) => a.muted)).toBe(false);
+    expect(await viewer.getByTestId('unmute').count()).toBe(0);
   });
 
   it('delivers the signed-in viewer’s comment to the streamer; the guest is asked to log in', async () => {

@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os';
 import { decryptCountFor, resolveOptions, type LoadOptions } from './options.ts';
 import { buildReport, summarizeStep, type CapacityResult, type LoadReport } from './report.ts';
 import { newRunTag, runViewerStep, warmupAndBaseline, type StepResult } from './run.ts';
@@ -18,6 +19,7 @@ export async function searchCapacity(options: LoadOptions, hooks: Hooks): Promis
   if (!c) throw new Error('searchCapacity needs capacity options');
   const tag = newRunTag();
   const startedAt = new Date();
+  const loadAvgAtStart = loadavg()[0]!;
   const session = await LoadSession.open(o, hooks, tag);
   const steps: StepResult[] = [];
   const result: CapacityResult = {
@@ -58,7 +60,7 @@ export async function searchCapacity(options: LoadOptions, hooks: Hooks): Promis
       }
       result.lastGood = n;
     }
-    return buildReport({ session, tag, startedAt, baseline, steps, capacity: result });
+    return buildReport({ session, tag, startedAt, loadAvgAtStart, baseline, steps, capacity: result });
   } finally {
     await session.close();
   }

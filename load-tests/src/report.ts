@@ -65,7 +65,8 @@ export interface StepSummary {
     consumersByWorker: Record<string, number>;
     eventLoopLagP99Ms: number | null;
   };
-  generator: { cpuPct: number | null; chromiumPct: number | null; boxPct: number | null; boxCores: number | null };
+  /** CPU in % of one core; `otherPct` is what processes outside this test used on the box meanwhile. */
+  generator: { cpuPct: number | null; chromiumPct: number | null; boxPct: number | null; boxCores: number | null; otherPct: number | null };
   chat: ChatTotals | null;
   /** One compact row per viewer, for digging into outliers. */
   perViewer: { i: number; mode: string; ok: boolean; error: string | null; joinMs: number | null; ttffMs: number | null; playingMs: number | null; kbps: number | null; lossPct: number | null; maxGapMs: number; phases: Record<string, number> }[];
@@ -86,7 +87,8 @@ export interface LoadReport {
   url: string;
   streamId: number;
   options: Omit<LoadOptions, 'streamerToken'>;
-  box: { cores: number; cpu: string; node: string };
+  /** loadAvg: 1-minute load average when the run started (other work on the box skews every figure). */
+  box: { cores: number; cpu: string; node: string; loadAvg: number };
   streamer: {
     handler: string;
     captured: { width: number; height: number; frameRate: number };
@@ -176,7 +178,16 @@ export function summarizeStep(session: LoadSession, step: StepResult): StepSumma
       consumersByWorker: end.metrics?.consumersByWorker ?? {},
       eventLoopLagP99Ms: end.metrics?.eventLoopLagP99Seconds != null ? end.metrics.eventLoopLagP99Seconds * 1000 : null,
     },
-    generator: { cpuPct: cpu?.generator ?? null, chromiumPct: cpu?.chromium ?? null, boxPct: cpu?.box ?? null, boxCores: end.box?.cores ?? null },
+    generator: {
+      cpuPct: cpu?.generator ?? null,
+      chromiumPct: cpu?.chromium ?? null,
+      boxPct: cpu?.box ?? null,
+      boxCores: end.box?.cores ?? null,
+      otherPct:
+        cpu && cpu.box !== null && totalCpu !== null && cpu.generator !== null
+          ? Math.max(0, cpu.box - totalCpu - cpu.generator - (cpu.chromium ?? 0) + (session.serverInProcess ? (cpu.serverNode ?? 0) : 0))
+          : null,
+    },
     chat: step.chat,
     perViewer: v.map((r) => ({
       i: r.index,
@@ -194,7 +205,7 @@ export function summarizeStep(session: LoadSession, step: StepResult): StepSumma
   };
 }
 
-export function buildReport(o: { session: LoadSession; tag: string; startedAt: Date; baseline: StepResult | null; steps: StepResult[]; capacity: CapacityResult | null }): LoadReport {
+export function buildReport(o: { session: LoadSession; tag: string; startedAt: Date; loadAvgAtStart: number; baseline: StepResult | null; steps: StepResult[]; capacity: CapacityResult | null }): LoadReport {
   const { session } = o;
   const { streamerToken: _omit, ...options } = session.opts;
   const baseline = o.baseline ? summarizeStep(session, o.baseline) : null;
@@ -233,7 +244,7 @@ export function buildReport(o: { session: LoadSession; tag: string; startedAt: D
     url: session.opts.url,
     streamId: session.streamId,
     options,
-    box: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version },
+    box: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, loadAvg: o.loadAvgAtStart },
     streamer: {
       handler: session.streamer.info.handler,
       captured: session.streamer.info.captured,
@@ -281,7 +292,7 @@ function stepLines(s: StepSummary): string[] {
     `server CPU % of a core  node ${n0(sv.nodeCpuPct)} + mediasoup ${n0(sv.workersCpuPct)} = ${n0(sv.totalCpuPct)}   per viewer ${n2(sv.cpuPerViewerPct)}   (${sv.source}${sv.inProcess ? ', server in this process: node CPU includes the harness' : ''})`,
     `server RSS MiB          ${mb(sv.rssBytes)} (before viewers ${mb(sv.rssBeforeBytes)}; per viewer ${sv.rssPerViewerBytes === null ? '–' : (sv.rssPerViewerBytes / 1024).toFixed(0) + ' KiB'})`,
     `server counts           viewers ${n0(sv.viewersCounted)} (expected ${sv.viewersExpected})   sockets ${n0(sv.websocketConnections)}   consumers/worker ${Object.entries(sv.consumersByWorker).map(([w, c]) => `#${w}:${c}`).join(' ') || '–'}   loop lag p99 ${n1(sv.eventLoopLagP99Ms)} ms`,
-    `generator CPU %         viewers+chatters+harness ${n0(s.generator.cpuPct)}   chromium ${n0(s.generator.chromiumPct)}   box ${n0(s.generator.boxPct)} of ${s.generator.boxCores ? s.generator.boxCores * 100 : '–'}`,
+    `generator CPU %         viewers+chatters+harness ${n0(s.generator.cpuPct)}   chromium ${n0(s.generator.chromiumPct)}   box ${n0(s.generator.boxPct)} of ${s.generator.boxCores ? s.generator.boxCores * 100 : '–'} (other processes ${n0(s.generator.otherPct)})`,
   );
   if (s.chat) {
     const c = s.chat;
@@ -298,7 +309,7 @@ function stepLines(s: StepSummary): string[] {
 
 export function formatReport(r: LoadReport): string {
   const out: string[] = [];
-  out.push(`RED-RED Live load test ${r.tag}${r.label ? ` (${r.label})` : ''} — ${r.url} stream ${r.streamId}, ${r.box.cores} cores ${r.box.cpu}`);
+  out.push(`RED-RED Live load test ${r.tag}${r.label ? ` (${r.label})` : ''} — ${r.url} stream ${r.streamId}, ${r.box.cores} cores ${r.box.cpu}, load average ${r.box.loadAvg.toFixed(1)} at start`);
   out.push(
     `streamer: ${r.streamer.handler}, capture ${r.streamer.captured.width}x${r.streamer.captured.height}@${r.streamer.captured.frameRate}; upload at 1 viewer ${n0(r.streamer.uploadAt1Kbps)} kbps, at N ${n0(r.streamer.uploadAtNKbps)} kbps, ratio N/1 ${r.streamer.uploadRatio === null ? '–' : r.streamer.uploadRatio.toFixed(3)} (video only ${r.streamer.videoRatio === null ? '–' : r.streamer.videoRatio.toFixed(3)})${r.streamer.mediaResets ? `, ${r.streamer.mediaResets} media resets` : ''}`,
   );

@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { ChatTotals } from './chatter.ts';
 import { ViewerFleet } from './fleets.ts';
@@ -134,6 +135,7 @@ export async function runLoadTest(options: LoadOptions, hooks: Hooks): Promise<L
   const o = resolveOptions(options);
   const tag = newRunTag();
   const startedAt = new Date();
+  const loadAvgAtStart = loadavg()[0]!;
   const session = await LoadSession.open(o, hooks, tag);
   try {
     const baseline = o.viewers > 0 ? await warmupAndBaseline(session) : null;
@@ -155,7 +157,7 @@ export async function runLoadTest(options: LoadOptions, hooks: Hooks): Promise<L
       main.chat = stopped.totals;
       if (stopped.lostProcesses > 0) session.note(`${stopped.lostProcesses} chatter process(es) did not report`);
     }
-    return buildReport({ session, tag, startedAt, baseline, steps: [main], capacity: null });
+    return buildReport({ session, tag, startedAt, loadAvgAtStart, baseline, steps: [main], capacity: null });
   } finally {
     await session.close();
   }

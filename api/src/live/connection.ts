@@ -12,7 +12,7 @@ let nextConnectionId = 1;
  * sent we ping, and a reader that has not answered `graceMs` later while we
  * keep sending is cut off. Our own queue is capped at `maxQueuedBytes` too.
  */
-export const SLOW_CONSUMER = { probeBytes: 256 * 1024, graceMs: 2000 } as const;
+export const SLOW_CONSUMER = { probeBytes: 128 * 1024, graceMs: 2000 } as const;
 
 /**
  * One WebSocket on one stream. Owns the socket's send path (with slow-consumer

@@ -56,7 +56,7 @@ async function allowed<T extends ServerMessageType>(
   match: (m: ServerMessageOf<T>) => boolean,
   to: TestWsClient[] = everyone,
 ): Promise<void> {
-  const seen = to.map((c) => c.waitFor(announcement, match, 5000));
+  const seen = to.map((c) => c.waitFor(announcement, match));
   expectAck(await ws.request(request));
   await Promise.all(seen);
 }

@@ -5,24 +5,28 @@ import { Icon } from './Icon.tsx';
 
 const LAYER_LABEL: Record<Layer, string> = { auto: 'Auto', low: 'Low', medium: 'Medium', high: 'High' };
 
-/** Attaches a MediaStream to a <video> and keeps it playing. */
-export function useAttachedStream(stream: MediaStream | null) {
-  const ref = useRef<HTMLVideoElement>(null);
+/**
+ * Plays one track in a media element, and keeps it playing. One track per
+ * element: the audio arriving after the video (or a screen share starting)
+ * never swaps the stream under a playing picture, which would restart it.
+ */
+export function useTrackElement<E extends HTMLMediaElement>(track: MediaStreamTrack | null) {
+  const ref = useRef<E>(null);
   useEffect(() => {
-    const video = ref.current;
-    if (!video) return;
-    if (video.srcObject !== stream) video.srcObject = stream;
-    if (stream) video.play().catch(() => {});
-  }, [stream]);
+    const el = ref.current;
+    if (!el) return;
+    el.srcObject = track ? new MediaStream([track]) : null;
+    if (track) el.play().catch(() => {});
+  }, [track]);
   return ref;
 }
 
 export interface VideoPlayerProps {
-  /** The main picture (camera, or the screen while sharing) with the audio. */
-  main: MediaStream | null;
+  /** The main picture: the camera, or the screen while sharing. */
+  video: MediaStreamTrack | null;
+  audio: MediaStreamTrack | null;
   /** The camera in a corner while the screen is the main picture. */
-  inset?: MediaStream | null;
-  hasAudio: boolean;
+  inset?: MediaStreamTrack | null;
   layer?: Layer;
   onLayer?: (layer: Layer) => void;
   /** Shown over the picture: waiting, ended, errors. */
@@ -34,18 +38,20 @@ export interface VideoPlayerProps {
  * Starts muted so autoplay is allowed everywhere, with an unmute button that
  * cannot be missed; fullscreen and a quality picker for the camera's layers.
  */
-export function VideoPlayer({ main, inset = null, hasAudio, layer, onLayer, overlay, live = false }: VideoPlayerProps) {
+export function VideoPlayer({ video, audio, inset = null, layer, onLayer, overlay, live = false }: VideoPlayerProps) {
   const boxRef = useRef<HTMLDivElement>(null);
-  const videoRef = useAttachedStream(main);
-  const insetRef = useAttachedStream(inset);
+  const videoRef = useTrackElement<HTMLVideoElement>(video);
+  const audioRef = useTrackElement<HTMLAudioElement>(audio);
+  const insetRef = useTrackElement<HTMLVideoElement>(inset);
+  const hasAudio = audio !== null;
   const [muted, setMuted] = useState(true);
   const [fullscreen, setFullscreen] = useState(false);
   const [size, setSize] = useState<{ w: number; h: number } | null>(null);
 
   useEffect(() => {
-    const video = videoRef.current;
-    if (video) video.muted = muted;
-  }, [muted, main]);
+    const el = audioRef.current;
+    if (el) el.muted = muted;
+  }, [muted, audio]);
 
   useEffect(() => {
     const onChange = () => setFullscreen(document.fullscreenElement === boxRef.current);
@@ -56,17 +62,27 @@ export function VideoPlayer({ main, inset = null, hasAudio, layer, onLayer, over
   const toggleMute = () => {
     const next = !muted;
     setMuted(next);
-    const video = videoRef.current;
-    if (video) {
-      video.muted = next;
+    const el = audioRef.current;
+    if (el) {
+      el.muted = next;
       // Unmuting is a user gesture: playback that the browser held back may start now.
-      if (!next) video.play().catch(() => {});
+      if (!next) el.play().catch(() => {});
     }
   };
 
   const toggleFullscreen = () => {
-    if (document.fullscreenElement) void document.exitFullscreen();
-    else void boxRef.current?.requestFullscreen().catch(() => {});
+    if (document.fullscreenElement) {
+      void document.exitFullscreen();
+      return;
+    }
+    const box = boxRef.current;
+    if (box && typeof box.requestFullscreen === 'function') {
+      void box.requestFullscreen().catch(() => {});
+      return;
+    }
+    // iPhone Safari has element fullscreen only for <video>, through its own API.
+    const el: (HTMLVideoElement & { webkitEnterFullscreen?: () => void }) | null = videoRef.current;
+    el?.webkitEnterFullscreen?.();
   };
 
   return (
@@ -88,9 +104,11 @@ export function VideoPlayer({ main, inset = null, hasAudio, layer, onLayer, over
         muted
         onResize={(e) => setSize({ w: e.currentTarget.videoWidth, h: e.currentTarget.videoHeight })}
       />
+      {/* Starts muted so autoplay is allowed; the unmute button is the user gesture that turns it on. */}
+      <audio ref={audioRef} data-testid="audio" autoPlay muted />
       {inset ? <video ref={insetRef} class="player__inset" data-testid="video-inset" autoPlay playsInline muted /> : null}
       {overlay ? <div class="player__overlay">{overlay}</div> : null}
-      {main && hasAudio && muted && !overlay ? (
+      {video && hasAudio && muted && !overlay ? (
         <button type="button" class="player__unmute" data-testid="unmute" onClick={toggleMute}>
           <Icon name="volumeOff" size={22} /> Tap to unmute
         </button>
@@ -101,7 +119,7 @@ export function VideoPlayer({ main, inset = null, hasAudio, layer, onLayer, over
           <Icon name={muted ? 'volumeOff' : 'volumeOn'} />
         </button>
         <span class="player__spacer" />
-        {size && main ? <span class="player__res" data-testid="video-resolution">{`${size.h}p`}</span> : null}
+        {size && video ? <span class="player__res" data-testid="video-resolution">{`${size.h}p`}</span> : null}
         {onLayer && layer ? (
           <label class="player__quality">
             <span class="visually-hidden">Quality</span>

@@ -16,7 +16,7 @@ import { Icon } from '../../components/Icon.tsx';
 import { ModerationLog } from '../../components/ModerationLog.tsx';
 import { StatsPanel } from '../../components/StatsPanel.tsx';
 import { Toast } from '../../components/Toast.tsx';
-import { useAttachedStream } from '../../components/VideoPlayer.tsx';
+import { useTrackElement } from '../../components/VideoPlayer.tsx';
 import { ViewerList } from '../../components/ViewerList.tsx';
 import { StudioBroadcast } from './studio-broadcast.ts';
 import { createStudioDevices, type StudioDevices } from './studio-devices.ts';
@@ -353,14 +353,13 @@ function Preview({ devices }: { devices: StudioDevices }) {
   const camera = devices.cameraOn.value ? devices.camera.value : null;
   const screen = devices.screen.value?.video ?? null;
   const main = screen ?? camera;
-  const mainStream = useMemo(() => (main ? new MediaStream([main]) : null), [main]);
-  const insetStream = useMemo(() => (screen && camera ? new MediaStream([camera]) : null), [screen, camera]);
-  const mainRef = useAttachedStream(mainStream);
-  const insetRef = useAttachedStream(insetStream);
+  const inset = screen && camera ? camera : null;
+  const mainRef = useTrackElement<HTMLVideoElement>(main);
+  const insetRef = useTrackElement<HTMLVideoElement>(inset);
   return (
     <div class="player player--preview">
       <video ref={mainRef} class={`player__video${main === camera ? ' player__video--mirror' : ''}`} data-testid="preview" autoPlay playsInline muted />
-      {insetStream ? <video ref={insetRef} class="player__inset player__video--mirror" autoPlay playsInline muted /> : null}
+      {inset ? <video ref={insetRef} class="player__inset player__video--mirror" autoPlay playsInline muted /> : null}
       {!main ? <p class="player__overlay overlay-note">{devices.started.value ? 'Camera off' : 'Starting camera…'}</p> : null}
       <span class="player__tag">Preview</span>
     </div>

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { useApp } from '../../app-context.ts';
 import { restApi, ApiError } from '../../net/api.ts';
 import { formatDuration } from '../../lib/format.ts';
@@ -78,9 +78,7 @@ function WatchView({ room, media }: { room: LiveRoom; media: WatchMedia }) {
 
   const mainVideo = tracks.screen ?? tracks.camera ?? null;
   const audio = tracks.microphone ?? null;
-  const main = useMemo(() => (mainVideo ? new MediaStream([mainVideo, ...(audio ? [audio] : [])]) : null), [mainVideo, audio]);
-  const insetTrack = tracks.screen && tracks.camera ? tracks.camera : null;
-  const inset = useMemo(() => (insetTrack ? new MediaStream([insetTrack]) : null), [insetTrack]);
+  const inset = tracks.screen && tracks.camera ? tracks.camera : null;
   // Pinning a layer only means something for the simulcast camera.
   const canPickQuality = Boolean(tracks.camera);
 
@@ -111,9 +109,9 @@ function WatchView({ room, media }: { room: LiveRoom; media: WatchMedia }) {
       <div class="watch">
         <section class="watch__main">
           <VideoPlayer
-            main={main}
+            video={mainVideo}
+            audio={audio}
             inset={inset}
-            hasAudio={Boolean(audio)}
             live={live}
             overlay={overlay}
             {...(canPickQuality ? { layer: media.layer.value, onLayer: (l) => media.setLayer(l) } : {})}

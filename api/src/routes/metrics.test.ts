@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, registerUser, startTestServer, type TestServer } from '../testing/server.ts';
+import { TestWsClient } from '../testing/ws-client.ts';
+
+describe('GET /metrics', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('exposes audience, media, worker, chat and event-loop figures in the Prometheus format', async () => {
+    const res = await fetch(`${server.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await res.text();
+    for (const name of [
+      'redred_viewers 0',
+      'redred_websocket_connections 0',
+      'redred_producers 0',
+      'redred_worker_consumers{worker="0"',
+      'redred_worker_cpu_seconds_total{worker="0"',
+      'redred_worker_resident_memory_bytes{worker="0"',
+      'redred_comments_total 0',
+      'redred_comments_per_second 0',
+      'nodejs_eventloop_lag_p99_seconds',
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+    ]) {
+      expect(text).toContain(name);
+    }
+  });
+
+  it('counts a WebSocket viewer', async () => {
+    const streamer = await registerUser(server.url, 'metricsstreamer');
+    const created = await api(server.url, 'POST', '/api/live/create/', { token: streamer.token, body: { title: 'm' } });
+    const ws = await TestWsClient.connect(server.wsUrl(created.body.stream.id));
+    await ws.waitFor('connection_established');
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(text).toContain('redred_viewers 1');
+    expect(text).toContain('redred_websocket_connections 1');
+    expect(text).toContain('redred_rooms 1');
+    await ws.close();
+  });
+});
