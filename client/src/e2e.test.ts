@@ -190,6 +190,10 @@ describe('web client in Chromium against a real server', () => {
     await viewer.getByTestId('unmute').click();
     expect(await audio.evaluate((a: HTMLAudioElement) => a.muted)).toBe(false);
     expect(await viewer.getByTestId('unmute').count()).toBe(0);
+    // The quality picker pins the simulcast layer: "low" is the quarter-resolution encoding.
+    await viewer.getByTestId('quality').selectOption('low');
+    await expect.poll(async () => (await videoProgress(viewer)).height, { timeout: 10_000 }).toBeLessThanOrEqual(240);
+    await viewer.getByTestId('quality').selectOption('auto');
   });
 
   it('delivers the signed-in viewer’s comment to the streamer; the guest is asked to log in', async () => {
@@ -264,6 +268,7 @@ describe('web client in Chromium against a real server', () => {
       const del = comment(viewer, spamId).getByTestId('delete-comment');
       await del.waitFor({ state: 'attached', timeout: 10_000 });
       await viewer.getByTestId('mod-tools').waitFor();
+      await shoot(viewer, 'watch-moderator', DESKTOP);
       await comment(viewer, spamId).hover();
       await del.click();
       for (const page of [viewer, streamer, guest]) {

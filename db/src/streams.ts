@@ -131,7 +131,7 @@ export async function recordViewerCount(db: Db, id: number, viewers: number, now
       peak_viewers: sql<number>`max(peak_viewers, ${viewers})`,
       viewers_changed_at: sql<number>`case when status = 'live' then ${now} else viewers_changed_at end`,
       // Someone watched until now if anyone is watching now or was until this change.
-      last_viewer_at: sql<number | null>`case when ${viewers} > 0 or viewers_count > 0 then ${now} else last_viewer_at end`,
+      last_viewer_at: sql<number | null>`case when ${viewers} > 0 then ${now} else last_viewer_at end`,
       last_activity_at: now,
     })
     .where('id', '=', id)

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const TSX = import.meta.resolve('tsx');
@@ -15,13 +16,20 @@ export class ChildWorker<In extends { type: string }, Out extends { type: string
   readonly #listeners = new Set<(msg: Out) => void>();
   #exitCode: number | null | undefined = undefined;
 
-  constructor(entry: URL, name: string, log: (line: string) => void) {
+  constructor(entry: URL, name: string, log: (line: string) => void, nice = 0) {
     this.name = name;
     this.#child = fork(fileURLToPath(entry), [], {
       execArgv: ['--import', TSX],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     });
+    if (nice > 0 && this.#child.pid) {
+      try {
+        setPriority(this.#child.pid, nice);
+      } catch {
+        // Not permitted: the generator competes at normal priority.
+      }
+    }
     let stderr = '';
     this.#child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();

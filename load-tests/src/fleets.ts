@@ -35,8 +35,8 @@ export class ViewerFleet {
     );
   }
 
-  static async start(count: number, init: { wsUrl: string; localAddress: string | null; layer: ViewerLayer | null; joinTimeoutMs: number }, log: (line: string) => void): Promise<ViewerFleet> {
-    const procs = Array.from({ length: count }, (_, i) => new ChildWorker<ToViewerProcess, FromViewerProcess>(VIEWER_ENTRY, `viewers#${i}`, log));
+  static async start(count: number, init: { wsUrl: string; localAddress: string | null; layer: ViewerLayer | null; joinTimeoutMs: number }, log: (line: string) => void, nice = 0): Promise<ViewerFleet> {
+    const procs = Array.from({ length: count }, (_, i) => new ChildWorker<ToViewerProcess, FromViewerProcess>(VIEWER_ENTRY, `viewers#${i}`, log, nice));
     const fleet = new ViewerFleet(procs, log);
     try {
       await Promise.all(
@@ -142,9 +142,9 @@ export class ChatFleet {
   }
 
   /** Forks the processes and connects every socket (socket i uses tokens[i]). */
-  static async start(o: { wsUrl: string; tokens: string[]; procs: number; tag: string }, log: (line: string) => void): Promise<ChatFleet> {
+  static async start(o: { wsUrl: string; tokens: string[]; procs: number; tag: string; nice: number }, log: (line: string) => void): Promise<ChatFleet> {
     const count = Math.max(1, Math.min(o.procs, o.tokens.length));
-    const procs = Array.from({ length: count }, (_, i) => new ChildWorker<ToChatterProcess, FromChatterProcess>(CHATTER_ENTRY, `chatters#${i}`, log));
+    const procs = Array.from({ length: count }, (_, i) => new ChildWorker<ToChatterProcess, FromChatterProcess>(CHATTER_ENTRY, `chatters#${i}`, log, o.nice));
     for (const p of procs) p.on((msg) => msg.type === 'error' && log(`${p.name}: ${msg.error.split('\n')[0]}`));
     const shares = procs.map((_, i) => o.tokens.filter((_, j) => j % count === i));
     try {

@@ -58,6 +58,8 @@ export interface LoadOptions {
   /** Server process to read CPU and RSS from (/proc); found automatically when the server listens on this box. */
   serverPid: number | null;
   joinTimeoutS: number;
+  /** Scheduling niceness of the viewer and chatter processes: on a shared box they yield to the server. */
+  generatorNice: number;
   outDir: string;
   label: string;
   capacity: CapacityOptions | null;
@@ -74,10 +76,10 @@ export function defaultOptions(overrides: Partial<LoadOptions> = {}): LoadOption
     chatters: 0,
     rate: 5,
     durationS: 30,
-    rampPerSecond: 20,
+    rampPerSecond: 10,
     joinStorm: false,
-    warmupS: 5,
-    baselineS: 5,
+    warmupS: 8,
+    baselineS: 8,
     settleS: 3,
     viewerProcs: 0,
     chatProcs: 0,
@@ -94,6 +96,7 @@ export function defaultOptions(overrides: Partial<LoadOptions> = {}): LoadOption
     streamerToken: null,
     serverPid: null,
     joinTimeoutS: 20,
+    generatorNice: 10,
     outDir: RESULTS_DIR,
     label: '',
     capacity: null,
@@ -132,10 +135,10 @@ REGISTRATIONS_PER_IP_PER_HOUR=1000000 (the run registers accounts).
   --chatters M         chat sockets (signed in)                         [0]
   --rate R             chat messages/s, all chatters together           [5]
   --duration S         seconds of the N-viewer phase, hard stop         [30]
-  --ramp V             viewers starting per second                      [20]
+  --ramp V             viewers starting per second                      [10]
   --join-storm         all viewers start at once
-  --warmup S           streamer publishes S s before viewers            [5]
-  --baseline S         S s with 1 viewer (upload at 1 viewer); 0 = skip [5]
+  --warmup S           streamer publishes S s before viewers            [8]
+  --baseline S         S s with 1 viewer (upload at 1 viewer); 0 = skip [8]
   --settle S           S s after the last join before measuring         [3]
   --decrypt K          viewers that decrypt and validate VP8 (-1: 5 %)  [-1]
   --layer L            high|medium|low|auto: simulcast layer to pin     [high]
@@ -149,6 +152,7 @@ REGISTRATIONS_PER_IP_PER_HOUR=1000000 (the run registers accounts).
   --stream-id ID --streamer-token T   use an existing stream
   --server-pid PID     read server CPU/RSS from /proc (auto when local)
   --join-timeout S                                                      [20]
+  --generator-nice N   niceness of viewer/chatter processes (0: none)   [10]
   --capacity           capacity search: raise viewers until loss > --max-loss
                        or p95 TTFF > --max-ttff; prints the last good count
   --start N --step N --max N --step-duration S    capacity steps        [50 50 500 15]
@@ -189,6 +193,7 @@ export function parseCli(argv: string[]): LoadOptions | 'help' {
       'streamer-token': { type: 'string' },
       'server-pid': { type: 'string' },
       'join-timeout': { type: 'string' },
+      'generator-nice': { type: 'string' },
       capacity: { type: 'boolean' },
       start: { type: 'string' },
       step: { type: 'string' },
@@ -247,6 +252,7 @@ export function parseCli(argv: string[]): LoadOptions | 'help' {
     streamerToken: values['streamer-token'] ?? null,
     serverPid: values['server-pid'] === undefined ? null : Math.floor(num('server-pid', values['server-pid'], 0, 1)),
     joinTimeoutS: num('join-timeout', values['join-timeout'], d.joinTimeoutS, 1),
+    generatorNice: Math.min(19, Math.floor(num('generator-nice', values['generator-nice'], d.generatorNice))),
     chromiumPath: values.chromium ?? d.chromiumPath,
     outDir: values.out ? resolve(values.out) : d.outDir,
     label: values.label ?? '',

@@ -7,7 +7,7 @@ import type { LoadOptions } from './options.ts';
 import type { StepResult } from './run.ts';
 import { cpuBetween, type LoadSession, type TimelineRow } from './session.ts';
 import { summarize, type Summary } from './stats.ts';
-import { uploadKbps } from './streamer.ts';
+import { uploadKbps, type UploadSample } from './streamer.ts';
 
 export interface StepSummary {
   label: string;
@@ -47,7 +47,11 @@ export interface StepSummary {
     sizes: Record<string, number>;
     firstKeyframeMs: Summary;
   };
-  upload: { transportKbps: number; videoKbps: number; audioKbps: number; layers: LayerStats[] } | null;
+  /**
+   * The streamer's send transport over the window. `layerKbps`/`layerFps`: per simulcast
+   * layer (rid), from bytes and frames encoded; `layers`: the encoder's state at the end.
+   */
+  upload: { transportKbps: number; videoKbps: number; audioKbps: number; layerKbps: Record<string, number>; layerFps: Record<string, number>; layers: LayerStats[] } | null;
   server: {
     source: 'proc' | 'metrics' | 'none';
     inProcess: boolean;
@@ -97,6 +101,8 @@ export interface LoadReport {
     /** upload at N viewers / upload at 1 viewer (whole send transport). */
     uploadRatio: number | null;
     videoRatio: number | null;
+    /** Why the ratio may not be comparable (the encoder ran differently in the two windows), or null. */
+    caveat: string | null;
     mediaResets: number;
   };
   baseline: StepSummary | null;
@@ -111,6 +117,19 @@ function groupFailures(results: StepResult['viewers']): Record<string, number> {
   const out: Record<string, number> = {};
   for (const r of results) if (!r.ok && r.error) out[r.error] = (out[r.error] ?? 0) + 1;
   return out;
+}
+
+function perLayer(a: UploadSample, b: UploadSample): { layerKbps: Record<string, number>; layerFps: Record<string, number> } {
+  const s = (b.at - a.at) / 1000;
+  const layerKbps: Record<string, number> = {};
+  const layerFps: Record<string, number> = {};
+  for (const l of b.layers) {
+    const prev = a.layers.find((x) => x.rid === l.rid);
+    if (!prev || s <= 0) continue;
+    layerKbps[l.rid] = ((l.bytesSent - prev.bytesSent) * 8) / s / 1000;
+    layerFps[l.rid] = (l.framesEncoded - prev.framesEncoded) / s;
+  }
+  return { layerKbps, layerFps };
 }
 
 export function summarizeStep(session: LoadSession, step: StepResult): StepSummary {
@@ -160,7 +179,15 @@ export function summarizeStep(session: LoadSession, step: StepResult): StepSumma
       sizes,
       firstKeyframeMs: summarize(dec.flatMap((r) => (r.decrypt?.firstKeyframeMs == null ? [] : [r.decrypt.firstKeyframeMs]))),
     },
-    upload: upload ? { transportKbps: upload.transport, videoKbps: upload.video, audioKbps: upload.audio, layers: end.upload!.layers } : null,
+    upload: upload
+      ? {
+          transportKbps: upload.transport,
+          videoKbps: upload.video,
+          audioKbps: upload.audio,
+          ...perLayer(start!.upload!, end.upload!),
+          layers: end.upload!.layers,
+        }
+      : null,
     server: {
       source: end.serverSource,
       inProcess: session.serverInProcess,
@@ -203,6 +230,22 @@ export function summarizeStep(session: LoadSession, step: StepResult): StepSumma
       phases: r.phases,
     })),
   };
+}
+
+/**
+ * The SFU keeps the streamer's upload flat; the encoder does not have to be:
+ * starved of CPU (the box runs everything), Chrome drops frame rate or
+ * resolution and the ratio measures that instead. Say so when it happened.
+ */
+function uploadCaveat(at1: NonNullable<StepSummary['upload']>, atN: NonNullable<StepSummary['upload']>): string | null {
+  const reasons: string[] = [];
+  for (const [rid, fps1] of Object.entries(at1.layerFps)) {
+    const fpsN = atN.layerFps[rid];
+    if (fpsN !== undefined && fps1 > 0 && Math.abs(fpsN - fps1) / fps1 > 0.1) reasons.push(`${rid} encoded ${fps1.toFixed(1)} fps at 1 viewer vs ${fpsN.toFixed(1)} at N`);
+  }
+  const limited = [...at1.layers, ...atN.layers].filter((l) => l.qualityLimitationReason && l.qualityLimitationReason !== 'none');
+  if (limited.length) reasons.push(`encoder limited by ${[...new Set(limited.map((l) => l.qualityLimitationReason))].join('/')}`);
+  return reasons.length ? `encoder state differs (${reasons.join('; ')}): the ratio reflects the encoder, not the SFU` : null;
 }
 
 export function buildReport(o: { session: LoadSession; tag: string; startedAt: Date; loadAvgAtStart: number; baseline: StepResult | null; steps: StepResult[]; capacity: CapacityResult | null }): LoadReport {
@@ -252,6 +295,7 @@ export function buildReport(o: { session: LoadSession; tag: string; startedAt: D
       uploadAtNKbps: atN?.transportKbps ?? null,
       uploadRatio: at1 && atN && at1.transportKbps > 0 ? atN.transportKbps / at1.transportKbps : null,
       videoRatio: at1 && atN && at1.videoKbps > 0 ? atN.videoKbps / at1.videoKbps : null,
+      caveat: at1 && atN ? uploadCaveat(at1, atN) : null,
       mediaResets: session.streamer.mediaResets,
     },
     baseline,
@@ -284,7 +328,7 @@ function stepLines(s: StepSummary): string[] {
   ];
   if (s.upload) {
     lines.push(
-      `streamer upload kbps    ${n0(s.upload.transportKbps)} (video ${n0(s.upload.videoKbps)}, audio ${n0(s.upload.audioKbps)}; layers ${s.upload.layers.map((l) => `${l.rid} ${l.frameWidth}x${l.frameHeight}@${n0(l.framesPerSecond)}${l.qualityLimitationReason && l.qualityLimitationReason !== 'none' ? ` limited:${l.qualityLimitationReason}` : ''}`).join(', ')})`,
+      `streamer upload kbps    ${n0(s.upload.transportKbps)} (video ${n0(s.upload.videoKbps)}, audio ${n0(s.upload.audioKbps)}; layers ${s.upload.layers.map((l) => `${l.rid} ${l.frameWidth}x${l.frameHeight} ${n0(s.upload!.layerKbps[l.rid])} kbps @${n1(s.upload!.layerFps[l.rid])} fps${l.qualityLimitationReason && l.qualityLimitationReason !== 'none' ? ` limited:${l.qualityLimitationReason}` : ''}`).join(', ')})`,
     );
   }
   const sv = s.server;
@@ -313,6 +357,7 @@ export function formatReport(r: LoadReport): string {
   out.push(
     `streamer: ${r.streamer.handler}, capture ${r.streamer.captured.width}x${r.streamer.captured.height}@${r.streamer.captured.frameRate}; upload at 1 viewer ${n0(r.streamer.uploadAt1Kbps)} kbps, at N ${n0(r.streamer.uploadAtNKbps)} kbps, ratio N/1 ${r.streamer.uploadRatio === null ? '–' : r.streamer.uploadRatio.toFixed(3)} (video only ${r.streamer.videoRatio === null ? '–' : r.streamer.videoRatio.toFixed(3)})${r.streamer.mediaResets ? `, ${r.streamer.mediaResets} media resets` : ''}`,
   );
+  if (r.streamer.caveat) out.push(`  caveat: ${r.streamer.caveat}`);
   if (r.baseline) {
     out.push('', `— baseline (1 viewer) —`, ...stepLines(r.baseline));
   }

@@ -146,7 +146,7 @@ export class LoadSession {
     const tokens = await registerAccounts(o.url, `lt${tag}c`, accounts, 4);
     this.hooks.log(`accounts ready in ${((nowMs() - t) / 1000).toFixed(1)} s; connecting chatters`);
     this.chatAccounts = accounts;
-    this.chat = await ChatFleet.start({ wsUrl: this.wsUrl, tokens: Array.from({ length: o.chatters }, (_, i) => tokens[i % accounts]!), procs: o.chatProcs, tag }, this.hooks.log);
+    this.chat = await ChatFleet.start({ wsUrl: this.wsUrl, tokens: Array.from({ length: o.chatters }, (_, i) => tokens[i % accounts]!), procs: o.chatProcs, tag, nice: o.generatorNice }, this.hooks.log);
     this.hooks.log(`chatters connected: ${this.chat.connected}/${o.chatters}${this.chat.failed ? ` (${this.chat.failed} failed)` : ''}`);
   }
 

@@ -71,7 +71,11 @@ const CODECS = {
 
 interface WeriftUdp {
   onData: (data: Buffer, addr: unknown) => void;
+  socket?: { setRecvBufferSize(size: number): void };
 }
+
+/** ~0.8 s of a 1 Mbps viewer's media: a generator that stalls briefly (GC, a join burst) must not show up as server loss. */
+const RECV_BUFFER_BYTES = 1 << 20;
 
 /**
  * Taps the UDP sockets under werift's ICE agent: RTP/RTCP (first byte 128–191)
@@ -84,6 +88,11 @@ function tapMedia(pc: RTCPeerConnection, onMedia: (data: Buffer) => void, passTh
     for (const protocol of protocols) {
       const udp = protocol.transport;
       if (!udp) continue;
+      try {
+        udp.socket?.setRecvBufferSize(RECV_BUFFER_BYTES);
+      } catch {
+        // Capped by net.core.rmem_max: keep the default.
+      }
       const original = udp.onData.bind(udp);
       udp.onData = (data, addr) => {
         const b0 = data[0]!;

@@ -113,32 +113,38 @@ export function VideoPlayer({ video, audio, inset = null, layer, onLayer, overla
           <Icon name="volumeOff" size={22} /> Tap to unmute
         </button>
       ) : null}
-      <div class="player__controls">
-        {live ? <span class="live-pill">LIVE</span> : null}
-        <button type="button" class="iconbtn iconbtn--light" aria-label={muted ? 'Unmute' : 'Mute'} aria-pressed={!muted} data-testid="mute-toggle" onClick={toggleMute} disabled={!hasAudio}>
-          <Icon name={muted ? 'volumeOff' : 'volumeOn'} />
-        </button>
-        <span class="player__spacer" />
-        {size && video ? <span class="player__res" data-testid="video-resolution">{`${size.h}p`}</span> : null}
-        {onLayer && layer ? (
-          <label class="player__quality">
-            <span class="visually-hidden">Quality</span>
-            <select value={layer} data-testid="quality" onChange={(e) => {
-                const picked = LAYERS.find((l) => l === e.currentTarget.value);
-                if (picked) onLayer(picked);
-              }}>
-              {LAYERS.map((l) => (
-                <option value={l} key={l}>
-                  {LAYER_LABEL[l]}
-                </option>
-              ))}
-            </select>
-          </label>
-        ) : null}
-        <button type="button" class="iconbtn iconbtn--light" aria-label={fullscreen ? 'Exit full screen' : 'Full screen'} data-testid="fullscreen" onClick={toggleFullscreen}>
-          <Icon name={fullscreen ? 'fullscreenExit' : 'fullscreen'} />
-        </button>
-      </div>
+      {video ? (
+        <div class="player__controls">
+          {live ? <span class="live-pill">LIVE</span> : null}
+          <button type="button" class="iconbtn iconbtn--light" aria-label={muted ? 'Unmute' : 'Mute'} aria-pressed={!muted} data-testid="mute-toggle" onClick={toggleMute} disabled={!hasAudio}>
+            <Icon name={muted ? 'volumeOff' : 'volumeOn'} />
+          </button>
+          <span class="player__spacer" />
+          {size && video ? <span class="player__res" data-testid="video-resolution">{`${size.h}p`}</span> : null}
+          {onLayer && layer ? (
+            <label class="player__quality">
+              <span class="visually-hidden">Quality</span>
+              <select
+                value={layer}
+                data-testid="quality"
+                onChange={(e) => {
+                  const picked = LAYERS.find((l) => l === e.currentTarget.value);
+                  if (picked) onLayer(picked);
+                }}
+              >
+                {LAYERS.map((l) => (
+                  <option value={l} key={l}>
+                    {LAYER_LABEL[l]}
+                  </option>
+                ))}
+              </select>
+            </label>
+          ) : null}
+          <button type="button" class="iconbtn iconbtn--light" aria-label={fullscreen ? 'Exit full screen' : 'Full screen'} data-testid="fullscreen" onClick={toggleFullscreen}>
+            <Icon name={fullscreen ? 'fullscreenExit' : 'fullscreen'} />
+          </button>
+        </div>
+      ) : null}
     </div>
   );
 }

@@ -31,7 +31,7 @@ export function formatCount(n: number): string {
 
 /** Wall-clock time of a chat line, in the reader's locale. */
 export function formatClock(ms: number): string {
-  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return new Date(ms).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' });
 }
 
 /** Grapheme clusters, as the server counts comment length. */

@@ -103,18 +103,8 @@ export class Publisher {
     return this.#closed;
   }
 
-  /** Producer ids by source, for the UI and tests. */
-  get producerIds(): Partial<Record<MediaSource, string>> {
-    return Object.fromEntries([...this.#producers].map(([source, p]) => [source, p.id]));
-  }
-
   sync(wanted: PublishedTracks): Promise<void> {
     return this.#queue.push(() => this.#sync(wanted));
-  }
-
-  /** Upload statistics of one source (bytes sent, frames encoded…), for the studio's health line. */
-  async stats(source: MediaSource): Promise<RTCStatsReport | null> {
-    return (await this.#producers.get(source)?.getStats()) ?? null;
   }
 
   async #sync(wanted: PublishedTracks): Promise<void> {
@@ -237,12 +227,6 @@ export class Receiver {
 
   get closed(): boolean {
     return this.#closed;
-  }
-
-  /** Receive video/audio statistics of a source, for the player's stats line and tests. */
-  async stats(source: MediaSource): Promise<RTCStatsReport | null> {
-    for (const c of this.#consumers.values()) if (c.source === source) return c.consumer.getStats();
-    return null;
   }
 
   consume(producer: ProducerInfo): Promise<void> {

@@ -1,4 +1,4 @@
-import { batch, computed, signal } from '@preact/signals';
+import { batch, signal } from '@preact/signals';
 import type { ChatSettings, WireComment } from '../../../api/src/protocol/index.ts';
 import type { RequestError } from '../net/live-connection.ts';
 
@@ -27,8 +27,6 @@ export function createChatState() {
   /** Why the last comment was refused (cleared by the next success). */
   const refusal = signal<ChatRefusal | null>(null);
 
-  const commentCount = computed(() => lines.value.filter((l) => l.kind === 'comment').length);
-
   const keep = (next: ChatLine[]) => (next.length > CHAT_LINES_KEPT ? next.slice(next.length - CHAT_LINES_KEPT) : next);
 
   return {
@@ -38,7 +36,6 @@ export function createChatState() {
     timedOutUntil,
     timeoutReason,
     refusal,
-    commentCount,
     /** `chat_history` on (re)join: replaces what we had, the server's copy is the truth. */
     setHistory(comments: WireComment[]) {
       lines.value = keep(comments.map((comment) => ({ kind: 'comment', key: `c${comment.id}`, comment })));

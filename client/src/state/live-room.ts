@@ -253,7 +253,7 @@ export function createLiveRoom(streamId: number, { url, now = Date.now }: LiveRo
     viewers,
     moderationLog,
     notice,
-    /** Registers the page's media side; it gets the current session at once if there is one. */
+    /** Registers the page's media side (before the socket answers, so it sees `connection_established`). */
     attachMedia(handler: MediaHandler | null) {
       media = handler;
     },
@@ -292,7 +292,6 @@ export function createLiveRoom(streamId: number, { url, now = Date.now }: LiveRo
         return false;
       }
     },
-    announce,
     dispose() {
       stopMessages();
       stopDisconnect();

@@ -3,8 +3,7 @@ import { LIMITS } from '../../../../api/src/protocol/constants.ts';
 import type { StreamInfo } from '../../../../api/src/protocol/index.ts';
 import { useApp } from '../../app-context.ts';
 import { ApiError, restApi } from '../../net/api.ts';
-import { formatDuration } from '../../lib/format.ts';
-import { useDocumentTitle, useNow } from '../../lib/hooks.ts';
+import { useDocumentTitle } from '../../lib/hooks.ts';
 import { Link } from '../../router.tsx';
 import { createLiveRoom, type LiveRoom } from '../../state/live-room.ts';
 import type { RoomUser } from '../../state/stream.ts';
@@ -15,6 +14,7 @@ import { Field } from '../../components/Field.tsx';
 import { Icon } from '../../components/Icon.tsx';
 import { ModerationLog } from '../../components/ModerationLog.tsx';
 import { StatsPanel } from '../../components/StatsPanel.tsx';
+import { StreamStatus } from '../../components/StreamStatus.tsx';
 import { Toast } from '../../components/Toast.tsx';
 import { useTrackElement } from '../../components/VideoPlayer.tsx';
 import { ViewerList } from '../../components/ViewerList.tsx';
@@ -258,8 +258,6 @@ function StudioRoom({ streamId, devices, onNewStream }: { streamId: number; devi
 
 function StudioHeader({ room }: { room: LiveRoom }) {
   const info = room.stream.info.value;
-  const status = room.stream.status.value;
-  const now = useNow(1000, status === 'live');
   return (
     <header class="studio__header">
       <div>
@@ -272,31 +270,7 @@ function StudioHeader({ room }: { room: LiveRoom }) {
           </Link>
         </p>
       </div>
-      <div class="watch__stats">
-        {status === 'live' ? (
-          <span class="live-pill" data-testid="stream-status" data-status="live">
-            LIVE
-          </span>
-        ) : (
-          <span class="pill" data-testid="stream-status" data-status={status}>
-            {status === 'ended' ? 'Ended' : 'Not live yet'}
-          </span>
-        )}
-        {status === 'ended' ? (
-          <span class="stat-inline" title="Most viewers at once" data-testid="peak-viewers">
-            Peak {room.stream.peakViewers}
-          </span>
-        ) : (
-          <span class="stat-inline" title="Watching now">
-            <Icon name="eye" size={16} /> <span data-testid="viewer-count">{room.stream.viewers}</span>
-          </span>
-        )}
-        {status === 'live' && info?.startedAt ? (
-          <span class="stat-inline" title="Live for" data-testid="live-time">
-            <Icon name="clock" size={16} /> {formatDuration(now + room.stream.clockOffsetMs.value - info.startedAt)}
-          </span>
-        ) : null}
-      </div>
+      <StreamStatus stream={room.stream} waitingLabel="Not live yet" />
     </header>
   );
 }
@@ -384,54 +358,24 @@ function DevicePanel({ devices }: { devices: StudioDevices }) {
         </p>
       ) : null}
       <div class="devices">
-        <div class="device">
-          <label class="row row--check">
-            <input type="checkbox" checked={devices.cameraOn.value} data-testid="camera-on" onChange={(e) => void devices.setCameraOn(e.currentTarget.checked)} />
-            <Icon name="camera" size={18} /> <span>Camera</span>
-          </label>
-          <label class="visually-hidden" for="camera-select">
-            Camera device
-          </label>
-          <select
-            id="camera-select"
-            class="input input--sm"
-            data-testid="camera-select"
-            value={devices.cameraId.value}
-            disabled={!devices.cameraOn.value || cameras.length === 0}
-            onChange={(e) => void devices.selectCamera(e.currentTarget.value)}
-          >
-            {cameras.length === 0 ? <option value="">No camera found</option> : null}
-            {cameras.map((d, i) => (
-              <option key={d.deviceId} value={d.deviceId}>
-                {d.label || `Camera ${i + 1}`}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="device">
-          <label class="row row--check">
-            <input type="checkbox" checked={devices.microphoneOn.value} data-testid="mic-on" onChange={(e) => void devices.setMicrophoneOn(e.currentTarget.checked)} />
-            <Icon name="mic" size={18} /> <span>Microphone</span>
-          </label>
-          <label class="visually-hidden" for="mic-select">
-            Microphone device
-          </label>
-          <select
-            id="mic-select"
-            class="input input--sm"
-            data-testid="mic-select"
-            value={devices.microphoneId.value}
-            disabled={!devices.microphoneOn.value || microphones.length === 0}
-            onChange={(e) => void devices.selectMicrophone(e.currentTarget.value)}
-          >
-            {microphones.length === 0 ? <option value="">No microphone found</option> : null}
-            {microphones.map((d, i) => (
-              <option key={d.deviceId} value={d.deviceId}>
-                {d.label || `Microphone ${i + 1}`}
-              </option>
-            ))}
-          </select>
-        </div>
+        <DeviceChoice
+          kind="camera"
+          label="Camera"
+          devices={cameras}
+          selected={devices.cameraId.value}
+          on={devices.cameraOn.value}
+          onToggle={(on) => void devices.setCameraOn(on)}
+          onSelect={(id) => void devices.selectCamera(id)}
+        />
+        <DeviceChoice
+          kind="mic"
+          label="Microphone"
+          devices={microphones}
+          selected={devices.microphoneId.value}
+          on={devices.microphoneOn.value}
+          onToggle={(on) => void devices.setMicrophoneOn(on)}
+          onSelect={(id) => void devices.selectMicrophone(id)}
+        />
         <div class="device">
           <span class="row">
             <Icon name="screen" size={18} /> <span>Screen</span>
@@ -449,5 +393,44 @@ function DevicePanel({ devices }: { devices: StudioDevices }) {
         </div>
       </div>
     </section>
+  );
+}
+
+/** A capture device: on/off, and which one. */
+function DeviceChoice(props: {
+  kind: 'camera' | 'mic';
+  label: string;
+  devices: MediaDeviceInfo[];
+  selected: string;
+  on: boolean;
+  onToggle: (on: boolean) => void;
+  onSelect: (deviceId: string) => void;
+}) {
+  const { kind, label, devices, selected, on } = props;
+  return (
+    <div class="device">
+      <label class="row row--check">
+        <input type="checkbox" checked={on} data-testid={`${kind}-on`} onChange={(e) => props.onToggle(e.currentTarget.checked)} />
+        <Icon name={kind} size={18} /> <span>{label}</span>
+      </label>
+      <label class="visually-hidden" for={`${kind}-select`}>
+        {label} device
+      </label>
+      <select
+        id={`${kind}-select`}
+        class="input input--sm"
+        data-testid={`${kind}-select`}
+        value={selected}
+        disabled={!on || devices.length === 0}
+        onChange={(e) => props.onSelect(e.currentTarget.value)}
+      >
+        {devices.length === 0 ? <option value="">No {label.toLowerCase()} found</option> : null}
+        {devices.map((d, i) => (
+          <option key={d.deviceId} value={d.deviceId}>
+            {d.label || `${label} ${i + 1}`}
+          </option>
+        ))}
+      </select>
+    </div>
   );
 }

@@ -1,16 +1,14 @@
 import { useEffect, useState } from 'preact/hooks';
-import { useApp } from '../../app-context.ts';
 import { restApi, ApiError } from '../../net/api.ts';
-import { formatDuration } from '../../lib/format.ts';
-import { useDocumentTitle, useNow } from '../../lib/hooks.ts';
+import { useDocumentTitle } from '../../lib/hooks.ts';
 import { Link } from '../../router.tsx';
 import { createLiveRoom, type LiveRoom } from '../../state/live-room.ts';
 import { ChatPanel } from '../../components/ChatPanel.tsx';
 import { ChatSettingsForm } from '../../components/ChatSettingsForm.tsx';
 import { ConnectionBanner } from '../../components/ConnectionBanner.tsx';
-import { Icon } from '../../components/Icon.tsx';
 import { ModerationLog } from '../../components/ModerationLog.tsx';
 import { RoleBadge } from '../../components/RoleBadge.tsx';
+import { StreamStatus } from '../../components/StreamStatus.tsx';
 import { Toast } from '../../components/Toast.tsx';
 import { VideoPlayer } from '../../components/VideoPlayer.tsx';
 import { ViewerList } from '../../components/ViewerList.tsx';
@@ -72,7 +70,6 @@ function WatchView({ room, media }: { room: LiveRoom; media: WatchMedia }) {
   const isStaff = room.stream.isStaff.value;
   const role = room.stream.role.value;
   const live = status === 'live';
-  const now = useNow(1000, live);
   useDocumentTitle(info ? info.title : 'Watch');
   const loginHref = `/login?next=${encodeURIComponent(`/live/${room.streamId}`)}`;
 
@@ -121,31 +118,7 @@ function WatchView({ room, media }: { room: LiveRoom; media: WatchMedia }) {
               <h1 class="watch__title" data-testid="stream-title">
                 {info?.title ?? '…'}
               </h1>
-              <div class="watch__stats">
-                {live ? (
-                  <span class="live-pill" data-testid="stream-status" data-status="live">
-                    LIVE
-                  </span>
-                ) : (
-                  <span class="pill" data-testid="stream-status" data-status={status}>
-                    {status === 'ended' ? 'Ended' : 'Starting soon'}
-                  </span>
-                )}
-                {status === 'ended' ? (
-                  <span class="stat-inline" title="Most viewers at once" data-testid="peak-viewers">
-                    Peak {room.stream.peakViewers}
-                  </span>
-                ) : (
-                  <span class="stat-inline" title="Watching now">
-                    <Icon name="eye" size={16} /> <span data-testid="viewer-count">{room.stream.viewers}</span>
-                  </span>
-                )}
-                {live && info?.startedAt ? (
-                  <span class="stat-inline" title="Live for" data-testid="live-time">
-                    <Icon name="clock" size={16} /> {formatDuration(now + room.stream.clockOffsetMs.value - info.startedAt)}
-                  </span>
-                ) : null}
-              </div>
+              <StreamStatus stream={room.stream} waitingLabel="Starting soon" />
             </div>
             <p class="watch__streamer">
               {info?.streamer.username}

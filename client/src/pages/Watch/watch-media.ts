@@ -65,12 +65,6 @@ export class WatchMedia implements MediaHandler {
     void this.#receiver.then((r) => r?.setLayer(layer).catch(this.#report));
   }
 
-  /** Inbound video statistics of the main picture (tests and the stats line). */
-  async videoStats(): Promise<RTCStatsReport | null> {
-    const r = await this.#receiver;
-    return (await r?.stats('screen')) ?? (await r?.stats('camera')) ?? null;
-  }
-
   close(): void {
     this.#teardown();
   }
