@@ -1,5 +1,5 @@
 import { loadavg } from 'node:os';
-import { decryptCountFor, resolveOptions, type LoadOptions } from './options.ts';
+import { decryptCountFor, probeCountFor, resolveOptions, type LoadOptions } from './options.ts';
 import { buildReport, summarizeStep, type CapacityResult, type LoadReport } from './report.ts';
 import { newRunTag, runViewerStep, warmupAndBaseline, type StepResult } from './run.ts';
 import { LoadSession, type Hooks } from './session.ts';
@@ -36,23 +36,27 @@ export async function searchCapacity(options: LoadOptions, hooks: Hooks): Promis
         label: `${n}`,
         viewers: n,
         decrypt: decryptCountFor(o, n),
-        durationS: rampS + o.joinTimeoutS + o.settleS + c.stepSeconds + 5,
+        durationS: rampS + o.joinTimeoutS + o.settleS + c.stepSeconds + 10,
         windowS: c.stepSeconds,
         rampPerSecond: o.rampPerSecond,
         joinStorm: o.joinStorm,
         settleS: o.settleS,
         chatRate: o.chatters > 0 ? o.rate : 0,
+        probes: probeCountFor(o, n),
       });
       steps.push(step);
       const s = summarizeStep(session, step);
       const reasons: string[] = [];
       if (s.aggregateLossPct === null || s.aggregateLossPct > c.maxLoss * 100) reasons.push(`loss ${s.aggregateLossPct?.toFixed(2) ?? 'unknown'} %`);
-      // A viewer that never got a frame counts as an infinite TTFF.
-      const ttffs = Array.from({ length: n }, (_, i) => step.viewers.find((v) => v.index === i)?.ttffMs ?? Infinity);
-      const p95 = percentile(ttffs, 95)!;
-      if (p95 > c.maxTtffP95Ms) reasons.push(`p95 TTFF ${Number.isFinite(p95) ? `${p95.toFixed(0)} ms` : 'none'} (${ttffs.filter((t) => !Number.isFinite(t)).length} without a frame)`);
+      // The probes' TTFF: what a newcomer to an N-viewer stream sees. A probe without a frame counts as infinite.
+      const probes = step.viewers.filter((v) => v.probe);
+      const probeTtffs = [...probes.map((v) => v.ttffMs ?? Infinity), ...Array(Math.max(0, step.params.probes - probes.length)).fill(Infinity)];
+      const p95 = percentile(probeTtffs, 95);
+      if (p95 !== null && p95 > c.maxTtffP95Ms) reasons.push(`probe p95 TTFF ${Number.isFinite(p95) ? `${p95.toFixed(0)} ms` : 'none'} (${probeTtffs.filter((t) => !Number.isFinite(t)).length} without a frame)`);
       if (s.failed > n * MAX_FAILED_JOINS) reasons.push(`${s.failed} failed joins`);
-      hooks.log(`capacity step ${n}: loss ${s.aggregateLossPct?.toFixed(2) ?? '–'} %, p95 TTFF ${s.ttffMs.p95?.toFixed(0) ?? '–'} ms, ${s.failed} failed → ${reasons.length ? `FAIL (${reasons.join(', ')})` : 'ok'}`);
+      hooks.log(
+        `capacity step ${n}: loss ${s.aggregateLossPct?.toFixed(2) ?? '–'} %, probe p95 TTFF ${p95 === null ? '–' : p95.toFixed(0)} ms (crowd p95 ${s.ttffMs.p95?.toFixed(0) ?? '–'} ms), ${s.failed} failed → ${reasons.length ? `FAIL (${reasons.join(', ')})` : 'ok'}`,
+      );
       if (reasons.length) {
         result.stoppedAt = n;
         result.stoppedBy = reasons.join(', ');

@@ -43,6 +43,8 @@ export interface LoadOptions {
   chatAccounts: number;
   /** Viewers that decrypt SRTP and validate VP8; -1 picks 5 % (1–10). */
   decrypt: number;
+  /** Viewers that join one by one once the rest is steady (at most a tenth of them); their TTFF is the capacity criterion. */
+  probes: number;
   /** Simulcast layer viewers pin; null leaves the server's choice. */
   layer: ViewerLayer | null;
   width: number;
@@ -85,6 +87,7 @@ export function defaultOptions(overrides: Partial<LoadOptions> = {}): LoadOption
     chatProcs: 0,
     chatAccounts: 0,
     decrypt: -1,
+    probes: 10,
     layer: 'high',
     width: 1280,
     height: 720,
@@ -105,8 +108,8 @@ export function defaultOptions(overrides: Partial<LoadOptions> = {}): LoadOption
   };
 }
 
-/** Per-user chat limit on the server: 3 messages per 2 s; a load test stays at 1/s per account. */
-export const CHAT_RATE_PER_ACCOUNT = 1;
+/** Per-user chat limit on the server: 3 messages per 2 s; a load test stays at 0.5/s per account so timer jitter never trips it. */
+export const CHAT_RATE_PER_ACCOUNT = 0.5;
 
 /** Fills the automatic choices. */
 export function resolveOptions(o: LoadOptions): LoadOptions {
@@ -114,9 +117,14 @@ export function resolveOptions(o: LoadOptions): LoadOptions {
   return {
     ...o,
     viewerProcs: o.viewerProcs > 0 ? o.viewerProcs : Math.max(1, Math.min(8, Math.ceil(viewers / 100))),
-    chatProcs: o.chatProcs > 0 ? o.chatProcs : Math.max(1, Math.min(4, Math.ceil(o.chatters / 1000))),
+    chatProcs: o.chatProcs > 0 ? o.chatProcs : Math.max(1, Math.min(4, Math.ceil(o.chatters / 500))),
     chatAccounts: Math.min(o.chatters, o.chatAccounts > 0 ? o.chatAccounts : Math.max(10, Math.ceil(o.rate / CHAT_RATE_PER_ACCOUNT))),
   };
+}
+
+/** How many of `viewers` are probes: --probes, at most a tenth of them. */
+export function probeCountFor(o: LoadOptions, viewers: number): number {
+  return Math.max(0, Math.min(o.probes, Math.floor(viewers / 10)));
 }
 
 /** How many of `viewers` decrypt: the --decrypt count, or 5 % of them (at least 1, at most 10). */
@@ -141,6 +149,8 @@ REGISTRATIONS_PER_IP_PER_HOUR=1000000 (the run registers accounts).
   --baseline S         S s with 1 viewer (upload at 1 viewer); 0 = skip [8]
   --settle S           S s after the last join before measuring         [3]
   --decrypt K          viewers that decrypt and validate VP8 (-1: 5 %)  [-1]
+  --probes K           of the viewers, K (≤ 10 %) join one by one once
+                       the rest is steady: newcomer TTFF                [10]
   --layer L            high|medium|low|auto: simulcast layer to pin     [high]
   --resolution WxH     camera capture                                   [1280x720]
   --fps F                                                               [30]
@@ -154,7 +164,7 @@ REGISTRATIONS_PER_IP_PER_HOUR=1000000 (the run registers accounts).
   --join-timeout S                                                      [20]
   --generator-nice N   niceness of viewer/chatter processes (0: none)   [10]
   --capacity           capacity search: raise viewers until loss > --max-loss
-                       or p95 TTFF > --max-ttff; prints the last good count
+                       or the probes' p95 TTFF > --max-ttff; prints the last good count
   --start N --step N --max N --step-duration S    capacity steps        [50 50 500 15]
   --max-loss PCT                                                        [1]
   --max-ttff MS                                                         [2000]
@@ -181,6 +191,7 @@ export function parseCli(argv: string[]): LoadOptions | 'help' {
       baseline: { type: 'string' },
       settle: { type: 'string' },
       decrypt: { type: 'string' },
+      probes: { type: 'string' },
       layer: { type: 'string' },
       resolution: { type: 'string' },
       fps: { type: 'string' },
@@ -239,6 +250,7 @@ export function parseCli(argv: string[]): LoadOptions | 'help' {
     baselineS: num('baseline', values.baseline, d.baselineS),
     settleS: num('settle', values.settle, d.settleS),
     decrypt: Math.floor(num('decrypt', values.decrypt, d.decrypt, -1)),
+    probes: Math.floor(num('probes', values.probes, d.probes)),
     layer: layer === 'auto' ? null : (layer as ViewerLayer),
     width,
     height,

@@ -22,8 +22,11 @@ export interface StepSummary {
   joinMs: Summary;
   /** Median ms since join start at which each join milestone was reached. */
   joinPhasesP50: Record<string, number>;
-  /** Join start → first complete video frame (ms). */
+  /** Join start → first complete video frame (ms), viewers that joined in the ramp (or storm). */
   ttffMs: Summary;
+  /** The same for the probes: viewers joining one by one once the crowd was steady. */
+  probeTtffMs: Summary;
+  probeJoinMs: Summary;
   /** Join start → fifth complete frame (ms). */
   playingMs: Summary;
   /** Connected viewers that never received a complete frame. */
@@ -135,7 +138,11 @@ function perLayer(a: UploadSample, b: UploadSample): { layerKbps: Record<string,
 export function summarizeStep(session: LoadSession, step: StepResult): StepSummary {
   const v = step.viewers;
   const ok = v.filter((r) => r.ok);
-  const windows = ok.flatMap((r) => (r.window ? [r.window] : []));
+  const crowd = v.filter((r) => !r.probe);
+  const crowdOk = crowd.filter((r) => r.ok);
+  const probes = v.filter((r) => r.probe);
+  // Window figures come from the crowd: the probes arrive during the window.
+  const windows = crowdOk.flatMap((r) => (r.window ? [r.window] : []));
   const totalExpected = windows.reduce((a, w) => a + w.expected, 0);
   const totalPackets = windows.reduce((a, w) => a + w.packets, 0);
   const dec = v.filter((r) => r.decrypt);
@@ -158,12 +165,14 @@ export function summarizeStep(session: LoadSession, step: StepResult): StepSumma
     failed: v.length - n + (step.params.viewers - v.length),
     failures: groupFailures(v),
     windowS: start ? (end.at - start.at) / 1000 : null,
-    joinMs: summarize(ok.flatMap((r) => (r.joinMs === null ? [] : [r.joinMs]))),
+    joinMs: summarize(crowdOk.flatMap((r) => (r.joinMs === null ? [] : [r.joinMs]))),
     joinPhasesP50: Object.fromEntries(
       ['ws', 'transport', 'consumed', 'answered', 'dtls', 'resumed'].map((k) => [k, summarize(ok.flatMap((r) => (r.phases[k] === undefined ? [] : [r.phases[k]!]))).p50 ?? -1]),
     ),
-    ttffMs: summarize(v.flatMap((r) => (r.ttffMs === null ? [] : [r.ttffMs]))),
-    playingMs: summarize(v.flatMap((r) => (r.playingMs === null ? [] : [r.playingMs]))),
+    ttffMs: summarize(crowd.flatMap((r) => (r.ttffMs === null ? [] : [r.ttffMs]))),
+    probeTtffMs: summarize(probes.flatMap((r) => (r.ttffMs === null ? [] : [r.ttffMs]))),
+    probeJoinMs: summarize(probes.flatMap((r) => (r.joinMs === null ? [] : [r.joinMs]))),
+    playingMs: summarize(crowd.flatMap((r) => (r.playingMs === null ? [] : [r.playingMs]))),
     noFrame: ok.filter((r) => r.ttffMs === null).length,
     stalled: ok.filter((r) => r.maxFrameGapMs > 1000).length,
     recvKbps: summarize(windows.map((w) => w.kbps)),
@@ -218,7 +227,7 @@ export function summarizeStep(session: LoadSession, step: StepResult): StepSumma
     chat: step.chat,
     perViewer: v.map((r) => ({
       i: r.index,
-      mode: r.mode,
+      mode: r.probe ? `${r.mode} probe` : r.mode,
       ok: r.ok,
       error: r.error,
       joinMs: r.joinMs === null ? null : Math.round(r.joinMs),
@@ -316,16 +325,22 @@ const mb = (v: number | null | undefined) => (v === null || v === undefined ? '�
 const pcts = (s: Summary, f = n0) => `p50 ${f(s.p50)} / p95 ${f(s.p95)} / p99 ${f(s.p99)}`;
 
 function stepLines(s: StepSummary): string[] {
-  const lines = [
-    `viewers                 ${s.connected}/${s.viewersTarget} connected${s.failed ? `, ${s.failed} failed` : ''}${Object.keys(s.failures).length ? ` (${Object.entries(s.failures).map(([e, k]) => `${k}× ${e}`).join('; ')})` : ''}`,
-    `window                  ${n1(s.windowS)} s`,
-    `join time (ms)          ${pcts(s.joinMs)}   (p50 milestones: ${Object.entries(s.joinPhasesP50).map(([k, v]) => `${k} ${v}`).join(', ')})`,
-    `time to first frame (ms) ${pcts(s.ttffMs)}   no frame: ${s.noFrame}`,
-    `time to 5 frames (ms)   ${pcts(s.playingMs)}   stalled >1 s after first frame: ${s.stalled}`,
-    `received kbps/viewer    p50 ${n0(s.recvKbps.p50)} / p5 ${n0(s.recvKbps.p5)}   fps p50 ${n1(s.fps.p50)} / p5 ${n1(s.fps.p5)}`,
-    `packet loss %           p50 ${n2(s.lossPct.p50)} / p95 ${n2(s.lossPct.p95)} / max ${n2(s.lossPct.max)}   all viewers ${n2(s.aggregateLossPct)}`,
-    `decrypting viewers      ${s.decrypt.viewers}: ${s.decrypt.framesValid} valid VP8 frames, ${s.decrypt.keyframesValid} keyframes (${Object.entries(s.decrypt.sizes).map(([k, c]) => `${k}×${c}`).join(', ') || '–'}), ${s.decrypt.invalidPackets} invalid packets, decrypted/wire ${s.decrypt.decryptedRatio === null ? '–' : (s.decrypt.decryptedRatio * 100).toFixed(2) + ' %'}`,
-  ];
+  const lines =
+    s.viewersTarget === 0
+      ? []
+      : [
+          `viewers                 ${s.connected}/${s.viewersTarget} connected${s.failed ? `, ${s.failed} failed` : ''}${Object.keys(s.failures).length ? ` (${Object.entries(s.failures).map(([e, k]) => `${k}× ${e}`).join('; ')})` : ''}`,
+          `window                  ${n1(s.windowS)} s`,
+          `join time (ms)          ${pcts(s.joinMs)}   (p50 milestones: ${Object.entries(s.joinPhasesP50).map(([k, v]) => `${k} ${v}`).join(', ')})`,
+          `time to first frame (ms) ${pcts(s.ttffMs)}   no frame: ${s.noFrame}`,
+          ...(s.probeTtffMs.count || s.probeJoinMs.count
+            ? [`newcomers (probes), ms  TTFF ${pcts(s.probeTtffMs)}   join p50 ${n0(s.probeJoinMs.p50)}   (${s.probeTtffMs.count} probes joining one by one into the steady crowd)`]
+            : []),
+          `time to 5 frames (ms)   ${pcts(s.playingMs)}   stalled >1 s after first frame: ${s.stalled}`,
+          `received kbps/viewer    p50 ${n0(s.recvKbps.p50)} / p5 ${n0(s.recvKbps.p5)}   fps p50 ${n1(s.fps.p50)} / p5 ${n1(s.fps.p5)}`,
+          `packet loss %           p50 ${n2(s.lossPct.p50)} / p95 ${n2(s.lossPct.p95)} / max ${n2(s.lossPct.max)}   all viewers ${n2(s.aggregateLossPct)}`,
+          `decrypting viewers      ${s.decrypt.viewers}: ${s.decrypt.framesValid} valid VP8 frames, ${s.decrypt.keyframesValid} keyframes (${Object.entries(s.decrypt.sizes).map(([k, c]) => `${k}×${c}`).join(', ') || '–'}), ${s.decrypt.invalidPackets} invalid packets, decrypted/wire ${s.decrypt.decryptedRatio === null ? '–' : (s.decrypt.decryptedRatio * 100).toFixed(2) + ' %'}`,
+        ];
   if (s.upload) {
     lines.push(
       `streamer upload kbps    ${n0(s.upload.transportKbps)} (video ${n0(s.upload.videoKbps)}, audio ${n0(s.upload.audioKbps)}; layers ${s.upload.layers.map((l) => `${l.rid} ${l.frameWidth}x${l.frameHeight} ${n0(s.upload!.layerKbps[l.rid])} kbps @${n1(s.upload!.layerFps[l.rid])} fps${l.qualityLimitationReason && l.qualityLimitationReason !== 'none' ? ` limited:${l.qualityLimitationReason}` : ''}`).join(', ')})`,
@@ -342,7 +357,7 @@ function stepLines(s: StepSummary): string[] {
     const c = s.chat;
     const rejected = Object.entries(c.rejected).map(([k, v]) => `${v}× ${k}`).join(', ');
     lines.push(
-      `chat                    ${c.sockets} sockets (${c.connectFailed} failed, ${c.dropped} dropped), sent ${c.sent}, acked ${c.acked}, rejected ${rejected || 0}, unanswered ${c.unanswered}`,
+      `chat                    ${c.sockets} sockets (${c.connectFailed} failed, ${c.dropped} dropped), sent ${c.sent}${c.skipped ? ` (${c.skipped} skipped: the generator fell behind)` : ''}, acked ${c.acked}, rejected ${rejected || 0}, unanswered ${c.unanswered}`,
       `chat ack (ms)           p50 ${n1(c.ack.p50)} / p99 ${n1(c.ack.p99)} / max ${n1(c.ack.max)}`,
       `chat delivery (ms)      p50 ${n1(c.delivery.p50)} / p99 ${n1(c.delivery.p99)} / max ${n1(c.delivery.max)}   to ${c.receivers} receivers`,
       `chat deliveries         ${c.delivered}/${c.expectedDeliveries} (lost ${c.lost}, duplicated ${c.duplicates}, delivered before ack ${c.deliveredUnacked}); send timer lag max ${n0(c.maxSendLagMs)} ms`,
@@ -364,13 +379,15 @@ export function formatReport(r: LoadReport): string {
   for (const s of r.steps) out.push('', `— ${s.label === 'main' ? `${s.viewersTarget} viewers` : s.label} —`, ...stepLines(s));
   if (r.capacity) {
     out.push('', '— capacity search —');
-    out.push('viewers | connected | TTFF p95 ms | loss % (all) | kbps p50 | server CPU % | box CPU %');
+    out.push('viewers | connected | newcomer TTFF p95 ms | ramp TTFF p95 ms | loss % (all) | kbps p50 | server CPU % | box CPU %');
     for (const s of r.steps) {
-      out.push(`${String(s.viewersTarget).padStart(7)} | ${String(s.connected).padStart(9)} | ${n0(s.ttffMs.p95).padStart(11)} | ${n2(s.aggregateLossPct).padStart(12)} | ${n0(s.recvKbps.p50).padStart(8)} | ${n0(s.server.totalCpuPct).padStart(12)} | ${n0(s.generator.boxPct).padStart(9)}`);
+      out.push(
+        `${String(s.viewersTarget).padStart(7)} | ${String(s.connected).padStart(9)} | ${n0(s.probeTtffMs.p95).padStart(20)} | ${n0(s.ttffMs.p95).padStart(16)} | ${n2(s.aggregateLossPct).padStart(12)} | ${n0(s.recvKbps.p50).padStart(8)} | ${n0(s.server.totalCpuPct).padStart(12)} | ${n0(s.generator.boxPct).padStart(9)}`,
+      );
     }
     out.push(
       `last good: ${r.capacity.lastGood ?? 'none'} viewers${r.capacity.stoppedBy ? `; stopped at ${r.capacity.stoppedAt}: ${r.capacity.stoppedBy}` : '; never failed up to --max'}` +
-        ` (criteria: loss > ${r.capacity.criteria.maxLossPct} %, p95 TTFF > ${r.capacity.criteria.maxTtffP95Ms} ms, failed joins > ${r.capacity.criteria.maxFailedPct} %)`,
+        ` (criteria: loss > ${r.capacity.criteria.maxLossPct} %, newcomers' p95 TTFF > ${r.capacity.criteria.maxTtffP95Ms} ms, failed joins > ${r.capacity.criteria.maxFailedPct} %)`,
     );
   }
   if (r.checks.length) {

@@ -2,12 +2,15 @@ import { loadavg } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { ChatTotals } from './chatter.ts';
 import { ViewerFleet } from './fleets.ts';
-import { decryptCountFor, resolveOptions, type LoadOptions } from './options.ts';
+import { decryptCountFor, probeCountFor, resolveOptions, type LoadOptions } from './options.ts';
 import { buildReport, type LoadReport } from './report.ts';
 import { LoadSession, type Hooks, type Snapshot } from './session.ts';
 import { nowMs } from './stats.ts';
 import type { ViewerJoin } from './viewer-process.ts';
 import type { ViewerResult } from './viewer.ts';
+
+/** Probes join one at a time, this far apart, so each one meets a steady crowd, not the other probes. */
+export const PROBE_SPACING_MS = 500;
 
 /** Chat sending stops this long before the hard stop so the last messages can arrive. */
 export const CHAT_DRAIN_MS = 2000;
@@ -25,6 +28,8 @@ export interface StepParams {
   settleS: number;
   /** Chat messages/s sent by the session's chatters during the step. */
   chatRate: number;
+  /** The last `probes` of the viewers join one by one (2/s) once the others are steady. */
+  probes: number;
 }
 
 export interface StepResult {
@@ -65,11 +70,13 @@ export async function runViewerStep(session: LoadSession, p: StepParams): Promis
   try {
     const before = await session.snapshot();
     const t0 = nowMs() + 300;
-    const decrypting = decryptIndices(p.viewers, p.decrypt);
-    const joins: ViewerJoin[] = Array.from({ length: p.viewers }, (_, i) => ({
+    const crowd = p.viewers - p.probes;
+    const decrypting = decryptIndices(crowd, p.decrypt);
+    const joins: ViewerJoin[] = Array.from({ length: crowd }, (_, i) => ({
       index: i,
       at: p.joinStorm ? t0 : t0 + (i * 1000) / p.rampPerSecond,
       mode: decrypting.has(i) ? 'decrypt' : 'count',
+      probe: false,
     }));
     fleet?.join(joins);
     const lastJoinAt = joins.length ? joins[joins.length - 1]!.at : t0;
@@ -77,20 +84,26 @@ export async function runViewerStep(session: LoadSession, p: StepParams): Promis
     const chat = p.chatRate > 0 ? session.chat : null;
     chat?.send(p.chatRate, t0, hardStop - CHAT_DRAIN_MS);
     session.phase = p.label === 'main' ? 'ramp' : `${p.label} ramp`;
-    session.hooks.log(`${p.label}: ${p.viewers} viewers (${p.decrypt} decrypting) ${p.joinStorm ? 'in a join storm' : `at ${p.rampPerSecond}/s`} over ${procs} processes`);
+    session.hooks.log(
+      `${p.label}: ${p.viewers} viewers (${p.decrypt} decrypting${p.probes ? `, ${p.probes} probes joining once the rest is steady` : ''}) ${p.joinStorm ? 'in a join storm' : `at ${p.rampPerSecond}/s`} over ${procs} processes`,
+    );
 
     let markAt: number | null = null;
     let start: Snapshot | null = null;
     while (nowMs() < hardStop) {
       const now = nowMs();
       const tot = fleet?.totals();
-      const settled = !tot || (tot.started >= p.viewers && tot.connected + tot.failed >= p.viewers);
+      const settled = !tot || (tot.started >= crowd && tot.connected + tot.failed >= crowd);
       if (markAt === null && now >= lastJoinAt && settled) markAt = now + p.settleS * 1000;
       if (markAt !== null && start === null && now >= markAt) {
         fleet?.mark();
         start = await session.snapshot();
         session.phase = p.label === 'main' ? 'steady' : `${p.label} steady`;
         if (p.windowS !== null) hardStop = Math.min(hardStop, start.at + p.windowS * 1000);
+        if (p.probes > 0) {
+          const probeAt = nowMs() + 200;
+          fleet?.join(Array.from({ length: p.probes }, (_, k) => ({ index: crowd + k, at: probeAt + k * PROBE_SPACING_MS, mode: 'count' as const, probe: true })));
+        }
       }
       await sleep(Math.min(100, hardStop - nowMs()));
     }
@@ -127,6 +140,7 @@ export async function warmupAndBaseline(session: LoadSession): Promise<StepResul
     joinStorm: false,
     settleS: 2,
     chatRate: 0,
+    probes: 0,
   });
 }
 
@@ -149,9 +163,10 @@ export async function runLoadTest(options: LoadOptions, hooks: Hooks): Promise<L
       joinStorm: o.joinStorm,
       settleS: o.settleS,
       chatRate: o.chatters > 0 ? o.rate : 0,
+      probes: probeCountFor(o, o.viewers),
     });
     if (session.chat) {
-      const stopped = await session.chat.stop();
+      const stopped = await session.chat.stop(60_000);
       session.retireGeneratorCpu(stopped.cpuMs);
       session.chat = null;
       main.chat = stopped.totals;

@@ -167,9 +167,10 @@ export class LoadSession {
     const serverTree = this.serverPid !== null && !this.serverInProcess && procs.length > 0 ? descendants(procs, this.serverPid) : [];
     if (serverTree.length > 0) {
       serverSource = 'proc';
-      const node = serverTree.find((p) => p.pid === this.serverPid)!;
-      serverNodeCpu = node.cpuSeconds;
-      serverWorkersCpu = serverTree.filter((p) => p.pid !== this.serverPid).reduce((a, p) => a + p.cpuSeconds, 0);
+      // mediasoup workers apart; anything else the server spawned (tsx's esbuild service) counts with node.
+      const workers = serverTree.filter((p) => /mediasoup/.test(p.comm));
+      serverWorkersCpu = workers.reduce((a, p) => a + p.cpuSeconds, 0);
+      serverNodeCpu = serverTree.filter((p) => !workers.includes(p)).reduce((a, p) => a + p.cpuSeconds, 0);
       serverRssBytes = serverTree.reduce((a, p) => a + p.rssBytes, 0);
     } else if (metrics) {
       serverSource = 'metrics';

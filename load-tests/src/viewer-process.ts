@@ -9,6 +9,8 @@ export interface ViewerJoin {
   /** Epoch ms at which this viewer starts joining. */
   at: number;
   mode: ViewerMode;
+  /** Joins once the crowd is steady: its TTFF is what a newcomer to an N-viewer stream sees. */
+  probe: boolean;
 }
 
 export type ToViewerProcess =
@@ -99,7 +101,7 @@ process.on('message', (raw: unknown) => {
         const t = setTimeout(
           () => {
             timers.delete(t);
-            const viewer = new LoadViewer({ index: j.index, wsUrl: cfg.wsUrl, mode: j.mode, localAddress: cfg.localAddress, layer: cfg.layer, joinTimeoutMs: cfg.joinTimeoutMs });
+            const viewer = new LoadViewer({ index: j.index, wsUrl: cfg.wsUrl, mode: j.mode, probe: j.probe, localAddress: cfg.localAddress, layer: cfg.layer, joinTimeoutMs: cfg.joinTimeoutMs });
             viewers.push(viewer);
             void viewer.join();
           },

@@ -18,6 +18,8 @@ export interface ViewerOptions {
    * packets are counted from their (clear) RTP headers without decryption.
    */
   mode: ViewerMode;
+  /** A probe joins after the crowd settled (see viewer-process.ts). */
+  probe?: boolean;
   /** Pin ICE to this local address (the loopback address when the server is local). */
   localAddress: string | null;
   /** Simulcast layer to ask for; null keeps the server's default. */
@@ -43,6 +45,7 @@ export interface DecryptStats {
 export interface ViewerResult {
   index: number;
   mode: ViewerMode;
+  probe: boolean;
   ok: boolean;
   error: string | null;
   startedAt: number;
@@ -104,6 +107,19 @@ function tapMedia(pc: RTCPeerConnection, onMedia: (data: Buffer) => void, passTh
       };
     }
   }
+}
+
+/**
+ * `{"type":"comment…`, `{"type":"chat_…` and `{"type":"viewers_update"`: broadcasts
+ * every viewer socket receives; only signaling matters to a viewer. Byte 9 is the
+ * type's first letter.
+ */
+function isChatOrPresence(data: Buffer): boolean {
+  const c = data[9];
+  if (c === 0x76) return true; // v: viewers_update
+  if (c !== 0x63) return false; // c: comment*, chat_*, but also connection_established, consumer_closed
+  const d = data[10];
+  return d === 0x68 || (d === 0x6f && data[11] === 0x6d); // ch…, com…
 }
 
 /** Checks decrypted VP8 frame by frame. */
@@ -198,7 +214,8 @@ export class LoadViewer {
     const sig = await SignalingClient.connect(this.options.wsUrl);
     this.#sig = sig;
     if (this.#closed) throw new Error('closed while joining');
-    sig.onRaw = (text) => text.startsWith('{"type":"comment"') || text.startsWith('{"type":"viewers_update"');
+    // Chat and presence broadcasts reach every viewer socket; only signaling matters here.
+    sig.onFrame = isChatOrPresence;
     sig.onMessage = (msg: ServerMessage) => {
       if (msg.type === 'media_reset') this.#events.mediaReset++;
       else if (msg.type === 'consumer_closed') this.#events.consumerClosed++;
@@ -326,6 +343,7 @@ export class LoadViewer {
     return {
       index: this.options.index,
       mode: this.options.mode,
+      probe: this.options.probe ?? false,
       ok: this.#error === null && this.#resumedAt !== null,
       error: this.#error ?? (this.#resumedAt === null ? 'did not finish joining' : null),
       startedAt: this.startedAt,

@@ -140,5 +140,10 @@ describe('statistics', () => {
     const list = await api(srv.url, 'GET', '/api/live/');
     expect(list.body.streams.map((x: { id: number }) => x.id)).toEqual([s.id]);
     expect((await api(srv.url, 'GET', '/api/live/424242')).body.error.code).toBe('stream_not_found');
+    // The streamer finds their open stream from any device; others have none.
+    expect((await api(srv.url, 'GET', '/api/live/mine', { token: s.token })).body.stream.id).toBe(s.id);
+    const other = await registerUser(srv.url, 'no_stream_yet');
+    expect((await api(srv.url, 'GET', '/api/live/mine', { token: other.token })).body.error.code).toBe('stream_not_found');
+    expect((await api(srv.url, 'GET', '/api/live/mine')).status).toBe(401);
   });
 });

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { computeStreamStats, createStream, getStreamWithStreamer, listStreamsByStatus, listViewerSamples, type StreamWithStreamer } from '@redred/db';
+import { computeStreamStats, createStream, findOpenStreamOf, getStreamWithStreamer, listStreamsByStatus, listViewerSamples, type StreamWithStreamer } from '@redred/db';
 import { AppError } from '../errors.ts';
 import { requireUser } from '../plugins/auth.ts';
 import type { StreamInfo } from '../protocol/common.ts';
@@ -42,6 +42,15 @@ export async function streamRoutes(app: FastifyInstance, opts: { now: () => numb
   app.get('/api/live/', { schema: { response: { 200: StreamListBody } } }, async () => {
     const rows = await listStreamsByStatus(app.db, ['live']);
     return { streams: rows.map((s) => toStreamInfo(s, app.rooms.get(s.id)?.viewers.count)) };
+  });
+
+  // The signed-in streamer's stream that is not ended (waiting or live): the studio resumes it on any device.
+  app.get('/api/live/mine', { schema: { response: { 200: StreamBody, '4xx': ErrorBody } } }, async (request) => {
+    const user = requireUser(request);
+    const open = await findOpenStreamOf(app.db, user.id);
+    if (!open) throw new AppError('stream_not_found', 'you have no open stream');
+    const s = await getStreamWithStreamer(app.db, open.id);
+    return { stream: toStreamInfo(s!, app.rooms.get(open.id)?.viewers.count) };
   });
 
   app.get<{ Params: { id: string } }>('/api/live/:id', { schema: { params: IdParams, response: { 200: StreamBody, '4xx': ErrorBody } } }, async (request) => {

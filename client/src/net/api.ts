@@ -72,5 +72,7 @@ export const restApi = {
   createStream: (body: CreateStreamBody) => call<StreamBody>('POST', '/api/live/create/', body),
   liveStreams: () => call<StreamListBody>('GET', '/api/live/'),
   stream: (id: number) => call<StreamBody>('GET', `/api/live/${id}`),
+  /** The signed-in user's stream that is not ended; 404 stream_not_found when there is none. */
+  myOpenStream: () => call<StreamBody>('GET', '/api/live/mine'),
   stats: (id: number) => call<StatsBody>('GET', `/api/live/${id}/stats`),
 };

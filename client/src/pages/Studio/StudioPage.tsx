@@ -21,15 +21,6 @@ import { ViewerList } from '../../components/ViewerList.tsx';
 import { StudioBroadcast } from './studio-broadcast.ts';
 import { createStudioDevices, type StudioDevices } from './studio-devices.ts';
 
-/** The streamer's current stream survives a reload; the server has no "my open stream" lookup. */
-const rememberKey = (userId: number) => `redred:studio-stream:${userId}`;
-
-function rememberedStream(userId: number): number | null {
-  const raw = localStorage.getItem(rememberKey(userId));
-  const id = raw === null ? NaN : Number(raw);
-  return Number.isSafeInteger(id) && id > 0 ? id : null;
-}
-
 export function StudioPage() {
   useDocumentTitle('Studio');
   const { session } = useApp();
@@ -61,49 +52,32 @@ function Studio({ user }: { user: RoomUser }) {
     return () => devices.dispose();
   }, [devices]);
 
-  const [streamId, setStreamId] = useState<number | null>(() => rememberedStream(user.id));
+  const [streamId, setStreamId] = useState<number | null>(null);
   const [checked, setChecked] = useState(false);
 
-  // A remembered stream is resumed only if it is still ours and not over.
+  // The server knows the streamer's open stream: a reload, or another device, resumes it.
   useEffect(() => {
-    if (streamId === null || checked) {
-      setChecked(true);
-      return;
-    }
     let cancelled = false;
-    restApi.stream(streamId).then(
+    restApi.myOpenStream().then(
       ({ stream }) => {
         if (cancelled) return;
-        if (stream.status === 'ended' || stream.streamer.id !== user.id) forget();
+        setStreamId(stream.id);
         setChecked(true);
       },
       () => {
-        if (cancelled) return;
-        forget();
-        setChecked(true);
+        if (!cancelled) setChecked(true);
       },
     );
     return () => {
       cancelled = true;
     };
-  }, [streamId]);
+  }, [user.id]);
 
-  const forget = () => {
-    localStorage.removeItem(rememberKey(user.id));
-    setStreamId(null);
-  };
+  const forget = () => setStreamId(null);
 
   if (!checked) return null;
   if (streamId === null) {
-    return (
-      <StudioSetup
-        devices={devices}
-        onCreated={(stream) => {
-          localStorage.setItem(rememberKey(user.id), String(stream.id));
-          setStreamId(stream.id);
-        }}
-      />
-    );
+    return <StudioSetup devices={devices} onCreated={(stream) => setStreamId(stream.id)} />;
   }
   return <StudioRoom key={streamId} streamId={streamId} devices={devices} onNewStream={forget} />;
 }
