@@ -89,9 +89,9 @@ describe('load-test harness (smoke)', () => {
   });
 
   it('measures the streamer upload at 1 and at N viewers from its own send transport, three simulcast encodings', () => {
-    expect(report.streamer.uploadAt1Kbps!).toBeGreaterThan(50);
-    expect(report.streamer.uploadAtNKbps!).toBeGreaterThan(50);
-    expect(report.streamer.uploadRatio).not.toBeNull();
+    expect(report.streamer!.uploadAt1Kbps!).toBeGreaterThan(50);
+    expect(report.streamer!.uploadAtNKbps!).toBeGreaterThan(50);
+    expect(report.streamer!.uploadRatio).not.toBeNull();
     expect(report.steps[0]!.upload!.layers).toHaveLength(3);
   });
 

@@ -36,7 +36,7 @@ export interface LoadOptions {
   baselineS: number;
   /** Seconds after the last join before the steady-state window starts. */
   settleS: number;
-  /** Viewer processes; 0 picks ~100 viewers per process. */
+  /** Viewer processes per step; 0 picks one per ~100 viewers. */
   viewerProcs: number;
   chatProcs: number;
   /** Accounts the chat sockets share; 0 picks enough to stay under the per-user chat limit. */
@@ -54,6 +54,8 @@ export interface LoadOptions {
   videoKbps: number;
   audio: boolean;
   chromiumPath: string;
+  /** No Chromium streamer (chat-only runs; needs --viewers 0): its encoder's CPU stays out of the chat figures. */
+  noStreamer: boolean;
   /** Use this stream and streamer token instead of creating an account and a stream. */
   streamId: number | null;
   streamerToken: string | null;
@@ -95,6 +97,7 @@ export function defaultOptions(overrides: Partial<LoadOptions> = {}): LoadOption
     videoKbps: 900,
     audio: true,
     chromiumPath: '/usr/bin/chromium',
+    noStreamer: false,
     streamId: null,
     streamerToken: null,
     serverPid: null,
@@ -113,10 +116,8 @@ export const CHAT_RATE_PER_ACCOUNT = 0.5;
 
 /** Fills the automatic choices. */
 export function resolveOptions(o: LoadOptions): LoadOptions {
-  const viewers = o.capacity ? o.capacity.max : o.viewers;
   return {
     ...o,
-    viewerProcs: o.viewerProcs > 0 ? o.viewerProcs : Math.max(1, Math.min(8, Math.ceil(viewers / 100))),
     chatProcs: o.chatProcs > 0 ? o.chatProcs : Math.max(1, Math.min(4, Math.ceil(o.chatters / 500))),
     chatAccounts: Math.min(o.chatters, o.chatAccounts > 0 ? o.chatAccounts : Math.max(10, Math.ceil(o.rate / CHAT_RATE_PER_ACCOUNT))),
   };
@@ -156,6 +157,7 @@ REGISTRATIONS_PER_IP_PER_HOUR=1000000 (the run registers accounts).
   --fps F                                                               [30]
   --video-kbps K       top layer max bitrate (others 1/3, 1/9)          [900]
   --no-audio
+  --no-streamer        no Chromium streamer (chat-only runs, --viewers 0)
   --viewer-procs P     viewer processes (0: one per ~100 viewers)       [0]
   --chat-procs Q       chatter processes                                [0]
   --chat-accounts K    accounts the chat sockets share (0: auto)        [0]
@@ -197,6 +199,7 @@ export function parseCli(argv: string[]): LoadOptions | 'help' {
       fps: { type: 'string' },
       'video-kbps': { type: 'string' },
       'no-audio': { type: 'boolean' },
+      'no-streamer': { type: 'boolean' },
       'viewer-procs': { type: 'string' },
       'chat-procs': { type: 'string' },
       'chat-accounts': { type: 'string' },
@@ -238,9 +241,10 @@ export function parseCli(argv: string[]): LoadOptions | 'help' {
   const layer = values.layer ?? 'high';
   if (!['high', 'medium', 'low', 'auto'].includes(layer)) throw new Error(`--layer must be high, medium, low or auto`);
   if (values['stream-id'] !== undefined && values['streamer-token'] === undefined) throw new Error('--stream-id needs --streamer-token');
+  if (values['no-streamer'] && values.viewers !== undefined && Number(values.viewers) > 0) throw new Error('--no-streamer needs --viewers 0');
   return defaultOptions({
     url: values.url ?? d.url,
-    viewers: Math.floor(num('viewers', values.viewers, d.viewers)),
+    viewers: values['no-streamer'] ? 0 : Math.floor(num('viewers', values.viewers, d.viewers)),
     chatters: Math.floor(num('chatters', values.chatters, d.chatters)),
     rate: num('rate', values.rate, d.rate),
     durationS: num('duration', values.duration, d.durationS, 1),
@@ -257,6 +261,7 @@ export function parseCli(argv: string[]): LoadOptions | 'help' {
     fps: num('fps', values.fps, d.fps, 1),
     videoKbps: num('video-kbps', values['video-kbps'], d.videoKbps, 30),
     audio: !values['no-audio'],
+    noStreamer: values['no-streamer'] ?? false,
     viewerProcs: Math.floor(num('viewer-procs', values['viewer-procs'], 0)),
     chatProcs: Math.floor(num('chat-procs', values['chat-procs'], 0)),
     chatAccounts: Math.floor(num('chat-accounts', values['chat-accounts'], 0)),

@@ -96,6 +96,7 @@ export interface LoadReport {
   options: Omit<LoadOptions, 'streamerToken'>;
   /** loadAvg: 1-minute load average when the run started (other work on the box skews every figure). */
   box: { cores: number; cpu: string; node: string; loadAvg: number };
+  /** Null with --no-streamer. */
   streamer: {
     handler: string;
     captured: { width: number; height: number; frameRate: number };
@@ -107,7 +108,7 @@ export interface LoadReport {
     /** Why the ratio may not be comparable (the encoder ran differently in the two windows), or null. */
     caveat: string | null;
     mediaResets: number;
-  };
+  } | null;
   baseline: StepSummary | null;
   steps: StepSummary[];
   capacity: CapacityResult | null;
@@ -208,7 +209,7 @@ export function summarizeStep(session: LoadSession, step: StepResult): StepSumma
       rssBeforeBytes: rssBefore,
       // RSS moves by tens of MiB with GC: per viewer only means something for a crowd.
       rssPerViewerBytes: rss !== null && rssBefore !== null && n >= 20 ? (rss - rssBefore) / n : null,
-      viewersCounted: end.metrics?.viewers ?? session.streamer.serverViewers,
+      viewersCounted: end.metrics?.viewers ?? session.streamer?.serverViewers ?? null,
       viewersExpected: n + step.chatAccountsConnected,
       websocketConnections: end.metrics?.websocketConnections ?? null,
       consumersByWorker: end.metrics?.consumersByWorker ?? {},
@@ -297,16 +298,18 @@ export function buildReport(o: { session: LoadSession; tag: string; startedAt: D
     streamId: session.streamId,
     options,
     box: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, loadAvg: o.loadAvgAtStart },
-    streamer: {
-      handler: session.streamer.info.handler,
-      captured: session.streamer.info.captured,
-      uploadAt1Kbps: at1?.transportKbps ?? null,
-      uploadAtNKbps: atN?.transportKbps ?? null,
-      uploadRatio: at1 && atN && at1.transportKbps > 0 ? atN.transportKbps / at1.transportKbps : null,
-      videoRatio: at1 && atN && at1.videoKbps > 0 ? atN.videoKbps / at1.videoKbps : null,
-      caveat: at1 && atN ? uploadCaveat(at1, atN) : null,
-      mediaResets: session.streamer.mediaResets,
-    },
+    streamer: session.streamer
+      ? {
+          handler: session.streamer.info.handler,
+          captured: session.streamer.info.captured,
+          uploadAt1Kbps: at1?.transportKbps ?? null,
+          uploadAtNKbps: atN?.transportKbps ?? null,
+          uploadRatio: at1 && atN && at1.transportKbps > 0 ? atN.transportKbps / at1.transportKbps : null,
+          videoRatio: at1 && atN && at1.videoKbps > 0 ? atN.videoKbps / at1.videoKbps : null,
+          caveat: at1 && atN ? uploadCaveat(at1, atN) : null,
+          mediaResets: session.streamer.mediaResets,
+        }
+      : null,
     baseline,
     steps,
     capacity: o.capacity,
@@ -369,10 +372,15 @@ function stepLines(s: StepSummary): string[] {
 export function formatReport(r: LoadReport): string {
   const out: string[] = [];
   out.push(`RED-RED Live load test ${r.tag}${r.label ? ` (${r.label})` : ''} — ${r.url} stream ${r.streamId}, ${r.box.cores} cores ${r.box.cpu}, load average ${r.box.loadAvg.toFixed(1)} at start`);
-  out.push(
-    `streamer: ${r.streamer.handler}, capture ${r.streamer.captured.width}x${r.streamer.captured.height}@${r.streamer.captured.frameRate}; upload at 1 viewer ${n0(r.streamer.uploadAt1Kbps)} kbps, at N ${n0(r.streamer.uploadAtNKbps)} kbps, ratio N/1 ${r.streamer.uploadRatio === null ? '–' : r.streamer.uploadRatio.toFixed(3)} (video only ${r.streamer.videoRatio === null ? '–' : r.streamer.videoRatio.toFixed(3)})${r.streamer.mediaResets ? `, ${r.streamer.mediaResets} media resets` : ''}`,
-  );
-  if (r.streamer.caveat) out.push(`  caveat: ${r.streamer.caveat}`);
+  const st = r.streamer;
+  if (st) {
+    out.push(
+      `streamer: ${st.handler}, capture ${st.captured.width}x${st.captured.height}@${st.captured.frameRate}; upload at 1 viewer ${n0(st.uploadAt1Kbps)} kbps, at N ${n0(st.uploadAtNKbps)} kbps, ratio N/1 ${st.uploadRatio === null ? '–' : st.uploadRatio.toFixed(3)} (video only ${st.videoRatio === null ? '–' : st.videoRatio.toFixed(3)})${st.mediaResets ? `, ${st.mediaResets} media resets` : ''}`,
+    );
+    if (st.caveat) out.push(`  caveat: ${st.caveat}`);
+  } else {
+    out.push('streamer: none (--no-streamer)');
+  }
   if (r.baseline) {
     out.push('', `— baseline (1 viewer) —`, ...stepLines(r.baseline));
   }
@@ -476,7 +484,7 @@ export function renderSvg(r: LoadReport): string {
     ], '%'),
   ];
   const H = 60 + 3 * (PH + 50) + 20;
-  const title = `RED-RED Live load test ${r.tag}: ${r.steps.map((s) => `${s.viewersTarget} viewers`).join(', ')} — upload ratio N/1 ${r.streamer.uploadRatio === null ? '–' : r.streamer.uploadRatio.toFixed(3)}`;
+  const title = `RED-RED Live load test ${r.tag}: ${r.steps.map((s) => `${s.viewersTarget} viewers`).join(', ')} — upload ratio N/1 ${r.streamer?.uploadRatio == null ? '–' : r.streamer.uploadRatio.toFixed(3)}`;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,

@@ -1,7 +1,7 @@
 import { loadavg } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { ChatTotals } from './chatter.ts';
-import { ViewerFleet } from './fleets.ts';
+import { ViewerFleet, type ChatFleet } from './fleets.ts';
 import { decryptCountFor, probeCountFor, resolveOptions, type LoadOptions } from './options.ts';
 import { buildReport, type LoadReport } from './report.ts';
 import { LoadSession, type Hooks, type Snapshot } from './session.ts';
@@ -120,6 +120,25 @@ export async function runViewerStep(session: LoadSession, p: StepParams): Promis
   }
 }
 
+/** Longest wait for chat deliveries still in flight after the last send (an overloaded server queues seconds of them). */
+const CHAT_DRAIN_MAX_MS = 30_000;
+
+/** Waits until chat deliveries stop growing (the server's and the sockets' queues are empty), at most CHAT_DRAIN_MAX_MS. */
+async function drainChat(chat: ChatFleet, hooks: Hooks): Promise<void> {
+  const until = nowMs() + CHAT_DRAIN_MAX_MS;
+  let last = -1;
+  for (;;) {
+    const t = chat.totals();
+    const settled = t.delivered === last && t.acked + t.rejected >= t.sent;
+    if (settled || nowMs() >= until) {
+      if (!settled) hooks.log('chat: deliveries still arriving after 30 s of drain; the rest count as lost');
+      return;
+    }
+    last = t.delivered;
+    await sleep(1500);
+  }
+}
+
 export function newRunTag(): string {
   return randomBytes(4).toString('hex');
 }
@@ -166,6 +185,7 @@ export async function runLoadTest(options: LoadOptions, hooks: Hooks): Promise<L
       probes: probeCountFor(o, o.viewers),
     });
     if (session.chat) {
+      await drainChat(session.chat, hooks);
       const stopped = await session.chat.stop(60_000);
       session.retireGeneratorCpu(stopped.cpuMs);
       session.chat = null;

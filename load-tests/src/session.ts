@@ -5,6 +5,7 @@ import type { ViewerFleet } from './fleets.ts';
 import type { LoadOptions } from './options.ts';
 import { allProcesses, boxCpu, descendants, pidListeningOn, readProcStat, scrapeMetrics, type ServerMetrics } from './probes.ts';
 import { nowMs } from './stats.ts';
+import { SignalingClient } from './signaling.ts';
 import { Streamer, uploadKbps, type UploadSample } from './streamer.ts';
 
 /** One reading of everything the harness watches. */
@@ -60,7 +61,9 @@ export class LoadSession {
   readonly hooks: Hooks;
   readonly wsUrl: string;
   readonly streamId: number;
-  readonly streamer: Streamer;
+  /** Null with --no-streamer (chat-only runs): then `streamerSocket` holds the streamer's seat. */
+  readonly streamer: Streamer | null;
+  readonly streamerSocket: SignalingClient | null;
   readonly createdStream: boolean;
   readonly serverPid: number | null;
   /** The server runs in this very process (the smoke test): its CPU includes the harness. */
@@ -81,12 +84,23 @@ export class LoadSession {
   /** CPU of generator processes that already exited. */
   #retiredCpuMs = 0;
 
-  private constructor(o: { opts: LoadOptions; hooks: Hooks; wsUrl: string; streamId: number; streamer: Streamer; createdStream: boolean; serverPid: number | null; localAddress: string | null }) {
+  private constructor(o: {
+    opts: LoadOptions;
+    hooks: Hooks;
+    wsUrl: string;
+    streamId: number;
+    streamer: Streamer | null;
+    streamerSocket: SignalingClient | null;
+    createdStream: boolean;
+    serverPid: number | null;
+    localAddress: string | null;
+  }) {
     this.opts = o.opts;
     this.hooks = o.hooks;
     this.wsUrl = o.wsUrl;
     this.streamId = o.streamId;
     this.streamer = o.streamer;
+    this.streamerSocket = o.streamerSocket;
     this.createdStream = o.createdStream;
     this.serverPid = o.serverPid;
     this.serverInProcess = o.serverPid === process.pid;
@@ -111,22 +125,31 @@ export class LoadSession {
       createdStream = true;
     }
     const wsUrl = wsUrlOf(opts.url, streamId);
-    hooks.log(`stream ${streamId}; starting the Chromium streamer (${opts.width}x${opts.height}@${opts.fps}, top layer ${opts.videoKbps} kbps)`);
-    const streamer = await Streamer.start({
-      wsUrl,
-      token,
-      width: opts.width,
-      height: opts.height,
-      fps: opts.fps,
-      videoKbps: opts.videoKbps,
-      audio: opts.audio,
-      chromiumPath: opts.chromiumPath,
-      log: hooks.log,
-    });
-    const session = new LoadSession({ opts, hooks, wsUrl, streamId, streamer, createdStream, serverPid, localAddress });
+    let streamer: Streamer | null = null;
+    let streamerSocket: SignalingClient | null = null;
+    if (opts.noStreamer) {
+      hooks.log(`stream ${streamId}; no streamer (--no-streamer): the stream stays waiting, chat only`);
+      streamerSocket = await SignalingClient.connect(wsUrl, { token });
+    } else {
+      hooks.log(`stream ${streamId}; starting the Chromium streamer (${opts.width}x${opts.height}@${opts.fps}, top layer ${opts.videoKbps} kbps)`);
+      streamer = await Streamer.start({
+        wsUrl,
+        token,
+        width: opts.width,
+        height: opts.height,
+        fps: opts.fps,
+        videoKbps: opts.videoKbps,
+        audio: opts.audio,
+        chromiumPath: opts.chromiumPath,
+        log: hooks.log,
+      });
+    }
+    const session = new LoadSession({ opts, hooks, wsUrl, streamId, streamer, streamerSocket, createdStream, serverPid, localAddress });
+    const where = serverPid === null ? 'pid unknown: CPU/RSS from /metrics' : session.serverInProcess ? 'runs in this process' : `pid ${serverPid}`;
     hooks.log(
-      `streamer publishing (${streamer.info.handler}, capture ${streamer.info.captured.width}x${streamer.info.captured.height}@${streamer.info.captured.frameRate}); ` +
-        `server ${serverPid === null ? 'pid unknown: CPU/RSS from /metrics' : session.serverInProcess ? 'runs in this process' : `pid ${serverPid}`}`,
+      streamer
+        ? `streamer publishing (${streamer.info.handler}, capture ${streamer.info.captured.width}x${streamer.info.captured.height}@${streamer.info.captured.frameRate}); server ${where}`
+        : `server ${where}`,
     );
     session.#timer = setInterval(() => void session.#tick(), 1000);
     try {
@@ -152,7 +175,7 @@ export class LoadSession {
 
   /** Reads everything now. */
   async snapshot(): Promise<Snapshot> {
-    const [upload, metrics] = await Promise.all([this.streamer.sample().catch(() => null), scrapeMetrics(this.opts.url)]);
+    const [upload, metrics] = await Promise.all([this.streamer?.sample().catch(() => null) ?? null, scrapeMetrics(this.opts.url)]);
     const procs = allProcesses();
     const own = process.cpuUsage();
     let generatorCpu = (own.user + own.system) / 1e6 + this.#retiredCpuMs / 1000;
@@ -238,8 +261,12 @@ export class LoadSession {
     if (this.#timer) clearInterval(this.#timer);
     this.fleet?.kill();
     this.chat?.kill();
-    if (this.createdStream) await this.streamer.endStream();
-    await this.streamer.close();
+    if (this.createdStream) {
+      if (this.streamer) await this.streamer.endStream();
+      else await this.streamerSocket?.request({ type: 'end_stream' }, 5000).catch(() => {});
+    }
+    this.streamerSocket?.close();
+    await this.streamer?.close();
   }
 }
 

@@ -205,6 +205,8 @@ export class LoadViewer {
       ]);
     } catch (err) {
       if (!this.#closed) this.#error = err instanceof Error ? err.message : String(err);
+      // A client that gives up leaves: the server must not keep counting it.
+      await this.#release();
     } finally {
       clearTimeout(timer);
     }
@@ -213,7 +215,7 @@ export class LoadViewer {
   async #join(): Promise<void> {
     const sig = await SignalingClient.connect(this.options.wsUrl);
     this.#sig = sig;
-    if (this.#closed) throw new Error('closed while joining');
+    this.#stillJoining();
     // Chat and presence broadcasts reach every viewer socket; only signaling matters here.
     sig.onFrame = isChatOrPresence;
     sig.onMessage = (msg: ServerMessage) => {
@@ -242,6 +244,7 @@ export class LoadViewer {
     const video = producers.find((p) => p.kind === 'video' && p.source === 'camera') ?? producers.find((p) => p.kind === 'video')!;
     const audio = producers.find((p) => p.kind === 'audio');
     const rtpCapabilities = viewerRtpCapabilities(established.routerRtpCapabilities);
+    this.#stillJoining();
 
     const offer = await sig.request({ type: 'create_transport', direction: 'recv' });
     const transport = offer.transport as unknown as TransportParams;
@@ -259,6 +262,7 @@ export class LoadViewer {
     this.#meter = meter;
 
     const local = this.options.localAddress;
+    this.#stillJoining();
     const pc = new RTCPeerConnection({
       // A closed network: werift's default STUN server is unreachable and only delays gathering.
       iceServers: [],
@@ -269,7 +273,6 @@ export class LoadViewer {
       ...(local ? { iceAdditionalHostAddresses: [local], iceFilterCandidatePair: (pair) => pair.localCandidate.host === local } : {}),
     });
     this.#pc = pc;
-    if (this.#closed) throw new Error('closed while joining');
     if (this.options.mode === 'decrypt') {
       const validator = new Vp8Validator(this.startedAt);
       this.#validator = validator;
@@ -286,12 +289,14 @@ export class LoadViewer {
         else if (state === 'failed' || state === 'closed') reject(new Error(`transport ${state}`));
       });
     });
+    connected.catch(() => {});
     // The SFU must know our fingerprint before our DTLS ClientHello reaches it.
     const connectAck = sig.request({ type: 'answer', kind: 'connect', transportId: transport.id, dtlsParameters: dtlsParametersFromSdp(answer.sdp) });
     await connectAck;
     this.#phase('answered');
     await pc.setLocalDescription(answer);
     await connected;
+    this.#stillJoining();
     this.#connectedAt = nowMs();
     this.#phase('dtls');
     tapMedia(pc, (data) => meter.onPacket(data, nowMs()), this.options.mode === 'decrypt');
@@ -301,6 +306,14 @@ export class LoadViewer {
     await Promise.all(consumers.map((c) => sig.request({ type: 'resume_consumer', consumerId: c.id })));
     this.#resumedAt = nowMs();
     this.#phase('resumed');
+  }
+
+  /** After a timeout or close, a join still in flight must stop and not resurrect anything. */
+  #stillJoining(): void {
+    if (this.#closed || this.#error !== null) {
+      this.#sig?.close();
+      throw new Error('join abandoned');
+    }
   }
 
   #phase(name: string): void {
@@ -371,9 +384,13 @@ export class LoadViewer {
     if (this.#closed) return;
     this.#closed = true;
     this.finish();
+    await this.#release();
+  }
+
+  async #release(): Promise<void> {
     this.#sig?.close();
-    if (this.#pc) {
-      await Promise.race([this.#pc.close().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
-    }
+    const pc = this.#pc;
+    this.#pc = null;
+    if (pc) await Promise.race([pc.close().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
   }
 }
