@@ -25,6 +25,8 @@ export interface ChatGroupResult {
   connectFailed: number;
   /** Sockets that closed before the end: excluded from loss accounting. */
   dropped: number;
+  /** Why they closed: close code and reason (1008 slow consumer: the server cut a socket that fell behind). */
+  dropReasons: Record<string, number>;
   sent: number;
   acked: number;
   /** Error replies by code (e.g. chat_rate_limited): the server refused, nothing to deliver. */
@@ -112,6 +114,8 @@ export class ChatGroup {
   #next = 0;
   #unsendable = 0;
   #skipped = 0;
+  #finishing = false;
+  readonly #dropReasons: Record<string, number> = {};
   #timer: NodeJS.Timeout | null = null;
   #maxSendLagMs = 0;
 
@@ -128,8 +132,12 @@ export class ChatGroup {
           const client = await SignalingClient.connect(this.#o.wsUrl, { token, timeoutMs: 30_000 });
           const socket: Socket = { client, received: new BitSet(), open: true };
           client.onFrame = (data) => this.#onFrame(socket, data);
-          client.onClose = () => {
+          client.onClose = (code, reason) => {
+            if (!socket.open) return;
             socket.open = false;
+            if (this.#finishing) return;
+            const key = `${code}${reason ? ` ${reason}` : ''}`;
+            this.#dropReasons[key] = (this.#dropReasons[key] ?? 0) + 1;
           };
           this.#sockets.push(socket);
         } catch {
@@ -240,11 +248,13 @@ export class ChatGroup {
   /** Call after the drain; closes the sockets. */
   finish(): ChatGroupResult {
     this.stopSending();
+    this.#finishing = true;
     const complete = this.#sockets.filter((s) => s.open);
     const result: ChatGroupResult = {
       sockets: this.#o.tokens.length,
       connectFailed: this.#connectFailed,
       dropped: this.#sockets.length - complete.length,
+      dropReasons: { ...this.#dropReasons },
       sent: this.#sent,
       acked: this.#ackedCount,
       rejected: { ...this.#rejected },
@@ -267,6 +277,7 @@ export interface ChatTotals {
   sockets: number;
   connectFailed: number;
   dropped: number;
+  dropReasons: Record<string, number>;
   sent: number;
   acked: number;
   rejected: Record<string, number>;
@@ -309,7 +320,9 @@ export function mergeChatResults(results: readonly ChatGroupResult[]): ChatTotal
   const ack = new LatencyHistogram();
   const delivery = new LatencyHistogram();
   const rejected: Record<string, number> = {};
+  const dropReasons: Record<string, number> = {};
   for (const r of results) {
+    for (const [k, n] of Object.entries(r.dropReasons)) dropReasons[k] = (dropReasons[k] ?? 0) + n;
     ack.merge(r.ack);
     delivery.merge(r.delivery);
     for (const [code, n] of Object.entries(r.rejected)) rejected[code] = (rejected[code] ?? 0) + n;
@@ -320,6 +333,7 @@ export function mergeChatResults(results: readonly ChatGroupResult[]): ChatTotal
     sockets: sum((r) => r.sockets),
     connectFailed: sum((r) => r.connectFailed),
     dropped: sum((r) => r.dropped),
+    dropReasons,
     sent: sum((r) => r.sent),
     acked: ackedCount,
     rejected,
