@@ -19,6 +19,15 @@ function send(msg: FromChatterProcess): void {
   process.send?.(msg);
 }
 
+/** The result can be large: leave only once IPC has flushed it (a disconnect right after send may drop it). */
+function sendThenLeave(msg: FromChatterProcess): void {
+  setTimeout(() => process.exit(0), 10_000).unref();
+  process.send?.(msg, undefined, {}, () => {
+    process.disconnect?.();
+    setTimeout(() => process.exit(0), 200).unref();
+  });
+}
+
 function cpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
@@ -45,9 +54,8 @@ process.on('message', (raw: unknown) => {
       return;
     case 'stop': {
       clearInterval(progressTimer);
-      if (group) send({ type: 'result', result: group.finish(), cpuMs: cpuMs() });
-      setTimeout(() => process.exit(0), 200).unref();
-      process.disconnect?.();
+      if (group) sendThenLeave({ type: 'result', result: group.finish(), cpuMs: cpuMs() });
+      else process.exit(0);
       return;
     }
     default: {

@@ -40,6 +40,8 @@ export interface ChatGroupResult {
   ackedSeqs: Uint8Array;
   ack: SerializedHistogram;
   delivery: SerializedHistogram;
+  toServer: SerializedHistogram;
+  fromServer: SerializedHistogram;
   /** Receive bit sets of the sockets that stayed connected through the whole run. */
   receivers: Uint8Array[];
   duplicates: number;
@@ -71,6 +73,7 @@ const COMMENT = Buffer.from('{"type":"comment",');
 const ACK = Buffer.from('{"type":"comment_ack"');
 const ACK_ID = Buffer.from('"requestId":"k');
 const ERROR = Buffer.from('{"type":"error"');
+const CREATED_AT = Buffer.from('"createdAt":');
 
 function startsWith(data: Buffer, prefix: Buffer): boolean {
   if (data.length < prefix.length) return false;
@@ -102,6 +105,10 @@ export class ChatGroup {
   readonly #acked = new BitSet();
   readonly #ack = new LatencyHistogram();
   readonly #delivery = new LatencyHistogram();
+  /** Send → the server's `createdAt` (when it handled the comment; ms resolution): network and the server's queue. */
+  readonly #toServer = new LatencyHistogram();
+  /** The server's `createdAt` → arrival at a receiver: the commit, the broadcast fan-out and the receivers' queues. */
+  readonly #fromServer = new LatencyHistogram();
   readonly #rejected: Record<string, number> = {};
   /** `"content":"lt <tag> ` as bytes. */
   readonly #needle: Buffer;
@@ -160,6 +167,8 @@ export class ChatGroup {
       if (socket.received.add(seq.value)) {
         this.#delivered++;
         this.#delivery.record(at - sentAt.value);
+        const c = data.indexOf(CREATED_AT, sentAt.end);
+        if (c >= 0) this.#fromServer.record(at - readNumber(data, c + CREATED_AT.length).value);
       } else {
         this.#duplicates++;
       }
@@ -167,7 +176,8 @@ export class ChatGroup {
     }
     if (startsWith(data, ACK)) {
       const i = data.indexOf(ACK_ID);
-      if (i >= 0) this.#settle(readNumber(data, i + ACK_ID.length).value, null);
+      const c = data.indexOf(CREATED_AT);
+      if (i >= 0) this.#settle(readNumber(data, i + ACK_ID.length).value, null, c >= 0 ? readNumber(data, c + CREATED_AT.length).value : null);
       return true;
     }
     if (startsWith(data, ERROR)) {
@@ -179,12 +189,13 @@ export class ChatGroup {
     return true;
   }
 
-  #settle(seq: number, errorCode: string | null): void {
+  #settle(seq: number, errorCode: string | null, createdAt: number | null = null): void {
     const sentAt = this.#pending.get(seq);
     if (sentAt === undefined) return;
     this.#pending.delete(seq);
     if (errorCode === null) {
       this.#ack.record(nowMs() - sentAt);
+      if (createdAt !== null) this.#toServer.record(createdAt - sentAt);
       this.#acked.add(seq);
       this.#ackedCount++;
     } else {
@@ -264,6 +275,8 @@ export class ChatGroup {
       ackedSeqs: this.#acked.bytes,
       ack: this.#ack.toJSON(),
       delivery: this.#delivery.toJSON(),
+      toServer: this.#toServer.toJSON(),
+      fromServer: this.#fromServer.toJSON(),
       receivers: complete.map((s) => s.received.bytes),
       duplicates: this.#duplicates,
       maxSendLagMs: this.#maxSendLagMs,
@@ -294,6 +307,9 @@ export interface ChatTotals {
   duplicates: number;
   ack: ReturnType<LatencyHistogram['summary']>;
   delivery: ReturnType<LatencyHistogram['summary']>;
+  /** Where delivery time goes: send → server handled it, and server handled it → receiver (server clock, ms resolution). */
+  toServer: ReturnType<LatencyHistogram['summary']>;
+  fromServer: ReturnType<LatencyHistogram['summary']>;
   maxSendLagMs: number;
 }
 
@@ -319,12 +335,16 @@ export function mergeChatResults(results: readonly ChatGroupResult[]): ChatTotal
   }
   const ack = new LatencyHistogram();
   const delivery = new LatencyHistogram();
+  const toServer = new LatencyHistogram();
+  const fromServer = new LatencyHistogram();
   const rejected: Record<string, number> = {};
   const dropReasons: Record<string, number> = {};
   for (const r of results) {
     for (const [k, n] of Object.entries(r.dropReasons)) dropReasons[k] = (dropReasons[k] ?? 0) + n;
     ack.merge(r.ack);
     delivery.merge(r.delivery);
+    toServer.merge(r.toServer);
+    fromServer.merge(r.fromServer);
     for (const [code, n] of Object.entries(r.rejected)) rejected[code] = (rejected[code] ?? 0) + n;
   }
   const expectedDeliveries = ackedCount * receivers;
@@ -348,6 +368,8 @@ export function mergeChatResults(results: readonly ChatGroupResult[]): ChatTotal
     duplicates: sum((r) => r.duplicates),
     ack: ack.summary(),
     delivery: delivery.summary(),
+    toServer: toServer.summary(),
+    fromServer: fromServer.summary(),
     maxSendLagMs: Math.max(0, ...results.map((r) => r.maxSendLagMs)),
   };
 }

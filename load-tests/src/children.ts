@@ -15,6 +15,7 @@ export class ChildWorker<In extends { type: string }, Out extends { type: string
   readonly #child: ChildProcess;
   readonly #listeners = new Set<(msg: Out) => void>();
   #exitCode: number | null | undefined = undefined;
+  #killed = false;
 
   constructor(entry: URL, name: string, log: (line: string) => void, nice = 0) {
     this.name = name;
@@ -45,8 +46,9 @@ export class ChildWorker<In extends { type: string }, Out extends { type: string
       for (const l of this.#listeners) l(msg as Out);
     });
     this.exited = new Promise((resolve) => {
-      this.#child.once('exit', (code) => {
+      this.#child.once('exit', (code, signal) => {
         this.#exitCode = code;
+        if (!this.#killed && (code !== 0 || signal)) log(`${name} exited unexpectedly (${signal ?? `code ${code}`})`);
         resolve(code);
       });
     });
@@ -90,6 +92,7 @@ export class ChildWorker<In extends { type: string }, Out extends { type: string
   }
 
   kill(): void {
+    this.#killed = true;
     if (this.alive) this.#child.kill('SIGKILL');
   }
 }

@@ -25,8 +25,11 @@ export class ViewerFleet {
   readonly #latest = new Map<number, ViewerProgress>();
   #stopped = false;
 
+  readonly #log: (line: string) => void;
+
   private constructor(procs: ChildWorker<ToViewerProcess, FromViewerProcess>[], log: (line: string) => void) {
     this.#procs = procs;
+    this.#log = log;
     procs.forEach((p, i) =>
       p.on((msg) => {
         if (msg.type === 'progress') this.#latest.set(i, msg);
@@ -93,7 +96,8 @@ export class ViewerFleet {
           const r = p.waitFor('result', timeoutMs);
           p.send({ type: 'stop' });
           return await r;
-        } catch {
+        } catch (err) {
+          this.#log(String(err instanceof Error ? err.message : err));
           return null;
         }
       }),
@@ -129,8 +133,11 @@ export class ChatFleet {
   readonly failed: number;
   #stopped = false;
 
-  private constructor(procs: ChildWorker<ToChatterProcess, FromChatterProcess>[], shares: number[], connected: number, failed: number) {
+  readonly #log: (line: string) => void;
+
+  private constructor(procs: ChildWorker<ToChatterProcess, FromChatterProcess>[], shares: number[], connected: number, failed: number, log: (line: string) => void) {
     this.#procs = procs;
+    this.#log = log;
     this.#shares = shares;
     this.connected = connected;
     this.failed = failed;
@@ -160,6 +167,7 @@ export class ChatFleet {
         shares.map((s) => s.length),
         connected.reduce((a, c) => a + c.connected, 0),
         connected.reduce((a, c) => a + c.failed, 0),
+        log,
       );
     } catch (err) {
       for (const p of procs) p.kill();
@@ -202,7 +210,8 @@ export class ChatFleet {
           const r = p.waitFor('result', timeoutMs);
           p.send({ type: 'stop' });
           return await r;
-        } catch {
+        } catch (err) {
+          this.#log(String(err instanceof Error ? err.message : err));
           return null;
         }
       }),

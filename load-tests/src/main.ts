@@ -3,6 +3,7 @@ import { searchCapacity } from './capacity.ts';
 import { parseCli, resolveOptions, USAGE, type LoadOptions } from './options.ts';
 import { formatReport, writeReport } from './report.ts';
 import { runLoadTest } from './run.ts';
+import { openSessions } from './session.ts';
 
 function elapsed(start: number): string {
   return `${((Date.now() - start) / 1000).toFixed(1)} s`;
@@ -44,7 +45,9 @@ async function main(): Promise<number> {
   process.on('SIGINT', () => {
     if (stopping) process.exit(130);
     stopping = true;
-    hooks.log('interrupted: press Ctrl-C again to leave without cleanup');
+    hooks.log('interrupted: ending the stream and stopping the generator (Ctrl-C again to leave at once)');
+    const cleanup = Promise.all([...openSessions].map((s) => s.close().catch(() => {})));
+    void Promise.race([cleanup, new Promise((r) => setTimeout(r, 5000))]).then(() => process.exit(130));
   });
   try {
     const report = o.capacity ? await searchCapacity(o, hooks) : await runLoadTest(o, hooks);

@@ -1,3 +1,4 @@
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -118,7 +119,8 @@ export const CHAT_RATE_PER_ACCOUNT = 0.5;
 export function resolveOptions(o: LoadOptions): LoadOptions {
   return {
     ...o,
-    chatProcs: o.chatProcs > 0 ? o.chatProcs : Math.max(1, Math.min(4, Math.ceil(o.chatters / 500))),
+    // More chatter processes than cores made latency worse, not better (they wake together after each broadcast).
+    chatProcs: o.chatProcs > 0 ? o.chatProcs : Math.max(1, Math.min(cpus().length, Math.ceil(o.chatters / 1000))),
     chatAccounts: Math.min(o.chatters, o.chatAccounts > 0 ? o.chatAccounts : Math.max(10, Math.ceil(o.rate / CHAT_RATE_PER_ACCOUNT))),
   };
 }

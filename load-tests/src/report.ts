@@ -363,6 +363,7 @@ function stepLines(s: StepSummary): string[] {
       `chat                    ${c.sockets} sockets (${c.connectFailed} failed, ${c.dropped} dropped${c.dropped ? `: ${Object.entries(c.dropReasons).map(([k, v]) => `${v}× ${k}`).join(', ')}` : ''}), sent ${c.sent}${c.skipped ? ` (${c.skipped} skipped: the generator fell behind)` : ''}, acked ${c.acked}, rejected ${rejected || 0}, unanswered ${c.unanswered}`,
       `chat ack (ms)           p50 ${n1(c.ack.p50)} / p99 ${n1(c.ack.p99)} / max ${n1(c.ack.max)}`,
       `chat delivery (ms)      p50 ${n1(c.delivery.p50)} / p99 ${n1(c.delivery.p99)} / max ${n1(c.delivery.max)}   to ${c.receivers} receivers`,
+      `chat latency split (ms) send → server handles it p50 ${n1(c.toServer.p50)} / p99 ${n1(c.toServer.p99)};  server → receiver p50 ${n1(c.fromServer.p50)} / p99 ${n1(c.fromServer.p99)}   (server's createdAt, 1 ms resolution)`,
       `chat deliveries         ${c.delivered}/${c.expectedDeliveries} (lost ${c.lost}, duplicated ${c.duplicates}, delivered before ack ${c.deliveredUnacked}); send timer lag max ${n0(c.maxSendLagMs)} ms`,
     );
   }

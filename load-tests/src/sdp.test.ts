@@ -71,7 +71,7 @@ describe('chat accounting', () => {
       acked.forEach((x) => a.add(x));
       return {
         sockets: receivers.length, connectFailed: 0, dropped: 0, dropReasons: {}, sent: seqs.length, acked: acked.length, rejected: {}, unanswered: seqs.length - acked.length, unsendable: 0, skipped: 0,
-        ackedSeqs: a.bytes, ack: new LatencyHistogram().toJSON(), delivery: new LatencyHistogram().toJSON(), duplicates: 0, maxSendLagMs: 0,
+        ackedSeqs: a.bytes, ack: new LatencyHistogram().toJSON(), delivery: new LatencyHistogram().toJSON(), toServer: new LatencyHistogram().toJSON(), fromServer: new LatencyHistogram().toJSON(), duplicates: 0, maxSendLagMs: 0,
         receivers: receivers.map((r) => { const b = new BitSet(); r.forEach((x) => b.add(x)); return b.bytes; }),
       };
     };

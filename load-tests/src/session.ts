@@ -51,6 +51,9 @@ export interface Hooks {
 
 const LOOPBACK = /^(127\.|localhost$|\[?::1\]?$)/;
 
+/** Sessions not yet closed: an interrupted CLI closes them (ends the stream, stops Chromium). */
+export const openSessions = new Set<LoadSession>();
+
 /**
  * What lives for a whole run: the stream, the streamer, the chatters, the
  * server's identity on this box, and a 1 s sampler that writes the timeline and
@@ -145,6 +148,7 @@ export class LoadSession {
       });
     }
     const session = new LoadSession({ opts, hooks, wsUrl, streamId, streamer, streamerSocket, createdStream, serverPid, localAddress });
+    openSessions.add(session);
     const where = serverPid === null ? 'pid unknown: CPU/RSS from /metrics' : session.serverInProcess ? 'runs in this process' : `pid ${serverPid}`;
     hooks.log(
       streamer
@@ -258,6 +262,7 @@ export class LoadSession {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    openSessions.delete(this);
     if (this.#timer) clearInterval(this.#timer);
     this.fleet?.kill();
     this.chat?.kill();

@@ -81,10 +81,12 @@ async function stop(): Promise<void> {
   for (const v of viewers) v.finish();
   const results = viewers.map((v) => v.result());
   await Promise.all(viewers.map((v) => v.close()));
-  send({ type: 'result', viewers: results, cpuMs: cpuMs(), maxRssKb: process.resourceUsage().maxRSS });
-  // Give the IPC message time to flush, then leave even if a socket lingers.
-  setTimeout(() => process.exit(0), 200).unref();
-  process.disconnect?.();
+  // Leave once IPC has flushed the result (a disconnect right after send may drop it), even if a socket lingers.
+  setTimeout(() => process.exit(0), 10_000).unref();
+  process.send?.({ type: 'result', viewers: results, cpuMs: cpuMs(), maxRssKb: process.resourceUsage().maxRSS } satisfies FromViewerProcess, undefined, {}, () => {
+    process.disconnect?.();
+    setTimeout(() => process.exit(0), 200).unref();
+  });
 }
 
 process.on('message', (raw: unknown) => {

@@ -81,6 +81,18 @@ interface WeriftUdp {
 const RECV_BUFFER_BYTES = 1 << 20;
 
 /**
+ * werift's ICE agent falls back to stun.l.google.com when no STUN server is
+ * configured (`iceServers: []` is not enough) and waits up to 5 s for a
+ * server-reflexive candidate before it starts checking. Offline that is a DNS
+ * failure; with a hundred joins at once the lookups queue on libuv's four
+ * threads and every join took 5 s. The SFU is ICE-lite on a reachable address:
+ * host candidates are all a viewer needs.
+ */
+function skipStunGathering(pc: RTCPeerConnection): void {
+  for (const ice of pc.iceTransports) (ice.connection as unknown as { stunServer?: unknown }).stunServer = undefined;
+}
+
+/**
  * Taps the UDP sockets under werift's ICE agent: RTP/RTCP (first byte 128–191)
  * goes to `onMedia`; STUN and DTLS keep their path. With `passThrough`, media
  * continues into werift (SRTP decryption), otherwise it stops here.
@@ -282,6 +294,7 @@ export class LoadViewer {
       });
     }
     await pc.setRemoteDescription({ type: 'offer', sdp: buildRecvOfferSdp(transport, consumers) });
+    skipStunGathering(pc);
     const answer = await pc.createAnswer();
     const connected = new Promise<void>((resolve, reject) => {
       pc.connectionStateChange.subscribe((state) => {
