@@ -1,6 +1,7 @@
 // Entry of one chatter process: one ChatGroup (a share of the chat sockets and
 // of the send rate), driven by the orchestrator over IPC.
 import { ChatGroup, type ChatGroupOptions, type ChatGroupResult, type ChatProgress } from './chatter.ts';
+import { nowMs } from './stats.ts';
 
 export type ToChatterProcess =
   | { type: 'connect'; options: ChatGroupOptions }
@@ -9,7 +10,7 @@ export type ToChatterProcess =
 
 export type FromChatterProcess =
   | { type: 'connected'; connected: number; failed: number }
-  | ({ type: 'progress'; cpuMs: number } & ChatProgress)
+  | ({ type: 'progress'; at: number; cpuMs: number } & ChatProgress)
   | { type: 'result'; result: ChatGroupResult; cpuMs: number }
   | { type: 'error'; error: string };
 
@@ -34,7 +35,7 @@ function cpuMs(): number {
 }
 
 const progressTimer = setInterval(() => {
-  if (group) send({ type: 'progress', cpuMs: cpuMs(), ...group.progress() });
+  if (group) send({ type: 'progress', at: nowMs(), cpuMs: cpuMs(), ...group.progress() });
 }, 1000);
 
 process.on('message', (raw: unknown) => {

@@ -17,12 +17,22 @@ export interface ViewerTotals {
   bytes: number;
   expected: number;
   cpuMs: number;
+  /** Over each process's last progress interval (its own clock, so no aliasing with the sampler): all viewers together. */
+  kbps: number;
+  packetsPerS: number;
+  expectedPerS: number;
+}
+
+/** Per second between a process's last two progress messages. */
+function rate<T extends { at: number }>(prev: T | undefined, cur: T, f: (m: T) => number): number {
+  return prev && cur.at > prev.at ? ((f(cur) - f(prev)) * 1000) / (cur.at - prev.at) : 0;
 }
 
 /** The viewer processes of one step; viewers are dealt round-robin so each process carries an equal share. */
 export class ViewerFleet {
   readonly #procs: ChildWorker<ToViewerProcess, FromViewerProcess>[];
   readonly #latest = new Map<number, ViewerProgress>();
+  readonly #previous = new Map<number, ViewerProgress>();
   #stopped = false;
 
   readonly #log: (line: string) => void;
@@ -32,8 +42,11 @@ export class ViewerFleet {
     this.#log = log;
     procs.forEach((p, i) =>
       p.on((msg) => {
-        if (msg.type === 'progress') this.#latest.set(i, msg);
-        else if (msg.type === 'error') log(`${p.name}: ${msg.error.split('\n')[0]}`);
+        if (msg.type === 'progress') {
+          const last = this.#latest.get(i);
+          if (last) this.#previous.set(i, last);
+          this.#latest.set(i, msg);
+        } else if (msg.type === 'error') log(`${p.name}: ${msg.error.split('\n')[0]}`);
       }),
     );
   }
@@ -70,10 +83,18 @@ export class ViewerFleet {
     for (const p of this.#procs) p.send({ type: 'mark' });
   }
 
+  endWindow(): void {
+    for (const p of this.#procs) p.send({ type: 'endWindow' });
+  }
+
   /** Sums of the processes' latest progress (at most ~1 s old). */
   totals(): ViewerTotals {
-    const t: ViewerTotals = { started: 0, connected: 0, failed: 0, withFrame: 0, packets: 0, bytes: 0, expected: 0, cpuMs: 0 };
-    for (const p of this.#latest.values()) {
+    const t: ViewerTotals = { started: 0, connected: 0, failed: 0, withFrame: 0, packets: 0, bytes: 0, expected: 0, cpuMs: 0, kbps: 0, packetsPerS: 0, expectedPerS: 0 };
+    for (const [i, p] of this.#latest) {
+      const prev = this.#previous.get(i);
+      t.kbps += (rate(prev, p, (m) => m.bytes) * 8) / 1000;
+      t.packetsPerS += rate(prev, p, (m) => m.packets);
+      t.expectedPerS += rate(prev, p, (m) => m.expected);
       t.started += p.started;
       t.connected += p.connected;
       t.failed += p.failed;
@@ -119,6 +140,8 @@ export interface ChatFleetTotals {
   acked: number;
   rejected: number;
   delivered: number;
+  sentPerS: number;
+  deliveredPerS: number;
   ackP99: number | null;
   deliveryP99: number | null;
   cpuMs: number;
@@ -129,6 +152,7 @@ export class ChatFleet {
   readonly #procs: ChildWorker<ToChatterProcess, FromChatterProcess>[];
   readonly #shares: number[];
   readonly #latest = new Map<number, Extract<FromChatterProcess, { type: 'progress' }>>();
+  readonly #previous = new Map<number, Extract<FromChatterProcess, { type: 'progress' }>>();
   readonly connected: number;
   readonly failed: number;
   #stopped = false;
@@ -143,7 +167,10 @@ export class ChatFleet {
     this.failed = failed;
     procs.forEach((p, i) =>
       p.on((msg) => {
-        if (msg.type === 'progress') this.#latest.set(i, msg);
+        if (msg.type !== 'progress') return;
+        const last = this.#latest.get(i);
+        if (last) this.#previous.set(i, last);
+        this.#latest.set(i, msg);
       }),
     );
   }
@@ -186,8 +213,11 @@ export class ChatFleet {
   }
 
   totals(): ChatFleetTotals {
-    const t: ChatFleetTotals = { connected: 0, sent: 0, acked: 0, rejected: 0, delivered: 0, ackP99: null, deliveryP99: null, cpuMs: 0 };
-    for (const p of this.#latest.values()) {
+    const t: ChatFleetTotals = { connected: 0, sent: 0, acked: 0, rejected: 0, delivered: 0, sentPerS: 0, deliveredPerS: 0, ackP99: null, deliveryP99: null, cpuMs: 0 };
+    for (const [i, p] of this.#latest) {
+      const prev = this.#previous.get(i);
+      t.sentPerS += rate(prev, p, (m) => m.sent);
+      t.deliveredPerS += rate(prev, p, (m) => m.delivered);
       t.connected += p.connected;
       t.sent += p.sent;
       t.acked += p.acked;

@@ -35,6 +35,8 @@ export interface StepSummary {
   stalled: number;
   /** Per-viewer received bitrate over the window (kbps, SRTP packets incl. headers). */
   recvKbps: Summary;
+  /** Per-viewer RTP packets per second (video + audio) over the window. */
+  pktPerS: Summary;
   /** Per-viewer packet loss over the window (%, RTP sequence gaps, no retransmission). */
   lossPct: Summary;
   /** All viewers: 1 − Σreceived / Σexpected, in %. */
@@ -68,6 +70,8 @@ export interface StepSummary {
     /** The server's own count at the end of the window, and what it should be. */
     viewersCounted: number | null;
     viewersExpected: number;
+    /** Signed-in chat accounts connected: the server counts each as one viewer. */
+    chatAccounts: number;
     websocketConnections: number | null;
     consumersByWorker: Record<string, number>;
     eventLoopLagP99Ms: number | null;
@@ -177,6 +181,7 @@ export function summarizeStep(session: LoadSession, step: StepResult): StepSumma
     noFrame: ok.filter((r) => r.ttffMs === null).length,
     stalled: ok.filter((r) => r.maxFrameGapMs > 1000).length,
     recvKbps: summarize(windows.map((w) => w.kbps)),
+    pktPerS: summarize(windows.map((w) => w.packets / w.seconds)),
     lossPct: summarize(windows.map((w) => w.loss * 100)),
     aggregateLossPct: totalExpected > 0 ? (Math.max(0, totalExpected - totalPackets) / totalExpected) * 100 : null,
     fps: summarize(windows.map((w) => w.fps)),
@@ -210,7 +215,9 @@ export function summarizeStep(session: LoadSession, step: StepResult): StepSumma
       // RSS moves by tens of MiB with GC: per viewer only means something for a crowd.
       rssPerViewerBytes: rss !== null && rssBefore !== null && n >= 20 ? (rss - rssBefore) / n : null,
       viewersCounted: end.metrics?.viewers ?? session.streamer?.serverViewers ?? null,
-      viewersExpected: n + step.chatAccountsConnected,
+      // At the window's end: the crowd, not the probes (they join after it).
+      viewersExpected: crowdOk.length + step.chatAccountsConnected,
+      chatAccounts: step.chatAccountsConnected,
       websocketConnections: end.metrics?.websocketConnections ?? null,
       consumersByWorker: end.metrics?.consumersByWorker ?? {},
       eventLoopLagP99Ms: end.metrics?.eventLoopLagP99Seconds != null ? end.metrics.eventLoopLagP99Seconds * 1000 : null,
@@ -272,7 +279,7 @@ export function buildReport(o: { session: LoadSession; tag: string; startedAt: D
       checks.push({
         name: `${s.label}: viewers the server counts = viewers connected`,
         ok: s.server.viewersCounted === s.server.viewersExpected,
-        detail: `server ${s.server.viewersCounted}, expected ${s.server.viewersExpected} (${s.connected} media viewers + ${s.server.viewersExpected - s.connected} chat accounts)`,
+        detail: `server ${s.server.viewersCounted}, expected ${s.server.viewersExpected} (${s.server.viewersExpected - s.server.chatAccounts} media viewers + ${s.server.chatAccounts} chat accounts, at the window's end)`,
       });
     }
     if (s.chat) {
@@ -340,7 +347,7 @@ function stepLines(s: StepSummary): string[] {
             ? [`newcomers (probes), ms  TTFF ${pcts(s.probeTtffMs)}   join p50 ${n0(s.probeJoinMs.p50)}   (${s.probeTtffMs.count} probes joining one by one into the steady crowd)`]
             : []),
           `time to 5 frames (ms)   ${pcts(s.playingMs)}   stalled >1 s after first frame: ${s.stalled}`,
-          `received kbps/viewer    p50 ${n0(s.recvKbps.p50)} / p5 ${n0(s.recvKbps.p5)}   fps p50 ${n1(s.fps.p50)} / p5 ${n1(s.fps.p5)}`,
+          `received kbps/viewer    p50 ${n0(s.recvKbps.p50)} / p5 ${n0(s.recvKbps.p5)}   fps p50 ${n1(s.fps.p50)} / p5 ${n1(s.fps.p5)}   packets/s p50 ${n0(s.pktPerS.p50)}`,
           `packet loss %           p50 ${n2(s.lossPct.p50)} / p95 ${n2(s.lossPct.p95)} / max ${n2(s.lossPct.max)}   all viewers ${n2(s.aggregateLossPct)}`,
           `decrypting viewers      ${s.decrypt.viewers}: ${s.decrypt.framesValid} valid VP8 frames, ${s.decrypt.keyframesValid} keyframes (${Object.entries(s.decrypt.sizes).map(([k, c]) => `${k}×${c}`).join(', ') || '–'}), ${s.decrypt.invalidPackets} invalid packets, decrypted/wire ${s.decrypt.decryptedRatio === null ? '–' : (s.decrypt.decryptedRatio * 100).toFixed(2) + ' %'}`,
         ];
@@ -415,22 +422,30 @@ interface Series {
   values: (number | null)[];
 }
 
-function panel(x: number, y: number, w: number, h: number, title: string, t: number[], series: Series[], unit: string): string {
+/** 1, 2, 2.5 or 5 × 10^k at or above v. */
+function niceCeil(v: number): number {
+  if (v <= 0) return 1;
+  const p = 10 ** Math.floor(Math.log10(v));
+  return ([1, 2, 2.5, 5, 10].find((m) => m * p >= v) ?? 10) * p;
+}
+
+const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+
+function panel(g: { x: number; y: number; w: number; h: number; tMax: number }, title: string, t: number[], series: Series[], unit: string): string {
+  const { x, y, w, h, tMax } = g;
   const all = series.flatMap((s) => s.values.filter((v): v is number => v !== null && Number.isFinite(v)));
-  const max = Math.max(1, ...all) * 1.1;
-  const tMax = Math.max(1, ...t);
+  const max = niceCeil(Math.max(0, ...all));
   const px = (tv: number) => x + (tv / tMax) * w;
-  const py = (v: number) => y + h - (v / max) * h;
-  const parts = [
-    `<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="#fff" stroke="#ccc"/>`,
-    `<text x="${x}" y="${y - 6}" font-size="13" font-weight="bold">${title}</text>`,
-  ];
+  const py = (v: number) => y + h - (Math.min(v, max) / max) * h;
+  const parts = [`<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="none" stroke="#ccc"/>`, `<text x="${x}" y="${y - 6}" font-size="13" font-weight="bold">${esc(title)}</text>`];
   for (let i = 0; i <= 4; i++) {
     const v = (max / 4) * i;
     parts.push(`<line x1="${x}" x2="${x + w}" y1="${py(v)}" y2="${py(v)}" stroke="#eee"/>`);
-    parts.push(`<text x="${x - 4}" y="${py(v) + 4}" font-size="10" text-anchor="end">${v >= 100 ? v.toFixed(0) : v.toFixed(1)}</text>`);
+    parts.push(`<text x="${x - 4}" y="${py(v) + 4}" font-size="10" text-anchor="end">${Number.isInteger(v) ? v : v.toFixed(1)}</text>`);
   }
-  parts.push(`<text x="${x - 4}" y="${y + h + 14}" font-size="10" text-anchor="end">${unit}</text>`);
+  parts.push(`<text x="${x - 4}" y="${y - 6}" font-size="10" text-anchor="end" fill="#666">${esc(unit)}</text>`);
+  const step = niceCeil(tMax / 10);
+  for (let tv = 0; tv <= tMax; tv += step) parts.push(`<text x="${px(tv)}" y="${y + h + 12}" font-size="9" text-anchor="middle" fill="#666">${tv}</text>`);
   series.forEach((s, si) => {
     let d = '';
     let pen = false;
@@ -443,56 +458,72 @@ function panel(x: number, y: number, w: number, h: number, title: string, t: num
       pen = true;
     });
     parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.6"/>`);
-    parts.push(`<rect x="${x + w + 12}" y="${y + si * 16}" width="10" height="10" fill="${s.color}"/><text x="${x + w + 26}" y="${y + si * 16 + 9}" font-size="11">${s.name}</text>`);
+    parts.push(`<rect x="${x + w + 12}" y="${y + si * 16}" width="10" height="10" fill="${s.color}"/><text x="${x + w + 26}" y="${y + si * 16 + 9}" font-size="11">${esc(s.name)}</text>`);
   });
   return parts.join('');
 }
 
-/** Viewers, bitrate and CPU over time, phases shaded. */
+/** Viewers, bitrate, CPU (and chat, when there was chat) over time; phases shaded and named. */
 export function renderSvg(r: LoadReport): string {
   const rows = r.timeline;
   const t = rows.map((row) => row.t);
-  const W = 900;
+  const tMax = Math.max(1, ...t);
+  const X = 60;
   const PW = 640;
   const PH = 150;
-  const X = 60;
-  const tMax = Math.max(1, ...t);
+  const GAP = 55;
+  const hasChat = rows.some((row) => row.chatSentPerS !== null);
+  const panels: ((y: number) => string)[] = [
+    (y) =>
+      panel({ x: X, y, w: PW, h: PH, tMax }, 'Viewers', t, [
+        { name: 'connected (harness)', color: '#c0392b', values: rows.map((x) => x.viewers) },
+        { name: 'counted by server', color: '#2980b9', values: rows.map((x) => x.serverViewers) },
+      ], 'viewers'),
+    (y) =>
+      panel({ x: X, y, w: PW, h: PH, tMax }, 'Bitrate', t, [
+        { name: 'streamer upload', color: '#8e44ad', values: rows.map((x) => (x.uploadKbps === null ? null : x.uploadKbps / 1000)) },
+        { name: 'received per viewer', color: '#27ae60', values: rows.map((x) => (x.recvKbpsPerViewer === null ? null : x.recvKbpsPerViewer / 1000)) },
+      ], 'Mbit/s'),
+    (y) =>
+      panel({ x: X, y, w: PW, h: PH, tMax }, 'CPU (% of one core)', t, [
+        { name: 'server node', color: '#2980b9', values: rows.map((x) => x.serverCpuPct) },
+        { name: 'mediasoup workers', color: '#16a085', values: rows.map((x) => x.workersCpuPct) },
+        { name: 'viewers+chatters', color: '#c0392b', values: rows.map((x) => x.generatorCpuPct) },
+        { name: 'chromium', color: '#f39c12', values: rows.map((x) => x.chromiumCpuPct) },
+        { name: 'whole box', color: '#555', values: rows.map((x) => x.boxCpuPct) },
+      ], '%'),
+  ];
+  if (hasChat) {
+    panels.push((y) =>
+      panel({ x: X, y, w: PW, h: PH, tMax }, 'Chat', t, [
+        { name: 'sent / s', color: '#d35400', values: rows.map((x) => x.chatSentPerS) },
+        { name: 'deliveries / s ÷ 1000', color: '#2c3e50', values: rows.map((x) => (x.chatDeliveredPerS === null ? null : x.chatDeliveredPerS / 1000)) },
+      ], 'per s'),
+    );
+  }
+  const top = 70;
+  const H = top + panels.length * (PH + GAP) + 10;
   const bands: string[] = [];
   let from = 0;
   for (let i = 1; i <= rows.length; i++) {
     if (i === rows.length || rows[i]!.phase !== rows[from]!.phase) {
       const x0 = X + (rows[from]!.t / tMax) * PW;
       const x1 = X + (rows[Math.min(i, rows.length - 1)]!.t / tMax) * PW;
-      bands.push(`<rect x="${x0}" y="30" width="${Math.max(0, x1 - x0)}" height="${3 * (PH + 50)}" fill="${from % 2 ? '#f6f6f6' : '#fbfbfb'}"/><text x="${x0 + 2}" y="44" font-size="9" fill="#888">${rows[from]!.phase}</text>`);
+      const label = rows[from]!.phase;
+      bands.push(`<rect x="${x0}" y="${top - 26}" width="${Math.max(0, x1 - x0)}" height="${H - top}" fill="${bands.length % 2 ? '#f3f3f3' : '#fafafa'}"/>`);
+      // Only label bands wide enough for their name.
+      if (x1 - x0 >= label.length * 5.5) bands.push(`<text x="${x0 + 2}" y="${top - 16}" font-size="9" fill="#888">${esc(label)}</text>`);
       from = i;
     }
   }
-  const body = [
-    panel(X, 60, PW, PH, 'Viewers', t, [
-      { name: 'connected (harness)', color: '#c0392b', values: rows.map((x) => x.viewers) },
-      { name: 'counted by server', color: '#2980b9', values: rows.map((x) => x.serverViewers) },
-    ], 'viewers'),
-    panel(X, 60 + PH + 50, PW, PH, 'Bitrate', t, [
-      { name: 'streamer upload', color: '#8e44ad', values: rows.map((x) => (x.uploadKbps === null ? null : x.uploadKbps / 1000)) },
-      { name: 'received per viewer', color: '#27ae60', values: rows.map((x) => (x.recvKbpsPerViewer === null ? null : x.recvKbpsPerViewer / 1000)) },
-    ], 'Mbit/s'),
-    panel(X, 60 + 2 * (PH + 50), PW, PH, 'CPU (% of one core)', t, [
-      { name: 'server node', color: '#2980b9', values: rows.map((x) => x.serverCpuPct) },
-      { name: 'mediasoup workers', color: '#16a085', values: rows.map((x) => x.workersCpuPct) },
-      { name: 'viewers+chatters', color: '#c0392b', values: rows.map((x) => x.generatorCpuPct) },
-      { name: 'chromium', color: '#f39c12', values: rows.map((x) => x.chromiumCpuPct) },
-      { name: 'whole box', color: '#555', values: rows.map((x) => x.boxCpuPct) },
-    ], '%'),
-  ];
-  const H = 60 + 3 * (PH + 50) + 20;
-  const title = `RED-RED Live load test ${r.tag}: ${r.steps.map((s) => `${s.viewersTarget} viewers`).join(', ')} — upload ratio N/1 ${r.streamer?.uploadRatio == null ? '–' : r.streamer.uploadRatio.toFixed(3)}`;
+  const title = `RED-RED Live load test ${r.tag}: ${r.steps.map((s) => `${s.viewersTarget} viewers`).join(', ')}${r.steps.some((s) => s.chat) ? ', chat' : ''} — upload ratio N/1 ${r.streamer?.uploadRatio == null ? '–' : r.streamer.uploadRatio.toFixed(3)}`;
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">`,
-    `<rect width="${W}" height="${H}" fill="#fff"/>`,
-    `<text x="${X}" y="20" font-size="14">${title.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</text>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="900" height="${H}" viewBox="0 0 900 ${H}" font-family="sans-serif">`,
+    `<rect width="900" height="${H}" fill="#fff"/>`,
+    `<text x="${X}" y="20" font-size="14">${esc(title)}</text>`,
+    `<text x="${X}" y="${top - 30}" font-size="10" fill="#666">x: seconds since the streamer started</text>`,
     ...bands,
-    ...body,
-    `<text x="${X + PW / 2}" y="${H - 4}" font-size="11" text-anchor="middle">seconds since the streamer started</text>`,
+    ...panels.map((p, i) => p(top + i * (PH + GAP))),
     '</svg>',
   ].join('\n');
 }

@@ -11,6 +11,8 @@ import type { ViewerResult } from './viewer.ts';
 
 /** Probes join one at a time, this far apart, so each one meets a steady crowd, not the other probes. */
 export const PROBE_SPACING_MS = 500;
+/** After the last probe starts: time for it to join and get its first frame before everyone leaves. */
+export const PROBE_SETTLE_MS = 3000;
 
 /** Chat sending stops this long before the hard stop so the last messages can arrive. */
 export const CHAT_DRAIN_MS = 2000;
@@ -21,14 +23,14 @@ export interface StepParams {
   decrypt: number;
   /** Hard stop, from the first join. */
   durationS: number;
-  /** When set, the step ends this long after its window starts (if before the hard stop). */
+  /** When set, the window lasts this long (then the probes' tail), if that is before the hard stop. */
   windowS: number | null;
   rampPerSecond: number;
   joinStorm: boolean;
   settleS: number;
   /** Chat messages/s sent by the session's chatters during the step. */
   chatRate: number;
-  /** The last `probes` of the viewers join one by one (2/s) once the others are steady. */
+  /** The last `probes` of the viewers join one by one (2/s) after the window, into the steady crowd. */
   probes: number;
 }
 
@@ -58,15 +60,21 @@ function decryptIndices(n: number, k: number): Set<number> {
 }
 
 /**
- * One step: N viewers join (ramp or storm), settle, are measured over a
- * steady-state window, and leave. Chat, when asked, runs from the first join to
- * CHAT_DRAIN_MS before the hard stop.
+ * One step: the crowd joins (ramp or storm) and settles; the steady window is
+ * measured; then the probes join one at a time (their TTFF is a newcomer's
+ * into a steady N-viewer stream) and everyone leaves. The window ends before
+ * the probes arrive: each join makes the publisher send keyframes, which would
+ * count as upload growth that has nothing to do with the audience size. Chat,
+ * when asked, runs from the first join to CHAT_DRAIN_MS before the hard stop.
  */
 export async function runViewerStep(session: LoadSession, p: StepParams): Promise<StepResult> {
   const o = session.opts;
   const procs = p.viewers === 0 ? 0 : Math.min(p.viewers, o.viewerProcs > 0 ? o.viewerProcs : Math.max(1, Math.min(8, Math.ceil(p.viewers / 100))));
   const fleet = procs > 0 ? await ViewerFleet.start(procs, { wsUrl: session.wsUrl, localAddress: session.localAddress, layer: o.layer, joinTimeoutMs: o.joinTimeoutS * 1000 }, session.hooks.log, o.generatorNice) : null;
   session.fleet = fleet;
+  const phase = (name: string) => {
+    session.phase = p.label === 'main' ? name : `${p.label} ${name}`;
+  };
   try {
     const before = await session.snapshot();
     const t0 = nowMs() + 300;
@@ -80,17 +88,19 @@ export async function runViewerStep(session: LoadSession, p: StepParams): Promis
     }));
     fleet?.join(joins);
     const lastJoinAt = joins.length ? joins[joins.length - 1]!.at : t0;
+    const probeTailMs = p.probes > 0 ? p.probes * PROBE_SPACING_MS + PROBE_SETTLE_MS : 0;
     let hardStop = t0 + p.durationS * 1000;
+    let windowEnd = hardStop - probeTailMs;
     const chat = p.chatRate > 0 ? session.chat : null;
     chat?.send(p.chatRate, t0, hardStop - CHAT_DRAIN_MS);
-    session.phase = p.label === 'main' ? 'ramp' : `${p.label} ramp`;
+    phase('ramp');
     session.hooks.log(
-      `${p.label}: ${p.viewers} viewers (${p.decrypt} decrypting${p.probes ? `, ${p.probes} probes joining once the rest is steady` : ''}) ${p.joinStorm ? 'in a join storm' : `at ${p.rampPerSecond}/s`} over ${procs} processes`,
+      `${p.label}: ${p.viewers} viewers (${p.decrypt} decrypting${p.probes ? `, the last ${p.probes} as probes after the window` : ''}) ${p.joinStorm ? 'in a join storm' : `at ${p.rampPerSecond}/s`} over ${procs} processes`,
     );
 
     let markAt: number | null = null;
     let start: Snapshot | null = null;
-    while (nowMs() < hardStop) {
+    while (nowMs() < windowEnd) {
       const now = nowMs();
       const tot = fleet?.totals();
       const settled = !tot || (tot.started >= crowd && tot.connected + tot.failed >= crowd);
@@ -98,22 +108,40 @@ export async function runViewerStep(session: LoadSession, p: StepParams): Promis
       if (markAt !== null && start === null && now >= markAt) {
         fleet?.mark();
         start = await session.snapshot();
-        session.phase = p.label === 'main' ? 'steady' : `${p.label} steady`;
-        if (p.windowS !== null) hardStop = Math.min(hardStop, start.at + p.windowS * 1000);
-        if (p.probes > 0) {
-          const probeAt = nowMs() + 200;
-          fleet?.join(Array.from({ length: p.probes }, (_, k) => ({ index: crowd + k, at: probeAt + k * PROBE_SPACING_MS, mode: 'count' as const, probe: true })));
+        phase('steady');
+        if (p.windowS !== null && start.at + p.windowS * 1000 < windowEnd) {
+          windowEnd = start.at + p.windowS * 1000;
+          hardStop = windowEnd + probeTailMs;
         }
       }
-      await sleep(Math.min(100, hardStop - nowMs()));
+      await sleep(Math.min(100, windowEnd - nowMs()));
     }
-    session.phase = p.label === 'main' ? 'stop' : `${p.label} stop`;
+    fleet?.endWindow();
     const end = await session.snapshot();
+    if (p.probes > 0 && fleet) {
+      phase('probes');
+      const probeAt = nowMs() + 200;
+      fleet.join(Array.from({ length: p.probes }, (_, k) => ({ index: crowd + k, at: probeAt + k * PROBE_SPACING_MS, mode: 'count' as const, probe: true })));
+      await sleep(hardStop - nowMs());
+    }
+    phase('stop');
     const stopped = fleet ? await fleet.stop() : { viewers: [], cpuMs: 0, lostProcesses: 0 };
     session.retireGeneratorCpu(stopped.cpuMs);
-    if (start === null && p.viewers > 0) session.note(`${p.label}: the viewers had not all joined and settled by the hard stop; per-viewer figures run from each viewer's first packet`);
+    if (start === null && p.viewers > 0) session.note(`${p.label}: the viewers had not all joined and settled before the window's end; per-viewer figures run from each viewer's first packet`);
     if (stopped.lostProcesses > 0) session.note(`${p.label}: ${stopped.lostProcesses} viewer process(es) did not report (their viewers are missing from the figures)`);
-    return { params: p, t0, markedAt: start?.at ?? null, endedAt: end.at, viewers: stopped.viewers, lostProcesses: stopped.lostProcesses, before, start, end, chat: null, chatAccountsConnected: session.chat ? session.chatAccounts : 0 };
+    return {
+      params: p,
+      t0,
+      markedAt: start?.at ?? null,
+      endedAt: end.at,
+      viewers: stopped.viewers,
+      lostProcesses: stopped.lostProcesses,
+      before,
+      start,
+      end,
+      chat: null,
+      chatAccountsConnected: session.chat ? session.chatAccounts : 0,
+    };
   } finally {
     fleet?.kill();
     session.fleet = null;

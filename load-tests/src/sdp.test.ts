@@ -1,8 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { buildRecvOfferSdp, dtlsParametersFromSdp, viewerRtpCapabilities } from './sdp.ts';
-import { parsePrometheus } from './probes.ts';
-import { mergeChatResults, type ChatGroupResult } from './chatter.ts';
-import { BitSet, LatencyHistogram } from './stats.ts';
 
 const transport = {
   id: 't1',
@@ -51,37 +48,5 @@ describe('receive SDP', () => {
     expect(caps.codecs.map((c) => c.mimeType)).toEqual(['audio/opus', 'video/VP8']);
     expect(caps.codecs.every((c) => c.rtcpFeedback.length === 0)).toBe(true);
     expect(caps.headerExtensions.map((h) => h.uri)).toEqual(['urn:ietf:params:rtp-hdrext:sdes:mid']);
-  });
-});
-
-describe('Prometheus text', () => {
-  it('parses names, labels and values', () => {
-    const s = parsePrometheus('# HELP x y\nredred_viewers 12\nredred_worker_consumers{worker="0",pid="42"} 7\n');
-    expect(s).toEqual([
-      { name: 'redred_viewers', labels: {}, value: 12 },
-      { name: 'redred_worker_consumers', labels: { worker: '0', pid: '42' }, value: 7 },
-    ]);
-  });
-});
-
-describe('chat accounting', () => {
-  it('expects every acked message at every receiver that stayed, across processes', () => {
-    const group = (seqs: number[], acked: number[], receivers: number[][]): ChatGroupResult => {
-      const a = new BitSet();
-      acked.forEach((x) => a.add(x));
-      return {
-        sockets: receivers.length, connectFailed: 0, dropped: 0, dropReasons: {}, sent: seqs.length, acked: acked.length, rejected: {}, unanswered: seqs.length - acked.length, unsendable: 0, skipped: 0,
-        ackedSeqs: a.bytes, ack: new LatencyHistogram().toJSON(), delivery: new LatencyHistogram().toJSON(), toServer: new LatencyHistogram().toJSON(), fromServer: new LatencyHistogram().toJSON(), duplicates: 0, maxSendLagMs: 0,
-        receivers: receivers.map((r) => { const b = new BitSet(); r.forEach((x) => b.add(x)); return b.bytes; }),
-      };
-    };
-    // Process 0 sends even seqs, process 1 odd ones; seq 3 was never acked but still arrived once.
-    const t = mergeChatResults([group([0, 2], [0, 2], [[0, 1, 2], [0, 1, 2, 3]]), group([1, 3], [1], [[0, 1]])]);
-    expect(t.acked).toBe(3);
-    expect(t.receivers).toBe(3);
-    expect(t.expectedDeliveries).toBe(9);
-    expect(t.delivered).toBe(8);
-    expect(t.lost).toBe(1);
-    expect(t.deliveredUnacked).toBe(1);
   });
 });

@@ -1,7 +1,6 @@
 import { isIP } from 'node:net';
 import { createStream, registerAccount, registerAccounts, wsUrlOf } from './accounts.ts';
-import { ChatFleet } from './fleets.ts';
-import type { ViewerFleet } from './fleets.ts';
+import { ChatFleet, type ChatFleetTotals, type ViewerFleet, type ViewerTotals } from './fleets.ts';
 import type { LoadOptions } from './options.ts';
 import { allProcesses, boxCpu, descendants, pidListeningOn, readProcStat, scrapeMetrics, type ServerMetrics } from './probes.ts';
 import { nowMs } from './stats.ts';
@@ -22,8 +21,8 @@ export interface Snapshot {
   generatorCpu: number;
   chromiumCpu: number | null;
   box: { busy: number; total: number; cores: number } | null;
-  viewers: { started: number; connected: number; failed: number; withFrame: number; packets: number; bytes: number; expected: number } | null;
-  chat: { sent: number; delivered: number; acked: number } | null;
+  viewers: ViewerTotals | null;
+  chat: ChatFleetTotals | null;
 }
 
 export interface TimelineRow {
@@ -224,7 +223,7 @@ export class LoadSession {
       chromiumCpu,
       box: boxCpu(),
       viewers: fleetTotals,
-      chat: chatTotals ? { sent: chatTotals.sent, delivered: chatTotals.delivered, acked: chatTotals.acked } : null,
+      chat: chatTotals,
     };
   }
 
@@ -290,16 +289,14 @@ export function cpuBetween(a: Snapshot, b: Snapshot): { serverNode: number | nul
 }
 
 function timelineRow(a: Snapshot, b: Snapshot, origin: number, phase: string): TimelineRow {
-  const s = (b.at - a.at) / 1000;
   const cpu = cpuBetween(a, b);
-  const va = a.viewers;
   const vb = b.viewers;
   let recv: number | null = null;
   let loss: number | null = null;
-  if (va && vb && vb.connected > 0 && vb.bytes >= va.bytes) {
-    recv = ((vb.bytes - va.bytes) * 8) / s / 1000 / vb.connected;
-    const expected = vb.expected - va.expected;
-    loss = expected > 0 ? (Math.max(0, expected - (vb.packets - va.packets)) / expected) * 100 : null;
+  // Rates come from the generator processes' own intervals: the sampler's clock would alias with theirs.
+  if (vb && vb.connected > 0) {
+    recv = vb.kbps / vb.connected;
+    loss = vb.expectedPerS > 0 ? (Math.max(0, vb.expectedPerS - vb.packetsPerS) / vb.expectedPerS) * 100 : null;
   }
   return {
     t: Math.round(((b.at - origin) / 1000) * 10) / 10,
@@ -314,8 +311,8 @@ function timelineRow(a: Snapshot, b: Snapshot, origin: number, phase: string): T
     generatorCpuPct: cpu.generator,
     chromiumCpuPct: cpu.chromium,
     boxCpuPct: cpu.box,
-    chatSentPerS: a.chat && b.chat ? (b.chat.sent - a.chat.sent) / s : null,
-    chatDeliveredPerS: a.chat && b.chat ? (b.chat.delivered - a.chat.delivered) / s : null,
+    chatSentPerS: b.chat ? b.chat.sentPerS : null,
+    chatDeliveredPerS: b.chat ? b.chat.deliveredPerS : null,
   };
 }
 

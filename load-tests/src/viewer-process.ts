@@ -17,6 +17,7 @@ export type ToViewerProcess =
   | { type: 'init'; wsUrl: string; localAddress: string | null; layer: ViewerLayer | null; joinTimeoutMs: number }
   | { type: 'join'; viewers: ViewerJoin[] }
   | { type: 'mark' }
+  | { type: 'endWindow' }
   | { type: 'stop' };
 
 export interface ViewerProgress {
@@ -115,6 +116,9 @@ process.on('message', (raw: unknown) => {
     }
     case 'mark':
       for (const v of viewers) v.mark();
+      return;
+    case 'endWindow':
+      for (const v of viewers) v.finish();
       return;
     case 'stop':
       void stop();
