@@ -1,5 +1,5 @@
-import { loadavg } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import type { ChatTotals } from './chatter.ts';
 import { ViewerFleet, type ChatFleet } from './fleets.ts';
 import { decryptCountFor, probeCountFor, resolveOptions, type LoadOptions } from './options.ts';

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { createStream, registerAccount, registerAccounts, wsUrlOf } from './accounts.ts';
 import { ChatFleet, type ChatFleetTotals, type ViewerFleet, type ViewerTotals } from './fleets.ts';
 import type { LoadOptions } from './options.ts';
-import { allProcesses, boxCpu, descendants, pidListeningOn, readProcStat, scrapeMetrics, type ServerMetrics } from './probes.ts';
+import { allProcesses, boxCpu, descendants, pidListeningOn, scrapeMetrics, type ServerMetrics } from './probes.ts';
 import { nowMs } from './stats.ts';
 import { SignalingClient } from './signaling.ts';
 import { Streamer, uploadKbps, type UploadSample } from './streamer.ts';
