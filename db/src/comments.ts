@@ -63,34 +63,12 @@ export interface CommentView extends StoredComment {
   username: string;
 }
 
-/** The last `limit` visible comments of a stream, oldest first (history backfill). */
-export async function recentComments(db: Db, streamId: number, limit = 50): Promise<CommentView[]> {
-  const rows = await db
-    .selectFrom('live_stream_comments as c')
-    .innerJoin('users as u', 'u.id', 'c.user_id')
-    .select(['c.id', 'c.stream_id', 'c.user_id', 'c.content', 'c.highlighted', 'c.created_at', 'u.username'])
-    .where('c.stream_id', '=', streamId)
-    .where('c.deleted_at', 'is', null)
-    .orderBy('c.id', 'desc')
-    .limit(limit)
-    .execute();
-  return rows.reverse().map((r) => ({
-    id: r.id,
-    streamId: r.stream_id,
-    userId: r.user_id,
-    content: r.content,
-    highlighted: r.highlighted === 1,
-    createdAt: r.created_at,
-    username: r.username,
-  }));
-}
-
 export interface CommentWithRole extends CommentView {
   /** The author's role on the channel now (not when they wrote); null for plain viewers and the streamer. */
   channelRole: ChannelRole | null;
 }
 
-/** History backfill in one query: the last `limit` visible comments with their authors' channel roles. */
+/** History backfill in one query: the last `limit` visible comments, oldest first, with their authors' channel roles. */
 export async function recentCommentsWithRoles(db: Db, streamId: number, channelId: number, limit = 50): Promise<CommentWithRole[]> {
   const rows = await db
     .selectFrom('live_stream_comments as c')

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { insertComments, recentComments, softDeleteComment } from './comments.ts';
+import { insertComments, recentCommentsWithRoles, softDeleteComment } from './comments.ts';
 import {
   addUniqueViewer,
   computeStreamStats,
@@ -95,7 +95,7 @@ describe('comments', () => {
     expect((await getStream(ctx.db, id))!.comments_count).toBe(60);
     expect(await softDeleteComment(ctx.db, { commentId: stored[59]!.id, streamId: id, deletedBy: ctx.streamerId, now: 99 })).toBe(true);
     expect(await softDeleteComment(ctx.db, { commentId: stored[59]!.id, streamId: id, deletedBy: ctx.streamerId, now: 99 })).toBe(false);
-    const recent = await recentComments(ctx.db, id, 50);
+    const recent = await recentCommentsWithRoles(ctx.db, id, ctx.streamerId, 50);
     expect(recent).toHaveLength(50);
     expect(recent[0]!.content).toBe('c9');
     expect(recent[49]!.content).toBe('c58');
@@ -113,6 +113,6 @@ describe('comments', () => {
       ]),
     ).rejects.toThrow(/FOREIGN KEY/);
     expect((await getStream(ctx.db, id))!.comments_count).toBe(0);
-    expect(await recentComments(ctx.db, id)).toEqual([]);
+    expect(await recentCommentsWithRoles(ctx.db, id, ctx.streamerId)).toEqual([]);
   });
 });
