@@ -30,33 +30,37 @@ const INSERT_CHUNK_ROWS = 500;
  */
 export async function insertComments(db: Db, batch: readonly NewCommentInput[]): Promise<StoredComment[]> {
   if (batch.length === 0) return [];
-  return db.transaction().execute(async (trx) => {
-    const stored: StoredComment[] = [];
-    const perStream = new Map<number, number>();
-    for (let start = 0; start < batch.length; start += INSERT_CHUNK_ROWS) {
-      const chunk = batch.slice(start, start + INSERT_CHUNK_ROWS);
-      const rows = await trx
-        .insertInto('live_stream_comments')
-        .values(chunk.map((c) => ({ stream_id: c.streamId, user_id: c.userId, content: c.content, highlighted: c.highlighted ? 1 : 0, created_at: c.now })))
-        .returning('id')
-        .execute();
-      // One multi-row INSERT assigns ascending ids in VALUES order; RETURNING
-      // promises no order, so sort before pairing ids with inputs.
-      const ids = rows.map((r) => r.id).sort((a, b) => a - b);
-      chunk.forEach((c, i) => {
-        stored.push({ id: ids[i]!, streamId: c.streamId, userId: c.userId, content: c.content, highlighted: c.highlighted, createdAt: c.now });
-        perStream.set(c.streamId, (perStream.get(c.streamId) ?? 0) + 1);
-      });
-    }
-    for (const [streamId, n] of perStream) {
-      await trx
-        .updateTable('live_streams')
-        .set({ comments_count: sql<number>`comments_count + ${n}`, last_activity_at: batch[batch.length - 1]!.now })
-        .where('id', '=', streamId)
-        .execute();
-    }
-    return stored;
-  });
+  return db.transaction().execute((trx) => storeComments(trx, batch));
+}
+
+/** `insertComments` inside the caller's transaction (the chat writer checks restrictions in the same one). */
+export async function storeComments(trx: Db, batch: readonly NewCommentInput[]): Promise<StoredComment[]> {
+  if (batch.length === 0) return [];
+  const stored: StoredComment[] = [];
+  const perStream = new Map<number, number>();
+  for (let start = 0; start < batch.length; start += INSERT_CHUNK_ROWS) {
+    const chunk = batch.slice(start, start + INSERT_CHUNK_ROWS);
+    const rows = await trx
+      .insertInto('live_stream_comments')
+      .values(chunk.map((c) => ({ stream_id: c.streamId, user_id: c.userId, content: c.content, highlighted: c.highlighted ? 1 : 0, created_at: c.now })))
+      .returning('id')
+      .execute();
+    // One multi-row INSERT assigns ascending ids in VALUES order; RETURNING
+    // promises no order, so sort before pairing ids with inputs.
+    const ids = rows.map((r) => r.id).sort((a, b) => a - b);
+    chunk.forEach((c, i) => {
+      stored.push({ id: ids[i]!, streamId: c.streamId, userId: c.userId, content: c.content, highlighted: c.highlighted, createdAt: c.now });
+      perStream.set(c.streamId, (perStream.get(c.streamId) ?? 0) + 1);
+    });
+  }
+  for (const [streamId, n] of perStream) {
+    await trx
+      .updateTable('live_streams')
+      .set({ comments_count: sql<number>`comments_count + ${n}`, last_activity_at: batch[batch.length - 1]!.now })
+      .where('id', '=', streamId)
+      .execute();
+  }
+  return stored;
 }
 
 export interface CommentView extends StoredComment {

@@ -25,16 +25,6 @@ export async function isBanned(db: Db, channelId: number, userId: number): Promi
   return row !== undefined;
 }
 
-export async function listBans(db: Db, channelId: number) {
-  return db
-    .selectFrom('channel_bans')
-    .innerJoin('users', 'users.id', 'channel_bans.user_id')
-    .select(['channel_bans.user_id as userId', 'users.username as username', 'channel_bans.reason as reason', 'channel_bans.created_at as createdAt'])
-    .where('channel_bans.channel_id', '=', channelId)
-    .orderBy('channel_bans.created_at', 'desc')
-    .execute();
-}
-
 export async function addRestriction(
   db: Db,
   input: { channelId: number; userId: number; kind: RestrictionKind; reason: string; createdBy: number; now: number; expiresAt: number },
@@ -65,6 +55,35 @@ export async function activeRestrictionUntil(db: Db, channelId: number, userId: 
     .where('expires_at', '>', now)
     .executeTakeFirst();
   return row?.until ?? null;
+}
+
+/** What keeps a user from writing on a channel right now. */
+export type ActiveRestriction = { kind: 'ban'; until: null } | { kind: RestrictionKind; until: number };
+
+/**
+ * The users among `userIds` who are banned from the channel or under an active
+ * timeout or kick at `now` (a ban wins; otherwise the latest expiry). Two
+ * queries for any number of users: the chat writer asks once per commit.
+ */
+export async function activeRestrictionsOf(db: Db, channelId: number, userIds: readonly number[], now: number): Promise<Map<number, ActiveRestriction>> {
+  const out = new Map<number, ActiveRestriction>();
+  if (userIds.length === 0) return out;
+  const ids = [...new Set(userIds)];
+  const restrictions = await db
+    .selectFrom('channel_restrictions')
+    .select(['user_id', 'kind', 'expires_at'])
+    .where('channel_id', '=', channelId)
+    .where('user_id', 'in', ids)
+    .where('lifted_at', 'is', null)
+    .where('expires_at', '>', now)
+    .execute();
+  for (const r of restrictions) {
+    const seen = out.get(r.user_id);
+    if (!seen || (seen.until !== null && r.expires_at > seen.until)) out.set(r.user_id, { kind: r.kind, until: r.expires_at });
+  }
+  const bans = await db.selectFrom('channel_bans').select('user_id').where('channel_id', '=', channelId).where('user_id', 'in', ids).execute();
+  for (const b of bans) out.set(b.user_id, { kind: 'ban', until: null });
+  return out;
 }
 
 export async function liftRestrictions(db: Db, channelId: number, userId: number, kind: RestrictionKind, now: number): Promise<number> {

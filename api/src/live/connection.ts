@@ -1,10 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { AuthUser } from '../plugins/auth.ts';
 import { CLOSE_CODES, LIMITS, type Role } from '../protocol/constants.ts';
 import type { ServerMessage } from '../protocol/server-messages.ts';
 import { TokenBucket } from '../security/rateLimiter.ts';
-
-let nextConnectionId = 1;
 
 /**
  * Slow-consumer detection. Kernel socket buffers hide a stalled reader for
@@ -28,6 +27,8 @@ export class LiveConnection {
   readonly bucket: TokenBucket;
   /** Consecutive refused messages: a client that keeps flooding is closed. */
   strikes = 0;
+  /** Transports this socket has created since its media last reset (capped per connection). */
+  transports = 0;
   #queue: Promise<void> = Promise.resolve();
   #bytesSinceProbe = 0;
   /** When the outstanding probe ping was sent (0: none outstanding). */
@@ -44,7 +45,8 @@ export class LiveConnection {
     rate: { perSecond: number; burst: number } = { perSecond: LIMITS.messagesPerSecond, burst: LIMITS.messageBurst },
     maxBufferedBytes: number = LIMITS.maxBufferedBytes,
   ) {
-    this.id = `c${(nextConnectionId++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    // Random, not a counter: unique across processes (cluster mode) and restarts, and not guessable.
+    this.id = `c-${randomBytes(9).toString('base64url')}`;
     this.#socket = socket;
     this.user = user;
     this.role = role;

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '@redred/db';
 import type { WorkerPool } from '@redred/sfu';
 import type { AppConfig } from '../config.ts';
+import type { RoomBus } from './bus.ts';
 
 /** What the live subsystem needs from the app: passed explicitly, no globals. */
 export interface LiveContext {
@@ -10,4 +11,6 @@ export interface LiveContext {
   log: FastifyBaseLogger;
   pool: WorkerPool;
   config: AppConfig;
+  /** The one path of room events to sockets (in-process today; Redis in cluster mode). */
+  bus: RoomBus;
 }

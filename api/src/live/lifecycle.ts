@@ -1,6 +1,5 @@
 import { transitionStream } from '@redred/db';
 import { AppError } from '../errors.ts';
-import { CLOSE_CODES } from '../protocol/constants.ts';
 import type { LiveContext } from './context.ts';
 import type { StreamRoom } from './room.ts';
 
@@ -9,11 +8,9 @@ export async function markLive(ctx: LiveContext, room: StreamRoom): Promise<void
   if (room.status !== 'waiting') return;
   const res = await transitionStream(ctx.db, room.streamId, 'live', { now: ctx.now() });
   if (!res.ok) return;
-  room.status = 'live';
-  room.startedAt = res.stream.started_at;
   ctx.log.info({ module: 'lifecycle', streamId: room.streamId }, 'stream is live');
-  room.broadcast({ type: 'stream_live', startedAt: res.stream.started_at ?? ctx.now() });
-  await room.sampleNow();
+  room.publish({ kind: 'stream_live', startedAt: res.stream.started_at ?? ctx.now() });
+  await room.presence.sampleNow();
 }
 
 /**
@@ -37,11 +34,8 @@ export async function endStream(ctx: LiveContext, room: StreamRoom | undefined, 
   return { alreadyEnded, endedAt };
 }
 
-/** The live side of an end the database already holds: `stream_ended` to every peer, then sockets and router close. */
+/** The live side of an end the database already holds: every copy of the room tells its peers, then closes. */
 export function closeEndedRoom(room: StreamRoom, reason: string, endedAt: number): void {
   if (room.closed) return;
-  room.status = 'ended';
-  room.endedAt = endedAt;
-  room.broadcast({ type: 'stream_ended', reason, endedAt });
-  room.close(CLOSE_CODES.streamEnded, 'stream ended');
+  room.publish({ kind: 'stream_ended', reason, endedAt });
 }

@@ -1,19 +1,26 @@
-import { addUniqueViewers, insertViewerSample, recordViewerCount, type LiveStream, type StreamStatus } from '@redred/db';
+import type { LiveStream, StreamStatus } from '@redred/db';
 import type { StreamRouter } from '@redred/sfu';
 import type { ChatSettings, StreamInfo } from '../protocol/common.ts';
+import { CLOSE_CODES } from '../protocol/constants.ts';
 import type { ServerMessage } from '../protocol/server-messages.ts';
+import type { Audience, RoomEnvelope, RoomEvent, RoomSubscription } from './bus.ts';
+import { chatSettingsFor, RoomChat } from './chat.ts';
 import type { LiveConnection } from './connection.ts';
 import type { LiveContext } from './context.ts';
-import { ViewerCounter } from './viewers.ts';
-
-/** viewers_update goes out at most this often per stream, always with the latest count. */
-export const VIEWERS_UPDATE_INTERVAL_MS = 1000;
-/** A viewers-over-time sample at least this often while live. */
-export const VIEWER_SAMPLE_INTERVAL_MS = 10_000;
+import { ModerationGate } from './gate.ts';
+import { can } from './policy.ts';
+import { RoomPresence } from './presence.ts';
+import type { ViewerCounter } from './viewers.ts';
 
 /**
- * The live state of one stream in this process: its sockets, its SFU router, its
- * audience. Chat, moderation and signaling are separate modules that act on it.
+ * The live state of one stream in this process. It owns its sockets, its SFU
+ * router, its chat (with the comment writer), its moderation gate and its
+ * audience, and closes them with itself.
+ *
+ * Sockets hear only from the room bus: handlers publish RoomEvents with
+ * `publish()`, and `#deliver` — the bus subscription — applies each one to this
+ * process's copy of the room and sends the messages it implies. Direct replies
+ * to a request (acks, offers, errors) go to the requesting socket only.
  */
 export class StreamRoom {
   readonly streamId: number;
@@ -26,17 +33,17 @@ export class StreamRoom {
   readonly createdAt: number;
   startedAt: number | null;
   endedAt: number | null = null;
-  peakViewers: number;
   chatSettings: ChatSettings;
-  readonly viewers = new ViewerCounter();
+  readonly gate: ModerationGate;
+  readonly chat: RoomChat;
+  readonly presence: RoomPresence;
   readonly #connections = new Map<string, LiveConnection>();
   readonly #media: StreamRouter;
   readonly #ctx: LiveContext;
-  #presenceTimer: NodeJS.Timeout | null = null;
-  #lastPresenceAt = 0;
-  readonly #sampleTimer: NodeJS.Timeout;
-  #uniquePending: string[] = [];
+  readonly #subscription: RoomSubscription;
   #closed = false;
+  /** Settles when the comment writer has answered for every comment admitted before close. */
+  #drained: Promise<void> = Promise.resolve();
   /** Listeners the owner attaches (e.g. the registry drops the room). */
   onClose: (() => void) | null = null;
 
@@ -50,11 +57,17 @@ export class StreamRoom {
     this.description = stream.description;
     this.createdAt = stream.created_at;
     this.startedAt = stream.started_at;
-    this.peakViewers = stream.peak_viewers;
     this.chatSettings = chatSettings;
     this.#media = media;
-    this.#sampleTimer = setInterval(() => void this.#sample(), VIEWER_SAMPLE_INTERVAL_MS);
-    this.#sampleTimer.unref();
+    this.gate = new ModerationGate(ctx.db, this.channelId);
+    this.chat = new RoomChat(ctx, this);
+    this.presence = new RoomPresence(ctx, {
+      streamId: this.streamId,
+      peakViewers: stream.peak_viewers,
+      publish: (event) => this.publish(event),
+      isLive: () => this.status === 'live',
+    });
+    this.#subscription = ctx.bus.subscribe(this.streamId, (envelope) => this.#deliver(envelope));
   }
 
   get media(): StreamRouter {
@@ -63,6 +76,14 @@ export class StreamRoom {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  get viewers(): ViewerCounter {
+    return this.presence.viewers;
+  }
+
+  get peakViewers(): number {
+    return this.presence.peakViewers;
   }
 
   get connectionCount(): number {
@@ -75,10 +96,6 @@ export class StreamRoom {
 
   connection(id: string): LiveConnection | undefined {
     return this.#connections.get(id);
-  }
-
-  connectionsOfUser(userId: number): LiveConnection[] {
-    return [...this.#connections.values()].filter((c) => c.user?.id === userId);
   }
 
   streamer(): LiveConnection | undefined {
@@ -101,91 +118,150 @@ export class StreamRoom {
     };
   }
 
-  /** Serialises once; sends to every connection that passes `filter`. */
-  broadcast(message: ServerMessage, filter?: (c: LiveConnection) => boolean): void {
-    const data = JSON.stringify(message);
-    for (const c of this.#connections.values()) {
-      if (!filter || filter(c)) c.sendRaw(data);
-    }
-  }
-
-  /** The streamer and moderators: who sees joins, leaves and the moderation log. */
-  broadcastToStaff(message: ServerMessage): void {
-    this.broadcast(message, (c) => c.role === 'streamer' || c.role === 'moderator');
+  /** Everything that reaches more than the requesting socket goes through here. */
+  publish(event: RoomEvent): void {
+    if (this.#closed) return;
+    this.#ctx.bus.publish(this.streamId, event);
   }
 
   add(conn: LiveConnection): void {
     this.#connections.set(conn.id, conn);
-    if (this.viewers.add(conn, this.#ctx.now())) {
-      this.#uniquePending.push(conn.personKey);
-      if (this.viewers.count > this.peakViewers) this.peakViewers = this.viewers.count;
-      this.#schedulePresence();
-    }
+    this.presence.join(conn);
   }
 
   remove(conn: LiveConnection): void {
     if (!this.#connections.delete(conn.id)) return;
-    void this.#media.closePeer(conn.id);
-    if (this.viewers.remove(conn)) this.#schedulePresence();
+    this.chat.forget(conn);
+    this.#media.closePeer(conn.id);
+    this.presence.leave(conn);
   }
 
-  /** Coalesces viewer-count broadcasts: the first change goes out at once, then at most one per interval. */
-  #schedulePresence(): void {
-    if (this.#presenceTimer || this.#closed) return;
-    const wait = Math.max(0, this.#lastPresenceAt + VIEWERS_UPDATE_INTERVAL_MS - this.#ctx.now());
-    this.#presenceTimer = setTimeout(() => {
-      this.#presenceTimer = null;
-      void this.flushPresence();
-    }, wait);
+  /** Viewer counts and joins/leaves now, not at the next coalesced flush (tests, shutdown). */
+  flushPresence(): Promise<void> {
+    return this.presence.flush();
   }
 
-  /** Sends the latest count and the batched joins/leaves, and persists the count. */
-  async flushPresence(): Promise<void> {
-    if (this.#closed) return;
-    const now = this.#ctx.now();
-    this.#lastPresenceAt = now;
-    const viewers = this.viewers.count;
-    this.broadcast({ type: 'viewers_update', viewers, peakViewers: this.peakViewers });
-    const change = this.viewers.drainChanges();
-    if (change.joined.length > 0 || change.anonymousJoined > 0) {
-      this.broadcastToStaff({ type: 'user_joined', users: change.joined, anonymous: change.anonymousJoined, at: now });
-    }
-    if (change.left.length > 0 || change.anonymousLeft > 0) {
-      this.broadcastToStaff({ type: 'user_left', users: change.left, anonymous: change.anonymousLeft, at: now });
-    }
-    const unique = this.#uniquePending;
-    this.#uniquePending = [];
-    try {
-      await recordViewerCount(this.#ctx.db, this.streamId, viewers, now);
-      await addUniqueViewers(this.#ctx.db, this.streamId, unique, now);
-    } catch (err) {
-      this.#ctx.log.error({ err, streamId: this.streamId }, 'could not persist viewer count');
-    }
-  }
-
-  async #sample(): Promise<void> {
-    if (this.#closed || this.status !== 'live') return;
-    try {
-      await insertViewerSample(this.#ctx.db, this.streamId, this.#ctx.now(), this.viewers.count);
-    } catch (err) {
-      this.#ctx.log.error({ err, streamId: this.streamId }, 'could not store viewer sample');
-    }
-  }
-
-  /** Takes a sample now (the moment the stream goes live, or ends). */
-  sampleNow(): Promise<void> {
-    return this.#sample();
-  }
-
-  /** Closes media and sockets. Idempotent. Does not touch the database. */
+  /**
+   * Closes sockets, media, presence and the bus subscription, and refuses new
+   * comments. Idempotent. Does not touch the stream's row; comments admitted
+   * before are still committed (`drained()` settles when they are).
+   */
   close(closeCode: number, reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#presenceTimer) clearTimeout(this.#presenceTimer);
-    clearInterval(this.#sampleTimer);
+    this.#subscription.close();
+    this.presence.close();
+    this.#drained = this.chat.close();
     for (const c of this.#connections.values()) c.close(closeCode, reason);
     this.#connections.clear();
     this.#media.close();
     this.onClose?.();
   }
+
+  drained(): Promise<void> {
+    return this.#drained;
+  }
+
+  #deliver({ event }: RoomEnvelope): void {
+    switch (event.kind) {
+      case 'message':
+        return this.#send(event.message, event.audience);
+      case 'stream_live':
+        this.status = 'live';
+        this.startedAt = event.startedAt;
+        return this.#send({ type: 'stream_live', startedAt: event.startedAt }, { to: 'all' });
+      case 'stream_ended':
+        this.status = 'ended';
+        this.endedAt = event.endedAt;
+        this.#send({ type: 'stream_ended', reason: event.reason, endedAt: event.endedAt }, { to: 'all' });
+        return this.close(CLOSE_CODES.streamEnded, 'stream ended');
+      case 'chat_settings':
+        this.chatSettings = event.settings;
+        this.#send({ type: 'chat_settings', settings: event.settings }, { to: 'staff' });
+        return this.#sendWhere({ type: 'chat_settings', settings: chatSettingsFor('viewer', event.settings) }, (c) => !isStaff(c));
+      case 'role_changed': {
+        const changed: LiveConnection[] = [];
+        for (const c of this.#connectionsOfUser(event.user.id)) {
+          if (isStaff(c) !== can(event.role, 'update_chat_settings')) changed.push(c);
+          c.role = event.role;
+        }
+        this.viewers.setRole(event.user.id, event.role);
+        this.#send({ type: 'role_changed', user: event.user, role: event.role }, { to: 'all' });
+        // Gaining or losing moderation changes which chat settings the socket may see.
+        for (const c of changed) c.send({ type: 'chat_settings', settings: chatSettingsFor(c.role, this.chatSettings) });
+        return;
+      }
+      case 'restricted': {
+        const { user, reason, until } = event;
+        this.gate.noteRestriction(user.id, event.restriction, until);
+        // Everyone learns first, the restricted sockets included; then kicked or banned ones are closed.
+        if (event.restriction === 'timeout') {
+          return this.#send({ type: 'user_timed_out', user, until: until ?? 0, reason }, { to: 'all' });
+        }
+        if (event.restriction === 'kick') {
+          this.#send({ type: 'user_kicked', user, reason, blockedUntil: until ?? 0 }, { to: 'all' });
+          for (const c of this.#connectionsOfUser(user.id)) c.close(CLOSE_CODES.kicked, 'kicked');
+          return;
+        }
+        this.#send({ type: 'user_banned', user, reason }, { to: 'all' });
+        for (const c of this.#connectionsOfUser(user.id)) c.close(CLOSE_CODES.banned, 'banned');
+        return;
+      }
+      case 'media_reset': {
+        const affected = event.connectionIds === null ? null : new Set(event.connectionIds);
+        const message: ServerMessage = { type: 'media_reset', reason: event.reason, scope: event.scope };
+        return this.#sendWhere(message, (c) => {
+          if (affected && !affected.has(c.id)) return false;
+          // Their transports are gone: the per-connection allowance starts again.
+          c.transports = 0;
+          return true;
+        });
+      }
+      default: {
+        const unknown: never = event;
+        throw new Error(`unknown room event ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+
+  #send(message: ServerMessage, audience: Audience): void {
+    switch (audience.to) {
+      case 'all':
+        return this.#sendWhere(message, () => true);
+      case 'chat':
+        return this.#sendWhere(message, (c) => this.chat.hasHistory(c));
+      case 'staff':
+        return this.#sendWhere(message, isStaff);
+      case 'all_but':
+        return this.#sendWhere(message, (c) => c.id !== audience.connectionId);
+      case 'connections': {
+        const data = JSON.stringify(message);
+        for (const id of audience.ids) this.#connections.get(id)?.sendRaw(data);
+        return;
+      }
+      default: {
+        const unknown: never = audience;
+        throw new Error(`unknown audience ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+
+  /** Serialises once for every receiver. */
+  #sendWhere(message: ServerMessage, filter: (c: LiveConnection) => boolean): void {
+    let data: string | undefined;
+    for (const c of this.#connections.values()) {
+      if (!filter(c)) continue;
+      data ??= JSON.stringify(message);
+      c.sendRaw(data);
+    }
+  }
+
+  #connectionsOfUser(userId: number): LiveConnection[] {
+    return [...this.#connections.values()].filter((c) => c.user?.id === userId);
+  }
+}
+
+/** The streamer and moderators: who sees joins, leaves and the full chat settings. */
+function isStaff(c: LiveConnection): boolean {
+  return can(c.role, 'update_chat_settings');
 }

@@ -50,10 +50,12 @@ export class RoomRegistry {
     return room;
   }
 
-  /** Shutdown: every client is told the server is going away (1001). */
-  closeAll(): void {
+  /** Shutdown: every client is told the server is going away (1001); resolves when admitted comments are committed. */
+  async closeAll(): Promise<void> {
     this.#closed = true;
-    for (const room of this.#rooms.values()) room.close(CLOSE_CODES.goingAway, 'server shutting down');
+    const rooms = [...this.#rooms.values()];
     this.#rooms.clear();
+    for (const room of rooms) room.close(CLOSE_CODES.goingAway, 'server shutting down');
+    await Promise.all(rooms.map((room) => room.drained()));
   }
 }

@@ -1,4 +1,4 @@
-import { SfuError } from '@redred/sfu';
+import { SfuError, type SfuErrorCode } from '@redred/sfu';
 import { AppError } from '../errors.ts';
 import type { ErrorCode } from '../protocol/errors.ts';
 import type { ClientMessageOf } from '../protocol/client-messages.ts';
@@ -6,12 +6,12 @@ import type { LiveConnection } from './connection.ts';
 import type { LiveContext } from './context.ts';
 import { endStream, markLive } from './lifecycle.ts';
 import type { StreamRoom } from './room.ts';
-import { can } from './policy.ts';
 
 /** One send transport and a spare recv transport are plenty; more is a client bug or abuse. */
 export const MAX_TRANSPORTS_PER_CONNECTION = 4;
 
-const SFU_CODES: Record<string, ErrorCode> = {
+/** Every SFU error has its wire code: the compiler refuses a new SfuErrorCode until it is mapped here. */
+const SFU_CODES: Readonly<Record<SfuErrorCode, ErrorCode>> = {
   transport_not_found: 'transport_not_found',
   producer_not_found: 'producer_not_found',
   consumer_not_found: 'consumer_not_found',
@@ -19,11 +19,12 @@ const SFU_CODES: Record<string, ErrorCode> = {
   invalid_parameters: 'invalid_parameters',
   stream_closed: 'media_unavailable',
   not_allowed: 'forbidden',
+  worker_unavailable: 'unavailable',
 };
 
 /** Media errors keep their meaning on the wire. */
 export function toAppError(err: unknown): unknown {
-  if (err instanceof SfuError) return new AppError(SFU_CODES[err.code] ?? 'invalid_parameters', err.message);
+  if (err instanceof SfuError) return new AppError(SFU_CODES[err.code], err.message);
   return err;
 }
 
@@ -35,43 +36,43 @@ async function media<T>(op: () => Promise<T>): Promise<T> {
   }
 }
 
-function requireStreamer(conn: LiveConnection, action: 'start_stream' | 'end_stream', what: string): void {
-  if (!can(conn.role, action)) throw new AppError('forbidden', `only the streamer can ${what}`);
-}
-
-const transportCounts = new WeakMap<LiveConnection, number>();
 
 export const signalingHandlers = {
   async create_transport(ctx: LiveContext, room: StreamRoom, conn: LiveConnection, msg: ClientMessageOf<'create_transport'>) {
-    if (msg.direction === 'send') requireStreamer(conn, 'start_stream', 'publish media');
-    const n = transportCounts.get(conn) ?? 0;
-    if (n >= MAX_TRANSPORTS_PER_CONNECTION) throw new AppError('rate_limited', `at most ${MAX_TRANSPORTS_PER_CONNECTION} transports per connection`);
-    const transport = await media(() => room.media.createTransport(conn.id, msg.direction));
-    transportCounts.set(conn, n + 1);
+    if (msg.direction === 'send') room.gate.assert(conn, 'start_stream');
+    if (conn.transports >= MAX_TRANSPORTS_PER_CONNECTION) throw new AppError('rate_limited', `at most ${MAX_TRANSPORTS_PER_CONNECTION} transports per connection`);
+    conn.transports++;
+    let transport;
+    try {
+      transport = await media(() => room.media.createTransport(conn.id, msg.direction));
+    } catch (err) {
+      conn.transports--;
+      throw err;
+    }
     conn.send({ type: 'offer', requestId: msg.requestId, kind: 'transport', direction: msg.direction, transport });
   },
 
   async answer(ctx: LiveContext, room: StreamRoom, conn: LiveConnection, msg: ClientMessageOf<'answer'>) {
     if (msg.kind === 'connect') {
-      await media(() => room.media.connectTransport(conn.id, msg.transportId, msg.dtlsParameters as never));
+      await media(() => room.media.connectTransport(conn.id, msg.transportId, msg.dtlsParameters));
       conn.send({ type: 'ack', requestId: msg.requestId });
       return;
     }
-    requireStreamer(conn, 'start_stream', 'publish media');
+    room.gate.assert(conn, 'start_stream');
     if (msg.source === 'camera' || msg.source === 'screen') {
       if (msg.mediaKind !== 'video') throw new AppError('invalid_parameters', `${msg.source} must be video`);
     } else if (msg.mediaKind !== 'audio') {
       throw new AppError('invalid_parameters', `${msg.source} must be audio`);
     }
     const producerId = await media(() =>
-      room.media.produce(conn.id, msg.transportId, { kind: msg.mediaKind, rtpParameters: msg.rtpParameters as never, source: msg.source }),
+      room.media.produce(conn.id, msg.transportId, { kind: msg.mediaKind, rtpParameters: msg.rtpParameters, source: msg.source }),
     );
     conn.send({ type: 'produced', requestId: msg.requestId, producerId });
     if (msg.mediaKind === 'video') await markLive(ctx, room);
   },
 
   async consume(_ctx: LiveContext, room: StreamRoom, conn: LiveConnection, msg: ClientMessageOf<'consume'>) {
-    const consumer = await media(() => room.media.consume(conn.id, msg.transportId, msg.producerId, msg.rtpCapabilities as never));
+    const consumer = await media(() => room.media.consume(conn.id, msg.transportId, msg.producerId, msg.rtpCapabilities));
     conn.send({ type: 'offer', requestId: msg.requestId, kind: 'consumer', consumer });
   },
 
@@ -96,13 +97,13 @@ export const signalingHandlers = {
   async ice_candidate() {},
 
   async close_producer(_ctx: LiveContext, room: StreamRoom, conn: LiveConnection, msg: ClientMessageOf<'close_producer'>) {
-    requireStreamer(conn, 'start_stream', 'stop media');
+    room.gate.assert(conn, 'start_stream');
     await media(async () => room.media.closeProducer(conn.id, msg.producerId));
     conn.send({ type: 'ack', requestId: msg.requestId });
   },
 
   async end_stream(ctx: LiveContext, room: StreamRoom, conn: LiveConnection, msg: ClientMessageOf<'end_stream'>) {
-    requireStreamer(conn, 'end_stream', 'end the stream');
+    room.gate.assert(conn, 'end_stream');
     // Acked before the room closes, so the streamer's request gets its answer.
     conn.send({ type: 'ack', requestId: msg.requestId });
     await endStream(ctx, room, room.streamId, 'streamer_ended');
@@ -112,28 +113,22 @@ export const signalingHandlers = {
 /** Tells peers what the SFU did on its own: new or gone producers, closed consumers, a rebuilt router. */
 export function wireMediaEvents(ctx: LiveContext, room: StreamRoom): void {
   room.media.on('produceradded', (p) => {
-    room.broadcast({ type: 'producer_added', producer: { id: p.id, kind: p.kind, source: p.source } }, (c) => c.id !== p.peerId);
+    room.publish({ kind: 'message', audience: { to: 'all_but', connectionId: p.peerId }, message: { type: 'producer_added', producer: { id: p.id, kind: p.kind, source: p.source } } });
   });
   room.media.on('producerremoved', (p) => {
-    room.broadcast({ type: 'producer_removed', producerId: p.id }, (c) => c.id !== p.peerId);
+    room.publish({ kind: 'message', audience: { to: 'all_but', connectionId: p.peerId }, message: { type: 'producer_removed', producerId: p.id } });
   });
   room.media.on('consumerclosed', (e) => {
-    room.connection(e.peerId)?.send({ type: 'consumer_closed', consumerId: e.consumerId });
+    room.publish({ kind: 'message', audience: { to: 'connections', ids: [e.peerId] }, message: { type: 'consumer_closed', consumerId: e.consumerId } });
   });
   room.media.on('close', () => {
     // The SFU gave up on this stream (it could not rebuild after worker deaths).
     if (room.closed) return;
     ctx.log.error({ module: 'signaling', streamId: room.streamId }, 'media closed under a live room: ending the stream');
-    void endStream(ctx, room, room.streamId, 'media_failure').catch((err) => ctx.log.error({ err }, 'could not end stream'));
+    void endStream(ctx, room, room.streamId, 'media_failure').catch((err: unknown) => ctx.log.error({ err }, 'could not end stream'));
   });
   room.media.on('mediareset', (reset) => {
     ctx.log.warn({ module: 'signaling', streamId: room.streamId, reason: reset.reason, scope: reset.scope }, 'media reset: peers re-negotiate');
-    const affected = reset.scope === 'all' ? null : new Set(reset.peerIds);
-    const message = { type: 'media_reset', reason: reset.reason, scope: reset.scope } as const;
-    for (const c of room.connections()) {
-      if (affected && !affected.has(c.id)) continue;
-      transportCounts.delete(c);
-      c.send(message);
-    }
+    room.publish({ kind: 'media_reset', reason: reset.reason, scope: reset.scope, connectionIds: reset.scope === 'all' ? null : reset.peerIds });
   });
 }

@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { activeRestrictionUntil, isBanned } from '@redred/db';
 import { AppError } from '../errors.ts';
 import { CLOSE_CODES, type Role } from '../protocol/constants.ts';
 import { isOriginAllowed } from '../security/origin.ts';
@@ -8,8 +7,7 @@ import type { LiveContext } from './context.ts';
 import { handleFrame } from './dispatcher.ts';
 import type { RoomRegistry } from './rooms.ts';
 import type { StreamRoom } from './room.ts';
-import { chatSettingsFor, sendChatHistory } from './chat.ts';
-import { resolveRole as resolveChannelRole } from './policy.ts';
+import { chatSettingsFor } from './chat.ts';
 
 type Admission = { ok: true; room: StreamRoom; role: Role } | { ok: false; error: AppError; closeCode: number };
 
@@ -19,27 +17,12 @@ declare module 'fastify' {
   }
 }
 
-/** Who this user is on this channel. The client never says. */
-export async function resolveRole(ctx: LiveContext, channelId: number, userId: number | null): Promise<Role> {
-  return resolveChannelRole(ctx.db, channelId, userId);
-}
-
+/** The room of the stream, and the moderation gate's word on this user joining it. */
 async function admit(ctx: LiveContext, rooms: RoomRegistry, request: FastifyRequest, streamId: number): Promise<Admission> {
   const room = await rooms.open(streamId);
   if (!room) return { ok: false, error: new AppError('stream_ended', 'this stream has ended or does not exist'), closeCode: CLOSE_CODES.streamEnded };
-  const user = request.user;
-  if (user && user.id !== room.channelId) {
-    const now = ctx.now();
-    if (await isBanned(ctx.db, room.channelId, user.id)) {
-      return { ok: false, error: new AppError('banned', 'you are banned from this channel'), closeCode: CLOSE_CODES.banned };
-    }
-    const kickedUntil = await activeRestrictionUntil(ctx.db, room.channelId, user.id, 'kick', now);
-    if (kickedUntil !== null) {
-      const retry = Math.ceil((kickedUntil - now) / 1000);
-      return { ok: false, error: new AppError('kicked', `you were kicked; you may rejoin in ${retry} s`, { retryAfterSeconds: retry }), closeCode: CLOSE_CODES.kicked };
-    }
-  }
-  return { ok: true, room, role: await resolveRole(ctx, room.channelId, user?.id ?? null) };
+  const admission = await room.gate.admit(request.user, ctx.now());
+  return admission.ok ? { ok: true, room, role: admission.role } : admission;
 }
 
 export function registerLiveWebSocket(app: FastifyInstance, ctx: LiveContext, rooms: RoomRegistry): void {
@@ -65,7 +48,8 @@ export function registerLiveWebSocket(app: FastifyInstance, ctx: LiveContext, ro
 
   app.addHook('onClose', async () => {
     clearInterval(heartbeat);
-    rooms.closeAll();
+    // Every client hears 1001 and every admitted comment is committed before the database closes.
+    await rooms.closeAll();
     for (const c of connections) c.socket.terminate();
   });
 
@@ -132,7 +116,7 @@ export function registerLiveWebSocket(app: FastifyInstance, ctx: LiveContext, ro
       });
       conn.send({ type: 'viewers_update', viewers: room.viewers.count, peakViewers: room.peakViewers });
       // Registered synchronously: live comments skip this socket until its history is out.
-      void sendChatHistory(ctx, room, conn);
+      void room.chat.sendHistory(conn);
     },
   );
 }

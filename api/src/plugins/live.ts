@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import type { AppConfig } from '../config.ts';
+import { InProcessRoomBus } from '../live/bus.ts';
 import type { LiveContext } from '../live/context.ts';
 import { RoomRegistry } from '../live/rooms.ts';
 import { registerLiveWebSocket } from '../live/websocket.ts';
@@ -14,11 +15,18 @@ declare module 'fastify' {
 /** The stream WebSockets and their rooms. */
 export const livePlugin = fp<{ config: AppConfig; now: () => number }>(
   async (app, opts) => {
-    const ctx: LiveContext = { db: app.db, now: opts.now, log: app.log.child({ module: 'live' }), pool: app.sfu.pool, config: opts.config };
+    const log = app.log.child({ module: 'live' });
+    const bus = new InProcessRoomBus((err, envelope) => log.error({ err, streamId: envelope.streamId, kind: envelope.event.kind }, 'room event handler failed'));
+    const ctx: LiveContext = { db: app.db, now: opts.now, log, pool: app.sfu.pool, config: opts.config, bus };
     const rooms = new RoomRegistry(ctx);
     app.decorate('rooms', rooms);
     app.decorate('liveContext', ctx);
     registerLiveWebSocket(app, ctx, rooms);
+    app.addHook('onClose', async () => {
+      // Rooms first (whichever onClose hook runs first does it): their last events still reach the bus.
+      await rooms.closeAll();
+      bus.close();
+    });
   },
   { name: 'redred-live', dependencies: ['redred-db', 'redred-sfu', '@fastify/websocket'] },
 );

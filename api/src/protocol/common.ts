@@ -7,7 +7,7 @@ const literals = <T extends readonly string[]>(values: T) => Type.Union(values.m
 export const RoleSchema = literals(ROLES);
 export const LayerSchema = literals(LAYERS);
 export const MediaSourceSchema = literals(MEDIA_SOURCES);
-export const ErrorCodeSchema = literals(ERROR_CODES);
+const ErrorCodeSchema = literals(ERROR_CODES);
 
 export const RequestId = Type.String({ minLength: 1, maxLength: 64 });
 export const MediaId = Type.String({ minLength: 1, maxLength: 64 });
@@ -35,9 +35,13 @@ export const RtpParametersSchema = Loose({
   rtcp: Type.Optional(Loose({})),
 });
 
+const MediaKindSchema = Type.Union([Type.Literal('audio'), Type.Literal('video')]);
+
 export const RtpCapabilitiesSchema = Loose({
-  codecs: Type.Optional(Type.Array(Loose({ mimeType: Type.String({ maxLength: 64 }), kind: Type.String({ maxLength: 8 }), clockRate: Type.Integer() }), { maxItems: 64 })),
-  headerExtensions: Type.Optional(Type.Array(Loose({}), { maxItems: 64 })),
+  codecs: Type.Optional(Type.Array(Loose({ mimeType: Type.String({ maxLength: 64 }), kind: MediaKindSchema, clockRate: Type.Integer() }), { maxItems: 64 })),
+  headerExtensions: Type.Optional(
+    Type.Array(Loose({ kind: MediaKindSchema, uri: Type.String({ maxLength: 256 }), preferredId: Type.Integer() }), { maxItems: 64 }),
+  ),
 });
 
 export const UserRefSchema = Type.Object({

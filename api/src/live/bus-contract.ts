@@ -1,0 +1,104 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RoomBus, RoomEnvelope, RoomEvent } from './bus.ts';
+
+/**
+ * The RoomBus contract, run against each implementation (the in-process bus
+ * today; a Redis bus in cluster mode): `describeRoomBus('name', makeBus)`.
+ */
+export function describeRoomBus(name: string, makeBus: (onHandlerError: (err: unknown) => void) => Promise<RoomBus> | RoomBus, settle: (bus: RoomBus) => Promise<void> = async () => {}): void {
+  describe(`RoomBus contract: ${name}`, () => {
+    let bus: RoomBus;
+    let handlerErrors: unknown[];
+
+    beforeEach(async () => {
+      handlerErrors = [];
+      bus = await makeBus((err) => handlerErrors.push(err));
+    });
+    afterEach(() => bus.close());
+
+    const comment = (n: number): RoomEvent => ({
+      kind: 'message',
+      audience: { to: 'chat' },
+      message: { type: 'comment', comment: { id: n, streamId: 1, author: { id: 2, username: 'ana', role: 'viewer' }, content: `c${n}`, highlighted: false, createdAt: 1000 + n } },
+    });
+
+    it('delivers every event of a stream to every subscriber once, in publish order, seq counting from 1', async () => {
+      const a: RoomEnvelope[] = [];
+      const b: RoomEnvelope[] = [];
+      bus.subscribe(1, (e) => a.push(e));
+      bus.subscribe(1, (e) => b.push(e));
+      for (let i = 1; i <= 50; i++) bus.publish(1, comment(i));
+      await settle(bus);
+      expect(a.map((e) => e.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+      expect(b).toEqual(a);
+      expect(a.map((e) => (e.event.kind === 'message' && e.event.message.type === 'comment' ? e.event.message.comment.id : 0))).toEqual(a.map((e) => e.seq));
+    });
+
+    it('keeps streams apart: a subscriber hears only its own stream', async () => {
+      const one: RoomEnvelope[] = [];
+      const two: RoomEnvelope[] = [];
+      bus.subscribe(1, (e) => one.push(e));
+      bus.subscribe(2, (e) => two.push(e));
+      bus.publish(1, comment(1));
+      bus.publish(2, { kind: 'stream_live', startedAt: 5 });
+      bus.publish(1, comment(2));
+      await settle(bus);
+      expect(one.map((e) => [e.streamId, e.seq])).toEqual([[1, 1], [1, 2]]);
+      expect(two.map((e) => [e.streamId, e.seq, e.event.kind])).toEqual([[2, 1, 'stream_live']]);
+    });
+
+    it('carries plain data: an event survives a JSON round trip unchanged', async () => {
+      const got: RoomEnvelope[] = [];
+      bus.subscribe(7, (e) => got.push(e));
+      const events: RoomEvent[] = [
+        comment(3),
+        { kind: 'restricted', restriction: 'ban', user: { id: 4, username: 'eve' }, reason: 'spam', until: null },
+        { kind: 'media_reset', reason: 'worker_died', scope: 'viewers', connectionIds: ['c1', 'c2'] },
+        { kind: 'chat_settings', settings: { slowModeSeconds: 5, blockedWords: ['x'], accountsOnly: true } },
+      ];
+      for (const e of events) bus.publish(7, e);
+      await settle(bus);
+      expect(got.map((e) => e.event)).toEqual(events);
+      expect(JSON.parse(JSON.stringify(got))).toEqual(got);
+    });
+
+    it('stops delivering to a closed subscription, idempotently, and keeps the others', async () => {
+      const a: number[] = [];
+      const b: number[] = [];
+      const sub = bus.subscribe(1, (e) => a.push(e.seq));
+      bus.subscribe(1, (e) => b.push(e.seq));
+      bus.publish(1, comment(1));
+      await settle(bus);
+      sub.close();
+      sub.close();
+      bus.publish(1, comment(2));
+      await settle(bus);
+      expect(a).toEqual([1]);
+      expect(b).toEqual([1, 2]);
+    });
+
+    it('reports a throwing handler and still delivers to the others', async () => {
+      const b: number[] = [];
+      bus.subscribe(1, () => {
+        throw new Error('listener bug');
+      });
+      bus.subscribe(1, (e) => b.push(e.seq));
+      bus.publish(1, comment(1));
+      bus.publish(1, comment(2));
+      await settle(bus);
+      expect(b).toEqual([1, 2]);
+      expect(handlerErrors).toHaveLength(2);
+    });
+
+    it('refuses publish and subscribe after close, and close is idempotent', () => {
+      const got: number[] = [];
+      bus.subscribe(1, (e) => got.push(e.seq));
+      bus.close();
+      bus.close();
+      expect(bus.closed).toBe(true);
+      expect(() => bus.publish(1, comment(1))).toThrow(/closed/);
+      expect(() => bus.subscribe(1, () => {})).toThrow(/closed/);
+      expect(got).toEqual([]);
+    });
+  });
+}

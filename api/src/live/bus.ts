@@ -1,0 +1,149 @@
+import type { ChatSettings } from '../protocol/common.ts';
+import type { Role } from '../protocol/constants.ts';
+import type { ServerMessage } from '../protocol/server-messages.ts';
+
+/**
+ * Which sockets of a stream receive a message. Plain data, so that a bus
+ * between processes (cluster mode: Redis) carries it unchanged.
+ */
+export type Audience =
+  | { to: 'all' }
+  /** Sockets that already have their chat history: live comments go here, so none is seen twice or missed. */
+  | { to: 'chat' }
+  /** The streamer and moderators (joins, leaves). */
+  | { to: 'staff' }
+  | { to: 'connections'; ids: string[] }
+  /** Everyone but one connection (a producer's own publisher needs no `producer_added`). */
+  | { to: 'all_but'; connectionId: string };
+
+export interface PersonRef {
+  id: number;
+  username: string;
+}
+
+/**
+ * Everything that reaches the clients of a stream, or changes what every copy
+ * of the room must know. Each subscriber (a room, one per process carrying the
+ * stream) applies it to its own sockets: state events carry the change, and the
+ * subscriber derives the messages, so every process ends in the same state.
+ */
+export type RoomEvent =
+  | { kind: 'message'; audience: Audience; message: ServerMessage }
+  | { kind: 'stream_live'; startedAt: number }
+  /** The end is already durable; subscribers tell their sockets and close the room. */
+  | { kind: 'stream_ended'; reason: string; endedAt: number }
+  | { kind: 'chat_settings'; settings: ChatSettings }
+  | { kind: 'role_changed'; user: PersonRef; role: Exclude<Role, 'streamer' | 'anonymous'> }
+  /**
+   * A stored restriction: subscribers tell everyone, remember it for the
+   * moderation gate, and close the user's sockets for a kick or ban.
+   */
+  | { kind: 'restricted'; restriction: 'timeout' | 'kick' | 'ban'; user: PersonRef; reason: string; until: number | null }
+  /** A worker died under these connections: they re-negotiate their media. */
+  | { kind: 'media_reset'; reason: string; scope: 'all' | 'viewers'; connectionIds: string[] | null };
+
+export type RoomEventKind = RoomEvent['kind'];
+
+/** What subscribers receive: `seq` counts the stream's events, from 1, in publish order. */
+export interface RoomEnvelope {
+  streamId: number;
+  seq: number;
+  event: RoomEvent;
+}
+
+export type RoomEventHandler = (envelope: RoomEnvelope) => void;
+
+export interface RoomSubscription {
+  /** Stops delivery to this handler. Idempotent. */
+  close(): void;
+}
+
+/**
+ * The one path from the live modules to the sockets of a stream.
+ *
+ * Contract (bus-contract.ts tests it for every implementation):
+ * - every subscriber of a stream receives every event published to that
+ *   stream after it subscribed, exactly once, in publish order, with `seq`
+ *   increasing by one;
+ * - events are plain data (JSON round-trips them unchanged);
+ * - a handler that throws is reported and never stops delivery to the others;
+ * - after close() publish is refused and no handler is called.
+ */
+export interface RoomBus {
+  publish(streamId: number, event: RoomEvent): void;
+  subscribe(streamId: number, handler: RoomEventHandler): RoomSubscription;
+  close(): void;
+  readonly closed: boolean;
+}
+
+export class RoomBusClosedError extends Error {
+  override readonly name = 'RoomBusClosedError';
+  readonly code = 'bus_closed';
+}
+
+interface Topic {
+  seq: number;
+  readonly handlers: Set<RoomEventHandler>;
+}
+
+/**
+ * The single-process bus: delivery is synchronous, so when publish() returns
+ * every room of this process has applied the event (a kicked socket is already
+ * closed when the moderator is acked).
+ */
+export class InProcessRoomBus implements RoomBus {
+  readonly #topics = new Map<number, Topic>();
+  readonly #onHandlerError: (err: unknown, envelope: RoomEnvelope) => void;
+  #closed = false;
+
+  constructor(onHandlerError: (err: unknown, envelope: RoomEnvelope) => void) {
+    this.#onHandlerError = onHandlerError;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  publish(streamId: number, event: RoomEvent): void {
+    if (this.#closed) throw new RoomBusClosedError('the room bus is closed');
+    const topic = this.#topics.get(streamId);
+    if (!topic) return;
+    const envelope: RoomEnvelope = { streamId, seq: ++topic.seq, event };
+    for (const handler of [...topic.handlers]) {
+      // A handler unsubscribed by an earlier one in this same delivery is skipped.
+      if (!topic.handlers.has(handler)) continue;
+      try {
+        handler(envelope);
+      } catch (err) {
+        this.#onHandlerError(err, envelope);
+      }
+    }
+  }
+
+  subscribe(streamId: number, handler: RoomEventHandler): RoomSubscription {
+    if (this.#closed) throw new RoomBusClosedError('the room bus is closed');
+    let topic = this.#topics.get(streamId);
+    if (!topic) {
+      topic = { seq: 0, handlers: new Set() };
+      this.#topics.set(streamId, topic);
+    }
+    const subscribed = topic;
+    subscribed.handlers.add(handler);
+    let open = true;
+    return {
+      close: () => {
+        if (!open) return;
+        open = false;
+        subscribed.handlers.delete(handler);
+        // The sequence lives as long as anyone listens; a stream reopened later starts again at 1.
+        if (subscribed.handlers.size === 0 && this.#topics.get(streamId) === subscribed) this.#topics.delete(streamId);
+      },
+    };
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#topics.clear();
+  }
+}

@@ -1,0 +1,175 @@
+import { activeRestrictionsOf, activeRestrictionUntil, findUserById, isBanned, type ActiveRestriction, type Db } from '@redred/db';
+import { AppError } from '../errors.ts';
+import type { AuthUser } from '../plugins/auth.ts';
+import type { ChatSettings } from '../protocol/common.ts';
+import { CLOSE_CODES, type Role } from '../protocol/constants.ts';
+import { ACCOUNTS_ONLY_MIN_AGE_MS, blockedWordsOf, ChatThrottle } from './chat-rules.ts';
+import { assertCan, can, resolveRole, type Action } from './policy.ts';
+
+export type Admission = { ok: true; role: Role } | { ok: false; error: AppError; closeCode: number };
+
+export interface Person {
+  id: number;
+  username: string;
+}
+
+export interface Target extends Person {
+  role: Role;
+}
+
+/** Who asks, as the gate needs to know them: the socket's account and its role on the channel. */
+export interface Requester {
+  readonly user: AuthUser | null;
+  readonly role: Role;
+}
+
+/** What the comment check needs about an author, read once and kept briefly. */
+interface AuthorFacts {
+  timedOutUntil: number;
+  accountCreatedAt: number;
+  loadedAt: number;
+}
+
+/** Cached author facts are re-read after this long, so a change made outside this process (the CLI) is seen. */
+const AUTHOR_FACTS_TTL_MS = 30_000;
+const MAX_CACHED_AUTHORS = 10_000;
+
+/**
+ * THE moderation gate of one channel: every "may this user do this now?" is
+ * answered here, from the policy table (policy.ts) and the stored restrictions
+ * (bans, kicks, timeouts) plus the channel's chat settings. The WebSocket
+ * admission, chat, moderation actions and the comment writer's commit all ask
+ * it; none of them compares roles or reads restrictions itself.
+ */
+export class ModerationGate {
+  readonly channelId: number;
+  readonly #db: Db;
+  readonly #throttle = new ChatThrottle();
+  readonly #facts = new Map<number, AuthorFacts>();
+
+  constructor(db: Db, channelId: number) {
+    this.#db = db;
+    this.channelId = channelId;
+  }
+
+  /** May this user open a socket on the channel now, and as what? Bans and kicks refuse; the role comes from the database. */
+  async admit(user: AuthUser | null, now: number): Promise<Admission> {
+    if (user && user.id !== this.channelId) {
+      if (await isBanned(this.#db, this.channelId, user.id)) {
+        return { ok: false, error: new AppError('banned', 'you are banned from this channel'), closeCode: CLOSE_CODES.banned };
+      }
+      const kickedUntil = await activeRestrictionUntil(this.#db, this.channelId, user.id, 'kick', now);
+      if (kickedUntil !== null) {
+        const retry = Math.ceil((kickedUntil - now) / 1000);
+        return { ok: false, error: new AppError('kicked', `you were kicked; you may rejoin in ${retry} s`, { retryAfterSeconds: retry }), closeCode: CLOSE_CODES.kicked };
+      }
+    }
+    return { ok: true, role: await resolveRole(this.#db, this.channelId, user?.id ?? null) };
+  }
+
+  /** A capability of the socket's role (publish, end the stream, see the viewer list…); `forbidden` otherwise. */
+  assert(requester: Requester, action: Action): void {
+    assertCan(requester.role, action);
+  }
+
+  /** The requester's account, if their role could ever do `action`: the cheap refusal before any transaction. */
+  actor(requester: Requester, action: Action): Person {
+    assertCan(requester.role, action);
+    if (!requester.user) throw new AppError('forbidden', 'sign in first');
+    return requester.user;
+  }
+
+  /**
+   * Inside the action's transaction: loads the target and checks the policy on
+   * the roles stored now (a role revoked a moment ago counts), so a refusal
+   * rolls the transaction back.
+   */
+  async authorize(trx: Db, actor: Person, action: Action, targetId: number): Promise<Target> {
+    const user = await findUserById(trx, targetId);
+    if (!user) throw new AppError('user_not_found', `no user ${targetId}`);
+    const [actorRole, targetRole] = await Promise.all([resolveRole(trx, this.channelId, actor.id), resolveRole(trx, this.channelId, user.id)]);
+    assertCan(actorRole, action, user.id === actor.id ? 'self' : targetRole);
+    return { id: user.id, username: user.username, role: targetRole };
+  }
+
+  /** Re-reads the actor's stored role for an untargeted action (chat settings). */
+  async authorizeOwn(trx: Db, actor: Person, action: Action): Promise<void> {
+    assertCan(await resolveRole(trx, this.channelId, actor.id), action);
+  }
+
+  /**
+   * May this socket post `content` now? Role, timeout, accounts-only, blocked
+   * words, then slow mode and the rate limit (which count the comment, so they
+   * come last). Returns whether the comment is highlighted.
+   */
+  async admitComment(requester: Requester, content: string, settings: () => ChatSettings, now: () => number): Promise<{ author: Person; highlighted: boolean }> {
+    const user = requester.user;
+    if (!user || !can(requester.role, 'comment')) throw new AppError('unauthorized', 'sign in to comment');
+    const facts = await this.#authorFacts(user.id, now());
+    // Role, settings and clock are read after the await: a moderation action may have landed meanwhile.
+    const at = now();
+    const role = requester.role;
+    const current = settings();
+    if (role !== 'streamer' && facts.timedOutUntil > at) throw timedOut(facts.timedOutUntil, at);
+    if (current.accountsOnly && !can(role, 'skip_account_age') && at - facts.accountCreatedAt < ACCOUNTS_ONLY_MIN_AGE_MS) {
+      const retry = Math.ceil((facts.accountCreatedAt + ACCOUNTS_ONLY_MIN_AGE_MS - at) / 1000);
+      throw new AppError('accounts_only', `chat is for established accounts; yours can comment in ${retry} s`, { retryAfterSeconds: retry });
+    }
+    if (!can(role, 'skip_blocked_words') && blockedWordsOf(current.blockedWords).find(content) !== null) {
+      throw new AppError('blocked_word', 'this comment contains a word blocked on this channel');
+    }
+    this.#throttle.admit(user.id, role, current.slowModeSeconds, at);
+    return { author: user, highlighted: can(role, 'highlighted_chat') };
+  }
+
+  /**
+   * At commit, in the writer's transaction: the authors who were banned, kicked
+   * or timed out after their comment was admitted. Their comments are not
+   * stored, so they are never broadcast nor shown in the history.
+   */
+  async refusalsAtCommit(trx: Db, authorIds: readonly number[], now: number): Promise<Map<number, AppError>> {
+    const ids = authorIds.filter((id) => id !== this.channelId);
+    const refusals = new Map<number, AppError>();
+    for (const [userId, restriction] of await activeRestrictionsOf(trx, this.channelId, ids, now)) {
+      refusals.set(userId, refusal(restriction, now));
+    }
+    return refusals;
+  }
+
+  /** A restriction stored by any process: the comment check knows without a re-read. */
+  noteRestriction(userId: number, restriction: 'timeout' | 'kick' | 'ban', until: number | null): void {
+    if (restriction !== 'timeout') return;
+    const cached = this.#facts.get(userId);
+    if (cached) cached.timedOutUntil = until ?? Number.MAX_SAFE_INTEGER;
+  }
+
+  async #authorFacts(userId: number, now: number): Promise<AuthorFacts> {
+    const cached = this.#facts.get(userId);
+    if (cached && now - cached.loadedAt < AUTHOR_FACTS_TTL_MS) return cached;
+    const [until, user] = await Promise.all([activeRestrictionUntil(this.#db, this.channelId, userId, 'timeout', now), findUserById(this.#db, userId)]);
+    const facts = { timedOutUntil: until ?? 0, accountCreatedAt: user?.created_at ?? 0, loadedAt: now };
+    if (this.#facts.size > MAX_CACHED_AUTHORS) this.#facts.clear();
+    this.#facts.set(userId, facts);
+    return facts;
+  }
+}
+
+function timedOut(until: number, now: number): AppError {
+  const retry = Math.ceil((until - now) / 1000);
+  return new AppError('timed_out', `you are timed out for ${retry} more seconds`, { retryAfterSeconds: retry });
+}
+
+function refusal(restriction: ActiveRestriction, now: number): AppError {
+  switch (restriction.kind) {
+    case 'ban':
+      return new AppError('banned', 'you are banned from this channel; the comment was not saved');
+    case 'kick':
+      return new AppError('kicked', 'you were kicked; the comment was not saved');
+    case 'timeout':
+      return timedOut(restriction.until, now);
+    default: {
+      const unknown: never = restriction;
+      throw new Error(`unknown restriction ${JSON.stringify(unknown)}`);
+    }
+  }
+}
