@@ -2,7 +2,6 @@ import {
   addRestriction,
   appendModerationLog,
   banUser,
-  findUserById,
   getChatSettings,
   getComment,
   isBanned,
@@ -15,13 +14,12 @@ import {
   softDeleteCommentsOfUser,
   unbanUser,
   type ChannelRole,
-  type Db,
   type LogEntryInput,
 } from '@redred/db';
 import { AppError } from '../errors.ts';
 import type { ClientMessageOf, ClientMessageType } from '../protocol/client-messages.ts';
 import type { ChatSettings } from '../protocol/common.ts';
-import { CLOSE_CODES, LIMITS, type Role } from '../protocol/constants.ts';
+import { LIMITS } from '../protocol/constants.ts';
 import type { PersonRef } from './bus.ts';
 import { normalizeBlockedWords } from './chat-rules.ts';
 import type { LiveConnection } from './connection.ts';
