@@ -1,35 +1,42 @@
 import { types as ms } from 'mediasoup';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SfuError, type SfuErrorCode } from './errors.ts';
 import { StreamRouter } from './StreamRouter.ts';
 import type { RtpCapabilities } from './StreamRouterTypes.ts';
 import {
   cameraRtpParameters,
   captureLogger,
   clientDtlsParameters,
-  microphoneRtpParameters,
+  expectSfuError,
+  ManualTimer,
   nextEvent,
+  publish,
   screenRtpParameters,
+  view,
 } from './testFixtures.ts';
 import { WorkerPool } from './WorkerPool.ts';
+
+// Fan-out and placement: RouterSet.test.ts. Worker death: OriginRebuild.test.ts.
 
 const KEYFRAME_RETRY_DELAYS_MS = [40, 80];
 
 interface Ctx {
   pool: WorkerPool;
   stream: StreamRouter;
+  timer: ManualTimer;
 }
 
 let ctx: Ctx;
 
 beforeEach(async () => {
   const logger = captureLogger();
+  const timer = new ManualTimer();
   const pool = await WorkerPool.create({ numWorkers: 2, rtcMinPort: 42000, rtcMaxPort: 42999 }, { logger });
   const stream = await StreamRouter.create(pool, 'stream-1', {
     maxConsumersPerRouter: 2,
     keyFrameRetryDelaysMs: KEYFRAME_RETRY_DELAYS_MS,
+    timer,
   });
-  ctx = { pool, stream };
+  ctx = { pool, stream, timer };
 });
 
 afterEach(() => {
@@ -37,37 +44,6 @@ afterEach(() => {
   ctx.stream.close();
   ctx.pool.close();
 });
-
-/** The streamer's send transport with camera + microphone producers. */
-async function publish(stream = ctx.stream, peerId = 'streamer') {
-  const transport = await stream.createTransport(peerId, 'send');
-  const camera = await stream.produce(peerId, transport.id, {
-    kind: 'video',
-    rtpParameters: cameraRtpParameters(),
-    source: 'camera',
-  });
-  const microphone = await stream.produce(peerId, transport.id, {
-    kind: 'audio',
-    rtpParameters: microphoneRtpParameters(),
-    source: 'microphone',
-  });
-  return { transportId: transport.id, camera, microphone };
-}
-
-/** A viewer's recv transport and consumers of the given producers (rtpCapabilities of a capable browser). */
-async function view(peerId: string, producerIds: string[], stream = ctx.stream) {
-  const transport = await stream.createTransport(peerId, 'recv');
-  const consumers = [];
-  for (const producerId of producerIds) {
-    consumers.push(await stream.consume(peerId, transport.id, producerId, stream.rtpCapabilities));
-  }
-  return { transportId: transport.id, consumers };
-}
-
-async function expectSfuError(promise: Promise<unknown> | (() => unknown), code: SfuErrorCode): Promise<void> {
-  const run = typeof promise === 'function' ? async () => promise() : () => promise;
-  await expect(run()).rejects.toSatisfy((error: unknown) => error instanceof SfuError && error.code === code);
-}
 
 describe('StreamRouter: publishing', () => {
   it('gives the streamer a send transport and accepts VP8 simulcast + Opus without ICE being connected', async () => {
@@ -134,7 +110,7 @@ describe('StreamRouter: publishing', () => {
   });
 
   it('allows one producer per source and lets the streamer stop the screen share', async () => {
-    const { transportId } = await publish();
+    const { transportId } = await publish(ctx.stream);
     await expectSfuError(
       ctx.stream.produce('streamer', transportId, {
         kind: 'video',
@@ -172,8 +148,8 @@ describe('StreamRouter: publishing', () => {
 
 describe('StreamRouter: viewing', () => {
   it('creates paused consumers: simulcast for the camera, simple for the microphone', async () => {
-    const { camera, microphone } = await publish();
-    const { consumers } = await view('viewer-1', [camera, microphone]);
+    const { camera, microphone } = await publish(ctx.stream);
+    const { consumers } = await view(ctx.stream, 'viewer-1', [camera, microphone]);
     const [video, audio] = consumers;
 
     expect(video).toMatchObject({ producerId: camera, kind: 'video', type: 'simulcast', source: 'camera' });
@@ -185,23 +161,26 @@ describe('StreamRouter: viewing', () => {
 
   it('re-requests a keyframe after resume and stops when the consumer closes', async () => {
     const requestKeyFrame = vi.spyOn(ms.Consumer.prototype, 'requestKeyFrame');
-    const { camera } = await publish();
-    const a = await view('viewer-1', [camera]);
-    const b = await view('viewer-2', [camera]);
+    const { camera } = await publish(ctx.stream);
+    const a = await view(ctx.stream, 'viewer-1', [camera]);
+    const b = await view(ctx.stream, 'viewer-2', [camera]);
 
     await ctx.stream.resumeConsumer('viewer-1', a.consumers[0]!.id);
     await ctx.stream.resumeConsumer('viewer-2', b.consumers[0]!.id);
     expect(requestKeyFrame).toHaveBeenCalledTimes(2);
+    expect(ctx.timer.pending).toBe(4);
     ctx.stream.closePeer('viewer-2');
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(ctx.timer.pending).toBe(2);
+    ctx.timer.advance(150);
 
     // viewer-1: now, +40 ms, +80 ms. viewer-2: only the immediate one.
     expect(requestKeyFrame).toHaveBeenCalledTimes(4);
+    expect(ctx.timer.pending).toBe(0);
   });
 
   it('pins simulcast layers and returns to the top layer on auto; audio consumers ignore it', async () => {
-    const { camera, microphone } = await publish();
-    const { consumers } = await view('viewer-1', [camera, microphone]);
+    const { camera, microphone } = await publish(ctx.stream);
+    const { consumers } = await view(ctx.stream, 'viewer-1', [camera, microphone]);
     const [video, audio] = consumers;
 
     expect(await ctx.stream.setPreferredLayer('viewer-1', video!.id, 'low')).toEqual({
@@ -220,7 +199,7 @@ describe('StreamRouter: viewing', () => {
   });
 
   it('refuses capabilities that cannot receive the producer with cannot_consume', async () => {
-    const { camera } = await publish();
+    const { camera } = await publish(ctx.stream);
     const transport = await ctx.stream.createTransport('viewer-1', 'recv');
     const audioOnly: RtpCapabilities = {
       codecs: [{ kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2, preferredPayloadType: 100 }],
@@ -234,8 +213,8 @@ describe('StreamRouter: viewing', () => {
   });
 
   it("a peer cannot use another peer's transport or consumer", async () => {
-    const { camera, transportId: sendId } = await publish();
-    const b = await view('viewer-b', [camera]);
+    const { camera, transportId: sendId } = await publish(ctx.stream);
+    const b = await view(ctx.stream, 'viewer-b', [camera]);
     const consumerId = b.consumers[0]!.id;
 
     await expectSfuError(ctx.stream.consume('viewer-a', b.transportId, camera, ctx.stream.rtpCapabilities), 'transport_not_found');
@@ -257,13 +236,13 @@ describe('StreamRouter: viewing', () => {
   });
 
   it('tells viewers their consumer closed when the producer closes', async () => {
-    const { transportId } = await publish();
+    const { transportId } = await publish(ctx.stream);
     const screen = await ctx.stream.produce('streamer', transportId, {
       kind: 'video',
       rtpParameters: screenRtpParameters(),
       source: 'screen',
     });
-    const { consumers } = await view('viewer-1', [screen]);
+    const { consumers } = await view(ctx.stream, 'viewer-1', [screen]);
     const closed = nextEvent(ctx.stream, 'consumerclosed');
 
     ctx.stream.closeProducer('streamer', screen);
@@ -273,58 +252,12 @@ describe('StreamRouter: viewing', () => {
   });
 });
 
-describe('StreamRouter: fan-out', () => {
-  it('serves the third viewer from a router on the other worker, with the producers piped', async () => {
-    const { camera, microphone } = await publish();
-    await view('viewer-1', [camera]);
-    await view('viewer-2', [camera]);
-    const third = await view('viewer-3', [camera, microphone]);
-
-    const placement = ctx.stream.placement();
-    expect(placement.fanout).toHaveLength(1);
-    expect(placement.fanout[0]!.workerPid).not.toBe(placement.origin.workerPid);
-    expect(third.consumers.map((c) => c.producerId)).toEqual([camera, microphone]);
-    expect(third.consumers[0]!.type).toBe('simulcast');
-    // The streamer still uploads once: one send transport, one set of producers.
-    expect(ctx.stream.counts()).toEqual({
-      routers: 2,
-      transports: 4,
-      producers: 2,
-      consumers: 4,
-      consumersPerRouter: [2, 2],
-    });
-  });
-
-  it('pipes producers added later to the existing fan-out routers', async () => {
-    const { camera, transportId } = await publish();
-    await view('viewer-1', [camera]);
-    await view('viewer-2', [camera]);
-    const third = await view('viewer-3', []);
-
-    const screen = await ctx.stream.produce('streamer', transportId, {
-      kind: 'video',
-      rtpParameters: screenRtpParameters(),
-      source: 'screen',
-    });
-    const offer = await ctx.stream.consume('viewer-3', third.transportId, screen, ctx.stream.rtpCapabilities);
-
-    expect(offer).toMatchObject({ producerId: screen, source: 'screen', type: 'simple' });
-    expect(ctx.stream.counts().consumersPerRouter).toEqual([2, 1]);
-  });
-
-  it('spreads a burst of joins: transports not yet consuming still count against the threshold', async () => {
-    await publish();
-    await Promise.all(['v1', 'v2', 'v3', 'v4', 'v5'].map((peer) => ctx.stream.createTransport(peer, 'recv')));
-    expect(ctx.stream.counts().routers).toBe(3);
-  });
-});
-
 describe('StreamRouter: lifecycle and leaks', () => {
   it('closePeer releases every transport and consumer of that peer, and is idempotent', async () => {
-    const { camera, microphone } = await publish();
-    await view('viewer-1', [camera, microphone]);
-    await view('viewer-2', [camera, microphone]);
-    await view('viewer-3', [camera, microphone]);
+    const { camera, microphone } = await publish(ctx.stream);
+    await view(ctx.stream, 'viewer-1', [camera, microphone]);
+    await view(ctx.stream, 'viewer-2', [camera, microphone]);
+    await view(ctx.stream, 'viewer-3', [camera, microphone]);
 
     for (const viewer of ['viewer-1', 'viewer-2', 'viewer-3']) ctx.stream.closePeer(viewer);
     ctx.stream.closePeer('viewer-1');
@@ -339,10 +272,10 @@ describe('StreamRouter: lifecycle and leaks', () => {
   });
 
   it('close is idempotent, emits close once, leaves the workers empty and refuses later calls', async () => {
-    const { camera } = await publish();
-    await view('viewer-1', [camera]);
-    await view('viewer-2', [camera]);
-    await view('viewer-3', [camera]);
+    const { camera } = await publish(ctx.stream);
+    await view(ctx.stream, 'viewer-1', [camera]);
+    await view(ctx.stream, 'viewer-2', [camera]);
+    await view(ctx.stream, 'viewer-3', [camera]);
     let closes = 0;
     ctx.stream.on('close', () => closes++);
 
@@ -354,66 +287,20 @@ describe('StreamRouter: lifecycle and leaks', () => {
     for (const worker of ctx.pool.workers) expect(ctx.pool.load(worker)).toEqual({ routers: 0, consumers: 0 });
     await expectSfuError(ctx.stream.createTransport('viewer-4', 'recv'), 'stream_closed');
   });
-});
 
-describe('StreamRouter: worker death', () => {
-  it('rebuilds on a live worker after the origin worker is killed, emits mediareset and works again', async () => {
-    const { camera } = await publish();
-    await view('viewer-1', [camera]);
-    await view('viewer-2', [camera]);
-    await view('viewer-3', [camera]);
-    const killedPid = ctx.stream.placement().origin.workerPid;
-    const reset = nextEvent(ctx.stream, 'mediareset');
-    const replaced = nextEvent(ctx.pool, 'workerreplaced');
-    const removed: unknown[] = [];
-    ctx.stream.on('producerremoved', (p) => removed.push(p));
+  it('close announces nothing but close: producers and consumers are told their router closed', async () => {
+    const { camera, microphone } = await publish(ctx.stream);
+    await view(ctx.stream, 'viewer-1', [camera, microphone]);
+    await view(ctx.stream, 'viewer-2', [camera, microphone]);
+    const announced: string[] = [];
+    ctx.stream.on('producerremoved', () => announced.push('producerremoved'));
+    ctx.stream.on('consumerclosed', () => announced.push('consumerclosed'));
+    ctx.stream.on('mediareset', () => announced.push('mediareset'));
+    ctx.stream.on('close', () => announced.push('close'));
 
-    process.kill(killedPid, 'SIGKILL');
-    const [[mediaReset], [replacement]] = await Promise.all([reset, replaced]);
+    ctx.stream.close();
 
-    expect(mediaReset.scope).toBe('all');
-    expect(mediaReset.peerIds.sort()).toEqual(['streamer', 'viewer-1', 'viewer-2', 'viewer-3']);
-    expect(replacement.oldPid).toBe(killedPid);
-    expect(replacement.worker.pid).not.toBe(killedPid);
-    expect(removed).toEqual([]);
-    expect(ctx.stream.counts()).toEqual({
-      routers: 1,
-      transports: 0,
-      producers: 0,
-      consumers: 0,
-      consumersPerRouter: [0],
-    });
-    expect(ctx.stream.placement().origin.workerPid).not.toBe(killedPid);
-
-    const again = await publish();
-    const viewer = await view('viewer-1', [again.camera, again.microphone]);
-    expect(viewer.consumers).toHaveLength(2);
-    expect(ctx.pool.workers).toHaveLength(2);
-  });
-
-  it("drops a fan-out router whose worker is killed and names that router's viewers in mediareset", async () => {
-    const { camera, microphone } = await publish();
-    await view('viewer-1', [camera]);
-    await view('viewer-2', [camera]);
-    await view('viewer-3', [camera, microphone]);
-    const fanoutPid = ctx.stream.placement().fanout[0]!.workerPid;
-    const reset = nextEvent(ctx.stream, 'mediareset');
-    const replaced = nextEvent(ctx.pool, 'workerreplaced');
-
-    process.kill(fanoutPid, 'SIGKILL');
-    const [[mediaReset]] = await Promise.all([reset, replaced]);
-
-    expect(mediaReset).toEqual({ reason: 'worker_died', scope: 'viewers', peerIds: ['viewer-3'] });
-    expect(ctx.stream.counts()).toEqual({
-      routers: 1,
-      transports: 3,
-      producers: 2,
-      consumers: 2,
-      consumersPerRouter: [2],
-    });
-
-    const rejoined = await view('viewer-3', [camera, microphone]);
-    expect(rejoined.consumers).toHaveLength(2);
-    expect(ctx.stream.placement().fanout[0]!.workerPid).not.toBe(fanoutPid);
+    expect(announced).toEqual(['close']);
+    expect(ctx.stream.getProducers()).toEqual([]);
   });
 });

@@ -1,5 +1,7 @@
 import type { types as ms } from 'mediasoup';
+import type { SfuConfig } from './config.ts';
 import type { SfuLogger } from './logger.ts';
+import type { Timer } from './timer.ts';
 
 export type MediaKind = ms.MediaKind;
 export type RtpCapabilities = ms.RtpCapabilities;
@@ -91,6 +93,17 @@ export interface StreamRouterOptions {
   keyFrameRetryDelaysMs?: readonly number[];
   /** Defaults to the pool's logger. */
   logger?: SfuLogger;
+  /** Runs the keyframe retries and the rebuild back-off; defaults to setTimeout. Tests pass a manual one. */
+  timer?: Timer;
+}
+
+/** What every media object of one stream shares (internal: not exported from the package). */
+export interface MediaContext {
+  readonly streamId: string;
+  readonly config: SfuConfig;
+  readonly log: SfuLogger;
+  readonly timer: Timer;
+  readonly keyFrameRetryDelaysMs: readonly number[];
 }
 
 export interface StreamRouterCounts {

@@ -2,6 +2,7 @@ export { resolveSfuConfig, defaultMediaCodecs, workerPortRange, type SfuConfig }
 export { SfuError, isSfuError, type SfuErrorCode } from './errors.ts';
 export { consoleLogger, silentLogger, type SfuLogger } from './logger.ts';
 export { TypedEmitter, type EventMap, type ListenerErrorHandler } from './TypedEmitter.ts';
+export { systemTimer, type Timer } from './timer.ts';
 export {
   WorkerPool,
   type WorkerPoolEvents,

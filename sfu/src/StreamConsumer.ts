@@ -1,0 +1,131 @@
+import type { types as ms } from 'mediasoup';
+import { callMediasoup, SfuError } from './errors.ts';
+import { KeyFrameRequests } from './KeyFrameRequests.ts';
+import type {
+  ConsumerLayers,
+  ConsumerOffer,
+  LayerPreference,
+  MediaContext,
+  ProducerSource,
+} from './StreamRouterTypes.ts';
+import { TypedEmitter } from './TypedEmitter.ts';
+
+/** Our simulcast is three spatial layers (r0–r2), each with up to three temporal layers. */
+const SPATIAL_LAYER: Record<LayerPreference, number> = { low: 0, medium: 1, high: 2, auto: 2 };
+const TOP_TEMPORAL_LAYER = 2;
+
+export function isLayerPreference(layer: unknown): layer is LayerPreference {
+  return typeof layer === 'string' && Object.hasOwn(SPATIAL_LAYER, layer);
+}
+
+/**
+ * Why a consumer closed. Only 'producerclose' concerns its viewer (the
+ * streamer stopped that track); the others come with the viewer leaving or
+ * with a `mediareset`.
+ */
+export type ConsumerCloseReason = 'closed' | 'producerclose' | 'transportclose';
+
+export type StreamConsumerEvents = {
+  close: [ConsumerCloseReason];
+};
+
+/** A viewer's consumer of one producer. Owned by its recv transport; owns its keyframe retries. */
+export class StreamConsumer extends TypedEmitter<StreamConsumerEvents> {
+  readonly peerId: string;
+  readonly source: ProducerSource;
+  /** The origin producer's id, which is what the viewer knows (a piped copy may differ). */
+  readonly producerId: string;
+  readonly #consumer: ms.Consumer;
+  readonly #keyFrames: KeyFrameRequests;
+  #closed = false;
+
+  constructor(
+    consumer: ms.Consumer,
+    options: { peerId: string; source: ProducerSource; producerId: string; ctx: MediaContext },
+  ) {
+    const { ctx } = options;
+    super((event, error) =>
+      ctx.log.error({ streamId: ctx.streamId, consumerId: consumer.id, event, err: error }, 'StreamConsumer listener failed'),
+    );
+    this.#consumer = consumer;
+    this.peerId = options.peerId;
+    this.source = options.source;
+    this.producerId = options.producerId;
+    this.#keyFrames = new KeyFrameRequests({
+      request: () => consumer.requestKeyFrame(),
+      delaysMs: ctx.keyFrameRetryDelaysMs,
+      timer: ctx.timer,
+      log: ctx.log,
+    });
+    consumer.on('producerclose', () => this.#close('producerclose'));
+  }
+
+  get id(): string {
+    return this.#consumer.id;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Keyframe retries still scheduled (tests, debugging). */
+  get pendingKeyFrameRequests(): number {
+    return this.#keyFrames.pending;
+  }
+
+  get offer(): ConsumerOffer {
+    const consumer = this.#consumer;
+    return {
+      id: consumer.id,
+      producerId: this.producerId,
+      kind: consumer.kind,
+      rtpParameters: consumer.rtpParameters,
+      type: consumer.type,
+      source: this.source,
+      producerPaused: consumer.producerPaused,
+    };
+  }
+
+  /** Starts forwarding; a video consumer then asks the producer for keyframes until the viewer surely has one. */
+  async resume(): Promise<void> {
+    this.#assertOpen();
+    await callMediasoup('resume consumer', () => this.#consumer.resume());
+    if (this.#consumer.kind !== 'video' || this.#closed) return;
+    this.#keyFrames.start();
+  }
+
+  /**
+   * Pins a simulcast consumer to a layer ('auto' = the top one, from which
+   * mediasoup's bandwidth estimation steps down as needed). Returns the
+   * layers mediasoup settled on, or undefined for non-simulcast consumers.
+   */
+  async setPreferredLayer(layer: LayerPreference): Promise<ConsumerLayers | undefined> {
+    this.#assertOpen();
+    if (this.#consumer.type !== 'simulcast') return undefined;
+    await callMediasoup('set preferred layers', () =>
+      this.#consumer.setPreferredLayers({ spatialLayer: SPATIAL_LAYER[layer], temporalLayer: TOP_TEMPORAL_LAYER }),
+    );
+    return this.#consumer.preferredLayers;
+  }
+
+  close(): void {
+    this.#close('closed');
+  }
+
+  /** Its transport closed (the mediasoup consumer is already closed with it). */
+  transportClosed(): void {
+    this.#close('transportclose');
+  }
+
+  #close(reason: ConsumerCloseReason): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#keyFrames.cancel();
+    this.#consumer.close();
+    this.safeEmit('close', reason);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new SfuError('consumer_not_found', `consumer ${this.id} is closed`);
+  }
+}
