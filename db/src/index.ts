@@ -6,3 +6,4 @@ export * from './streams.ts';
 export * from './comments.ts';
 export * from './roles.ts';
 export * from './moderation.ts';
+export * from './stream-keys.ts';

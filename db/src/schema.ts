@@ -127,6 +127,14 @@ export interface StreamViewersTable {
   first_seen_at: Millis;
 }
 
+export interface StreamKeysTable {
+  /** The streamer's account: one key per channel. */
+  channel_id: number;
+  /** SHA-256 (hex) of the key; the key itself is shown once and never stored. */
+  key_hash: string;
+  created_at: Millis;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -139,6 +147,7 @@ export interface Database {
   moderation_log: ModerationLogTable;
   viewer_samples: ViewerSamplesTable;
   stream_viewers: StreamViewersTable;
+  stream_keys: StreamKeysTable;
 }
 
 export type User = Selectable<UsersTable>;
