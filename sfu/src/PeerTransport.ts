@@ -13,6 +13,7 @@ import type {
   ProducerInfo,
   RtpCapabilities,
   TransportDirection,
+  TransportHealth,
   TransportOffer,
 } from './StreamRouterTypes.ts';
 import { TypedEmitter } from './TypedEmitter.ts';
@@ -111,6 +112,17 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
     this.#assertOpen();
     const iceParameters = await callMediasoup('restart ICE', () => this.#transport.restartIce());
     return { iceParameters, iceCandidates: this.#transport.iceCandidates };
+  }
+
+  async health(): Promise<TransportHealth> {
+    this.#assertOpen();
+    const [stat] = await callMediasoup('transport stats', () => this.#transport.getStats());
+    return {
+      iceState: this.#transport.iceState,
+      dtlsState: this.#transport.dtlsState,
+      bytesReceived: stat?.bytesReceived ?? 0,
+      bytesSent: stat?.bytesSent ?? 0,
+    };
   }
 
   /** Best effort: a failure only leaves the streamer uncapped. */

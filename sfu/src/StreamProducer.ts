@@ -1,6 +1,7 @@
 import type { types as ms } from 'mediasoup';
 import type { SfuLogger } from './logger.ts';
-import type { MediaKind, ProducerInfo, ProducerSource } from './StreamRouterTypes.ts';
+import { callMediasoup } from './errors.ts';
+import type { MediaKind, ProducerInfo, ProducerSource, ProducerStreamStats } from './StreamRouterTypes.ts';
 import { TypedEmitter } from './TypedEmitter.ts';
 
 /**
@@ -47,6 +48,14 @@ export class StreamProducer extends TypedEmitter<StreamProducerEvents> {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** The RTP streams received, one per encoding that has sent anything. */
+  async streams(): Promise<ProducerStreamStats[]> {
+    const stats = await callMediasoup('producer stats', () => this.#producer.getStats());
+    return stats
+      .filter((s) => s.type === 'inbound-rtp')
+      .map((s) => ({ rid: s.rid, ssrc: s.ssrc, bitrate: s.bitrate, byteCount: s.byteCount, score: s.score }));
   }
 
   close(): void {

@@ -22,12 +22,14 @@ import type {
   ProduceRequest,
   ProducerInfo,
   ProducerSource,
+  ProducerStreamStats,
   RtpCapabilities,
   StreamRouterCounts,
   StreamRouterEvents,
   StreamRouterOptions,
   StreamRouterPlacement,
   TransportDirection,
+  TransportHealth,
   TransportOffer,
 } from './StreamRouterTypes.ts';
 
@@ -189,6 +191,19 @@ export class StreamRouter extends TypedEmitter<StreamRouterEvents> {
   /** New ICE credentials; the server's candidates do not change, but the peer gets them again. */
   async restartIce(peerId: string, transportId: string): Promise<{ iceParameters: IceParameters; iceCandidates: IceCandidate[] }> {
     return this.#ownedTransport(peerId, transportId).transport.restartIce();
+  }
+
+  /** Connection state and byte counters of the peer's transport (peers without a socket are watched through it). */
+  async transportHealth(peerId: string, transportId: string): Promise<TransportHealth> {
+    return this.#ownedTransport(peerId, transportId).transport.health();
+  }
+
+  /** The RTP streams one of the peer's producers receives, e.g. to learn which simulcast encoding is which. */
+  async producerStreams(peerId: string, producerId: string): Promise<ProducerStreamStats[]> {
+    this.#assertOpen();
+    const producer = this.#routers.origin.producer(producerId);
+    if (!producer || producer.peerId !== peerId) throw new SfuError('producer_not_found', `producer ${producerId} not found`);
+    return producer.streams();
   }
 
   getProducers(): ProducerInfo[] {

@@ -106,6 +106,26 @@ export interface MediaContext {
   readonly keyFrameRetryDelaysMs: readonly number[];
 }
 
+/** A transport's connection state and byte counters: liveness for peers without a socket (WHIP, WHEP). */
+export interface TransportHealth {
+  iceState: ms.IceState;
+  dtlsState: ms.DtlsState;
+  bytesReceived: number;
+  bytesSent: number;
+}
+
+/** One RTP stream a producer receives (one per simulcast encoding). */
+export interface ProducerStreamStats {
+  /** The encoding's RTP stream id, if it is sent by rid. */
+  rid: string | undefined;
+  ssrc: number;
+  /** Bits per second over mediasoup's last measuring window. */
+  bitrate: number;
+  byteCount: number;
+  /** 0–10, mediasoup's receive quality score (0 while no packets arrive). */
+  score: number;
+}
+
 export interface StreamRouterCounts {
   routers: number;
   /** WebRtcTransports of peers (pipe transports are not counted). */

@@ -25,6 +25,7 @@ export type {
   ProduceRequest,
   ProducerInfo,
   ProducerSource,
+  ProducerStreamStats,
   RtpCapabilities,
   RtpParameters,
   StreamRouterCounts,
@@ -32,5 +33,6 @@ export type {
   StreamRouterOptions,
   StreamRouterPlacement,
   TransportDirection,
+  TransportHealth,
   TransportOffer,
 } from './StreamRouterTypes.ts';

@@ -19,6 +19,8 @@ export const sfuPlugin = fp<{ config: AppConfig }>(
       rtcMinPort: config.rtcMinPort,
       rtcMaxPort: config.rtcMaxPort,
       maxConsumersPerRouter: config.maxConsumersPerRouter,
+      // OBS and other WHIP encoders send H.264; browsers keep preferring VP8 (listed first).
+      enableH264: true,
     }, { logger: log });
     pool.on('workerreplaced', (e) => log.error({ oldPid: e.oldPid, newPid: e.worker.pid }, 'mediasoup worker died and was replaced'));
     app.decorate('sfu', { pool });
