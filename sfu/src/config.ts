@@ -47,9 +47,14 @@ export interface SfuConfig {
 /** Below this many ports a worker cannot hold even a handful of transports. */
 const MIN_PORTS_PER_WORKER = 10;
 
+// Payload types as libwebrtc (Chrome, Edge, most WHEP players) numbers them in
+// its offers. mediasoup sends a consumer's RTP with the router's numbers, and a
+// WHEP player is the offerer: its answer must carry the player's numbers, which
+// it only decodes if they are ours too (RTX numbers are left to mediasoup).
 const OPUS: ms.RtpCodecCapability = {
   kind: 'audio',
   mimeType: 'audio/opus',
+  preferredPayloadType: 111,
   clockRate: 48000,
   channels: 2,
 };
@@ -57,6 +62,7 @@ const OPUS: ms.RtpCodecCapability = {
 const VP8: ms.RtpCodecCapability = {
   kind: 'video',
   mimeType: 'video/VP8',
+  preferredPayloadType: 96,
   clockRate: 90000,
   // Chrome otherwise starts VP8 at 300 kbps and takes seconds to reach the top layer.
   parameters: { 'x-google-start-bitrate': 1000 },
@@ -65,6 +71,7 @@ const VP8: ms.RtpCodecCapability = {
 const H264: ms.RtpCodecCapability = {
   kind: 'video',
   mimeType: 'video/H264',
+  preferredPayloadType: 108,
   clockRate: 90000,
   parameters: {
     'packetization-mode': 1,
