@@ -19,6 +19,13 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   stream_already_open: 409,
   invalid_transition: 409,
   payload_too_large: 413,
+  invalid_sdp: 400,
+  method_not_allowed: 405,
+  already_publishing: 409,
+  precondition_failed: 412,
+  unsupported_media_type: 415,
+  unsupported_sdp: 422,
+  precondition_required: 428,
   rate_limited: 429,
   unavailable: 503,
 };

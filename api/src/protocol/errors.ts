@@ -34,6 +34,14 @@ export const ERROR_CODES = [
   'producer_not_found',
   'consumer_not_found',
   'media_unavailable',
+  // WHIP / WHEP (HTTP, RFC 9725)
+  'unsupported_media_type',
+  'invalid_sdp',
+  'unsupported_sdp',
+  'already_publishing',
+  'method_not_allowed',
+  'precondition_required',
+  'precondition_failed',
   // chat
   'comment_empty',
   'comment_too_long',
