@@ -27,6 +27,8 @@ export interface AppConfig {
   wsMessageBurst: number;
   /** Account creations allowed per client address per hour (REGISTRATIONS_PER_IP_PER_HOUR). */
   registrationsPerIpPerHour: number;
+  /** STUN/TURN servers for WHIP/WHEP clients (`Link: rel="ice-server"`), from ICE_SERVERS as JSON. */
+  iceServers: { urls: string; username?: string; credential?: string }[];
   /** Built client to serve at `/`, if present. */
   clientDir: string | undefined;
   sweeper: {
@@ -62,6 +64,7 @@ export function defaultConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     wsMessagesPerSecond: 20,
     wsMessageBurst: 40,
     clientDir: undefined,
+    iceServers: [],
     sweeper: {
       intervalMs: 60_000,
       maxLiveMs: 4 * 3600 * 1000,
@@ -94,6 +97,20 @@ function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
+/** ICE_SERVERS='[{"urls":"stun:stun.example.net"},{"urls":"turn:t.example.net","username":"u","credential":"p"}]' */
+function iceServers(raw: string | undefined): AppConfig['iceServers'] {
+  if (!raw) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('ICE_SERVERS must be a JSON array of {urls, username?, credential?}');
+  }
+  const ok = Array.isArray(parsed) && parsed.every((s) => typeof s?.urls === 'string' && /^(stun|turns?):/.test(s.urls) && (s.username === undefined || typeof s.username === 'string') && (s.credential === undefined || typeof s.credential === 'string'));
+  if (!ok) throw new ConfigError('ICE_SERVERS must be a JSON array of {urls: "stun:…" | "turn:…", username?, credential?}');
+  return parsed as AppConfig['iceServers'];
+}
+
 /** Reads configuration from the environment (documented in README.md). */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const d = defaultConfig();
@@ -118,6 +135,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     wsMessagesPerSecond: int(env, 'WS_MESSAGES_PER_SECOND', d.wsMessagesPerSecond, 1),
     wsMessageBurst: int(env, 'WS_MESSAGE_BURST', d.wsMessageBurst, 1),
     clientDir: env.CLIENT_DIR ? resolve(env.CLIENT_DIR) : resolve('client', 'dist'),
+    iceServers: iceServers(env.ICE_SERVERS),
     sweeper: {
       intervalMs: int(env, 'SWEEP_INTERVAL_MS', d.sweeper.intervalMs, 1000),
       maxLiveMs: int(env, 'SWEEP_MAX_LIVE_MS', d.sweeper.maxLiveMs, 1000),

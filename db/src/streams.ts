@@ -269,3 +269,12 @@ export async function lastSignOfLife(db: Db, id: number): Promise<number | undef
     .executeTakeFirst();
   return Math.max(stream.created_at, stream.started_at ?? 0, stream.last_activity_at, stream.streamer_seen_at ?? 0, Number(sample?.at ?? 0));
 }
+
+/** The streamer edits the title or description of a stream that is not ended; undefined if there is none. */
+export async function updateStreamDetails(db: Db, id: number, details: { title?: string; description?: string }): Promise<LiveStream | undefined> {
+  const set: { title?: string; description?: string } = {};
+  if (details.title !== undefined) set.title = details.title;
+  if (details.description !== undefined) set.description = details.description;
+  if (Object.keys(set).length === 0) return getStream(db, id);
+  return db.updateTable('live_streams').set(set).where('id', '=', id).where('status', '!=', 'ended').returningAll().executeTakeFirst();
+}

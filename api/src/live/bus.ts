@@ -30,6 +30,10 @@ export interface PersonRef {
 export type RoomEvent =
   | { kind: 'message'; audience: Audience; message: ServerMessage }
   | { kind: 'stream_live'; startedAt: number }
+  /** The live stream's publisher left ('reconnecting' until `until`, then it ends) or came back ('publishing'). */
+  | { kind: 'publisher'; state: 'reconnecting' | 'publishing'; until: number | null }
+  /** The streamer edited the title or description. */
+  | { kind: 'stream_info'; title: string; description: string }
   /** The end is already durable; subscribers tell their sockets and close the room. */
   | { kind: 'stream_ended'; reason: string; endedAt: number }
   | { kind: 'chat_settings'; settings: ChatSettings }

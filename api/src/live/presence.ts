@@ -1,8 +1,7 @@
 import { addUniqueViewers, insertViewerSample, recordViewerCount } from '@redred/db';
 import type { RoomEvent } from './bus.ts';
-import type { LiveConnection } from './connection.ts';
 import type { LiveContext } from './context.ts';
-import { ViewerCounter } from './viewers.ts';
+import { ViewerCounter, type Watcher } from './viewers.ts';
 
 /** viewers_update goes out at most this often per stream, always with the latest count. */
 export const VIEWERS_UPDATE_INTERVAL_MS = 1000;
@@ -47,14 +46,14 @@ export class RoomPresence {
     return this.#peakViewers;
   }
 
-  join(conn: LiveConnection): void {
+  join(conn: Watcher): void {
     if (!this.viewers.add(conn, this.#ctx.now())) return;
     this.#uniquePending.push(conn.personKey);
     if (this.viewers.count > this.#peakViewers) this.#peakViewers = this.viewers.count;
     this.#schedule();
   }
 
-  leave(conn: LiveConnection): void {
+  leave(conn: Watcher): void {
     if (this.viewers.remove(conn)) this.#schedule();
   }
 

@@ -10,7 +10,18 @@ import type { LiveContext } from './context.ts';
 import { ModerationGate } from './gate.ts';
 import { can } from './policy.ts';
 import { RoomPresence } from './presence.ts';
-import type { ViewerCounter } from './viewers.ts';
+import { PublisherWatch } from './publisher-watch.ts';
+import type { ViewerCounter, Watcher } from './viewers.ts';
+
+/**
+ * Someone in the room without a socket: a WHIP publisher or a WHEP viewer.
+ * Counted like a socket, closed with the room, and closed when its user is
+ * kicked or banned.
+ */
+export interface RoomMember extends Watcher {
+  readonly id: string;
+  close(reason: 'kicked' | 'banned' | 'room_closed'): void;
+}
 
 /**
  * The live state of one stream in this process. It owns its sockets, its SFU
@@ -37,7 +48,11 @@ export class StreamRoom {
   readonly gate: ModerationGate;
   readonly chat: RoomChat;
   readonly presence: RoomPresence;
+  readonly publisher: PublisherWatch;
+  /** Set while the stream is live and its publisher is gone: when the stream ends unless it comes back. */
+  reconnectingUntil: number | null = null;
   readonly #connections = new Map<string, LiveConnection>();
+  readonly #members = new Map<string, RoomMember>();
   readonly #media: StreamRouter;
   readonly #ctx: LiveContext;
   readonly #subscription: RoomSubscription;
@@ -67,6 +82,7 @@ export class StreamRoom {
       publish: (event) => this.publish(event),
       isLive: () => this.status === 'live',
     });
+    this.publisher = new PublisherWatch(ctx, this);
     this.#subscription = ctx.bus.subscribe(this.streamId, (envelope) => this.#deliver(envelope));
   }
 
@@ -103,6 +119,13 @@ export class StreamRoom {
     return undefined;
   }
 
+  /** The streamer is here: their socket (browser studio), or their encoder (WHIP). */
+  streamerPresent(): boolean {
+    if (this.streamer()) return true;
+    for (const m of this.#members.values()) if (m.role === 'streamer') return true;
+    return false;
+  }
+
   info(): StreamInfo {
     return {
       id: this.streamId,
@@ -115,6 +138,7 @@ export class StreamRoom {
       startedAt: this.startedAt,
       endedAt: this.endedAt,
       createdAt: this.createdAt,
+      ...(this.reconnectingUntil !== null ? { reconnectingUntil: this.reconnectingUntil } : {}),
     };
   }
 
@@ -136,6 +160,16 @@ export class StreamRoom {
     this.presence.leave(conn);
   }
 
+  addMember(member: RoomMember): void {
+    this.#members.set(member.id, member);
+    this.presence.join(member);
+  }
+
+  removeMember(member: RoomMember): void {
+    if (!this.#members.delete(member.id)) return;
+    this.presence.leave(member);
+  }
+
   /** Viewer counts and joins/leaves now, not at the next coalesced flush (tests, shutdown). */
   flushPresence(): Promise<void> {
     return this.presence.flush();
@@ -150,10 +184,13 @@ export class StreamRoom {
     if (this.#closed) return;
     this.#closed = true;
     this.#subscription.close();
+    this.publisher.close();
     this.presence.close();
     this.#drained = this.chat.close();
     for (const c of this.#connections.values()) c.close(closeCode, reason);
     this.#connections.clear();
+    for (const m of [...this.#members.values()]) m.close('room_closed');
+    this.#members.clear();
     this.#media.close();
     this.onClose?.();
   }
@@ -170,6 +207,13 @@ export class StreamRoom {
         this.status = 'live';
         this.startedAt = event.startedAt;
         return this.#send({ type: 'stream_live', startedAt: event.startedAt }, { to: 'all' });
+      case 'publisher':
+        this.reconnectingUntil = event.state === 'reconnecting' ? event.until : null;
+        return this.#send({ type: 'publisher_status', status: event.state, until: event.until }, { to: 'all' });
+      case 'stream_info':
+        this.title = event.title;
+        this.description = event.description;
+        return this.#send({ type: 'stream_info', title: event.title, description: event.description }, { to: 'all' });
       case 'stream_ended':
         this.status = 'ended';
         this.endedAt = event.endedAt;
@@ -201,10 +245,12 @@ export class StreamRoom {
         if (event.restriction === 'kick') {
           this.#send({ type: 'user_kicked', user, reason, blockedUntil: until ?? 0 }, { to: 'all' });
           for (const c of this.#connectionsOfUser(user.id)) c.close(CLOSE_CODES.kicked, 'kicked');
+          for (const m of this.#membersOfUser(user.id)) m.close('kicked');
           return;
         }
         this.#send({ type: 'user_banned', user, reason }, { to: 'all' });
         for (const c of this.#connectionsOfUser(user.id)) c.close(CLOSE_CODES.banned, 'banned');
+        for (const m of this.#membersOfUser(user.id)) m.close('banned');
         return;
       }
       case 'media_reset': {
@@ -258,6 +304,11 @@ export class StreamRoom {
 
   #connectionsOfUser(userId: number): LiveConnection[] {
     return [...this.#connections.values()].filter((c) => c.user?.id === userId);
+  }
+
+  /** The channel's own account is never restricted: its encoder is never closed here. */
+  #membersOfUser(userId: number): RoomMember[] {
+    return [...this.#members.values()].filter((m) => m.user?.id === userId && m.role !== 'streamer');
   }
 }
 

@@ -59,6 +59,10 @@ export const signalingHandlers = {
       return;
     }
     room.gate.assert(conn, 'start_stream');
+    // One publisher per stream: an encoder (WHIP) already live keeps the stream (POST /api/whip answers 409 the other way round).
+    if (room.media.getProducers().some((p) => p.kind === 'video' && p.peerId !== conn.id)) {
+      throw new AppError('already_publishing', 'this stream is already published from another source (e.g. OBS); stop it first');
+    }
     if (msg.source === 'camera' || msg.source === 'screen') {
       if (msg.mediaKind !== 'video') throw new AppError('invalid_parameters', `${msg.source} must be video`);
     } else if (msg.mediaKind !== 'audio') {

@@ -19,6 +19,8 @@ export const END_REASONS = {
   streamerLeft: 'streamer_left',
   /** Live when a server died, and not resumed by its streamer within the restart grace period. */
   serverRestart: 'server_restart',
+  /** Live, and its publisher (browser studio or encoder) gone and not back within the grace period (RESTART_GRACE_MS). */
+  publisherLost: 'publisher_lost',
   /** Ended by an operator with `redred streams force-cleanup`. */
   forceCleanup: 'force_cleanup',
   /** Sent to the peers of a stream whose row no longer exists (removed by hand); never stored. */

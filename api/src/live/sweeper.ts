@@ -28,7 +28,7 @@ export interface StreamSweeperOptions {
 
 /** The live facts of a stream this process carries: what the database may not have yet. */
 export function factsFromRoom(room: StreamRoom): StreamFacts {
-  return { viewers: room.viewers.count, streamerConnected: room.streamer() !== undefined };
+  return { viewers: room.viewers.count, streamerConnected: room.streamerPresent() };
 }
 
 /**
@@ -168,7 +168,7 @@ export class StreamSweeper {
 
   async #recordPresence(room: StreamRoom, now: number): Promise<void> {
     const id = room.streamId;
-    if (room.streamer() && isDue(this.#streamerSeenWritten.get(id), now)) {
+    if (room.streamerPresent() && isDue(this.#streamerSeenWritten.get(id), now)) {
       await markStreamerSeen(this.#ctx.db, id, now);
       this.#streamerSeenWritten.set(id, now);
     }

@@ -1,6 +1,14 @@
 import type { Role } from '../protocol/constants.ts';
+import type { AuthUser } from '../plugins/auth.ts';
 import type { UserRef, ViewerEntry } from '../protocol/common.ts';
-import type { LiveConnection } from './connection.ts';
+
+/** What counting needs of a watcher: a socket (LiveConnection) or a WHEP/WHIP session. */
+export interface Watcher {
+  readonly user: AuthUser | null;
+  readonly role: Role;
+  /** `u:<id>` for accounts, `a:<id>` for anonymous watchers: the unit viewers are counted in. */
+  readonly personKey: string;
+}
 
 interface Person {
   entry: ViewerEntry | null;
@@ -33,7 +41,7 @@ export class ViewerCounter {
   }
 
   /** Returns true when this connection brings a new person. */
-  add(conn: LiveConnection, now: number): boolean {
+  add(conn: Watcher, now: number): boolean {
     if (conn.role === 'streamer') return false;
     const key = conn.personKey;
     const person = this.#people.get(key);
@@ -52,7 +60,7 @@ export class ViewerCounter {
   }
 
   /** Returns true when the person's last socket left. */
-  remove(conn: LiveConnection): boolean {
+  remove(conn: Watcher): boolean {
     if (conn.role === 'streamer') return false;
     const key = conn.personKey;
     const person = this.#people.get(key);

@@ -96,6 +96,8 @@ export const StreamInfoSchema = Type.Object({
   startedAt: Type.Union([Type.Integer(), Type.Null()]),
   endedAt: Type.Union([Type.Integer(), Type.Null()]),
   createdAt: Type.Integer(),
+  /** Present while the live stream's publisher is gone: the stream ends at this time unless it comes back. */
+  reconnectingUntil: Type.Optional(Type.Integer()),
 });
 export type StreamInfo = Static<typeof StreamInfoSchema>;
 

@@ -41,3 +41,29 @@ export const StreamListBody = Type.Object({ streams: Type.Array(StreamInfoSchema
 export type StreamListBody = Static<typeof StreamListBody>;
 export const StatsBody = Type.Object({ stats: StreamStatsSchema });
 export type StatsBody = Static<typeof StatsBody>;
+
+export const UpdateStreamBody = Type.Object(
+  {
+    title: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.titleMax })),
+    description: Type.Optional(Type.String({ maxLength: LIMITS.descriptionMax })),
+  },
+  { additionalProperties: false },
+);
+export type UpdateStreamBody = Static<typeof UpdateStreamBody>;
+
+/** The channel's stream key as the studio sees it: never the key itself, except once after a rotation. */
+export const StreamKeyStatusBody = Type.Object({
+  hasKey: Type.Boolean(),
+  createdAt: Type.Union([Type.Integer(), Type.Null()]),
+  /** What goes in OBS's "Server" field (Settings → Stream → Service: WHIP). */
+  whipUrl: Type.String(),
+});
+export type StreamKeyStatusBody = Static<typeof StreamKeyStatusBody>;
+
+export const StreamKeyBody = Type.Object({
+  /** Shown once: only its hash is stored. */
+  key: Type.String(),
+  createdAt: Type.Integer(),
+  whipUrl: Type.String(),
+});
+export type StreamKeyBody = Static<typeof StreamKeyBody>;

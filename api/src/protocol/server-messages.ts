@@ -64,6 +64,10 @@ export const ServerMessageSchemas = {
   media_reset: Type.Object({ type: Type.Literal('media_reset'), reason: Type.String(), scope: Type.Union([Type.Literal('all'), Type.Literal('viewers')]) }),
   stream_live: Type.Object({ type: Type.Literal('stream_live'), startedAt: Type.Integer() }),
   stream_ended: Type.Object({ type: Type.Literal('stream_ended'), reason: Type.String(), endedAt: Type.Integer() }),
+  /** The live stream's publisher dropped ('reconnecting': the stream ends at `until` unless it returns) or is back ('publishing'). */
+  publisher_status: Type.Object({ type: Type.Literal('publisher_status'), status: Type.Union([Type.Literal('reconnecting'), Type.Literal('publishing')]), until: Type.Union([Type.Integer(), Type.Null()]) }),
+  /** The streamer edited the stream's title or description. */
+  stream_info: Type.Object({ type: Type.Literal('stream_info'), title: Type.String(), description: Type.String() }),
 
   comment: Type.Object({ type: Type.Literal('comment'), comment: CommentSchema }),
   comment_ack: Type.Object({ type: Type.Literal('comment_ack'), ...Reply, commentId: EntityId, createdAt: Type.Integer() }),

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { computeStreamStats, createStream, findOpenStreamOf, getStreamWithStreamer, listStreamsByStatus, listViewerSamples, type StreamWithStreamer } from '@redred/db';
+import { computeStreamStats, createStream, findOpenStreamOf, getStreamWithStreamer, listStreamsByStatus, listViewerSamples, updateStreamDetails, type StreamWithStreamer } from '@redred/db';
 import { AppError } from '../errors.ts';
 import { requireUser } from '../plugins/auth.ts';
 import type { StreamInfo } from '../protocol/common.ts';
-import { CreateStreamBody, ErrorBody, StatsBody, StreamBody, StreamListBody } from '../protocol/rest.ts';
+import { CreateStreamBody, ErrorBody, StatsBody, StreamBody, StreamListBody, UpdateStreamBody } from '../protocol/rest.ts';
 
 export function toStreamInfo(s: StreamWithStreamer, liveViewers?: number): StreamInfo {
   return {
@@ -57,6 +57,22 @@ export async function streamRoutes(app: FastifyInstance, opts: { now: () => numb
     const s = await getStreamWithStreamer(app.db, Number(request.params.id));
     if (!s) throw new AppError('stream_not_found', 'no such stream');
     return { stream: toStreamInfo(s, app.rooms.get(s.id)?.viewers.count) };
+  });
+
+  // The streamer edits the title and description, also while live (a stream started from OBS takes the last ones).
+  app.patch<{ Params: { id: string }; Body: UpdateStreamBody }>('/api/live/:id', { schema: { params: IdParams, body: UpdateStreamBody, response: { 200: StreamBody, '4xx': ErrorBody } } }, async (request) => {
+    const user = requireUser(request);
+    const id = Number(request.params.id);
+    const current = await getStreamWithStreamer(app.db, id);
+    if (!current) throw new AppError('stream_not_found', 'no such stream');
+    if (current.streamer_id !== user.id) throw new AppError('forbidden', 'only the streamer edits the stream');
+    const title = request.body.title?.trim();
+    if (title !== undefined && title.length === 0) throw new AppError('validation_failed', 'title must not be blank');
+    const updated = await updateStreamDetails(app.db, id, { title, description: request.body.description?.trim() });
+    if (!updated) throw new AppError('invalid_transition', 'this stream has ended');
+    app.rooms.get(id)?.publish({ kind: 'stream_info', title: updated.title, description: updated.description });
+    const s = await getStreamWithStreamer(app.db, id);
+    return { stream: toStreamInfo(s!, app.rooms.get(id)?.viewers.count) };
   });
 
   app.get<{ Params: { id: string } }>('/api/live/:id/stats', { schema: { params: IdParams, response: { 200: StatsBody, '4xx': ErrorBody } } }, async (request) => {

@@ -164,6 +164,12 @@ export function createLiveRoom(streamId: number, { url, now = Date.now }: LiveRo
       case 'stream_live':
         stream.markLive(msg.startedAt);
         return;
+      case 'publisher_status':
+        stream.publisherStatus(msg.status, msg.until);
+        return;
+      case 'stream_info':
+        stream.setDetails(msg.title, msg.description);
+        return;
       case 'stream_ended':
         stream.markEnded(msg.reason, msg.endedAt);
         media?.streamEnded();

@@ -66,6 +66,17 @@ export function createStreamState() {
         if (current) info.value = { ...current, status: 'ended', endedAt };
       });
     },
+    /** The live stream's publisher dropped (the stream ends at `until` unless it returns) or is back. */
+    publisherStatus(status: 'reconnecting' | 'publishing', until: number | null) {
+      const current = info.peek();
+      if (!current) return;
+      const { reconnectingUntil: _gone, ...rest } = current;
+      info.value = status === 'reconnecting' && until !== null ? { ...rest, reconnectingUntil: until } : rest;
+    },
+    setDetails(title: string, description: string) {
+      const current = info.peek();
+      if (current) info.value = { ...current, title, description };
+    },
     setViewers(count: number, peak: number) {
       batch(() => {
         viewers.value = count;

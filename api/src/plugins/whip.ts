@@ -1,0 +1,32 @@
+import fp from 'fastify-plugin';
+import type { AppConfig } from '../config.ts';
+import { streamKeyRoutes } from '../routes/stream-key.ts';
+import { whipRoutes } from '../whip/routes.ts';
+import { MediaSessions } from '../whip/sessions.ts';
+import { StreamKeyAuth } from '../whip/stream-keys.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    whip: { sessions: MediaSessions; keys: StreamKeyAuth };
+  }
+}
+
+/**
+ * Publishing from encoders (WHIP, with stream keys) and playback by standard
+ * players (WHEP). Sessions close before the rooms on shutdown: this plugin is
+ * registered after them, and Fastify closes in reverse order.
+ */
+export const whipPlugin = fp<{ config: AppConfig; now: () => number }>(
+  async (app, { config, now }) => {
+    const keys = new StreamKeyAuth(app.db, now);
+    const sessions = new MediaSessions(app.liveContext, app.rooms, keys);
+    app.decorate('whip', { sessions, keys });
+    app.addHook('onClose', async () => {
+      sessions.close();
+      keys.close();
+    });
+    await app.register(whipRoutes, { sessions, keys, now, iceServers: config.iceServers });
+    await app.register(streamKeyRoutes, { sessions, now });
+  },
+  { name: 'redred-whip', dependencies: ['redred-live', 'redred-db'] },
+);
