@@ -55,7 +55,7 @@ export class StreamProducer extends TypedEmitter<StreamProducerEvents> {
     const stats = await callMediasoup('producer stats', () => this.#producer.getStats());
     return stats
       .filter((s) => s.type === 'inbound-rtp')
-      .map((s) => ({ rid: s.rid, ssrc: s.ssrc, bitrate: s.bitrate, byteCount: s.byteCount, score: s.score }));
+      .map((s) => ({ rid: s.rid, ssrc: s.ssrc, rtxSsrc: s.rtxSsrc, bitrate: s.bitrate, byteCount: s.byteCount, score: s.score }));
   }
 
   close(): void {

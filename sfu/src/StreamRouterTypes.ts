@@ -119,6 +119,8 @@ export interface ProducerStreamStats {
   /** The encoding's RTP stream id, if it is sent by rid. */
   rid: string | undefined;
   ssrc: number;
+  /** Once a retransmission was seen. */
+  rtxSsrc: number | undefined;
   /** Bits per second over mediasoup's last measuring window. */
   bitrate: number;
   byteCount: number;

@@ -139,12 +139,16 @@ export function planPublish(section: OfferSection, caps: RtpCapabilities): Publi
 /**
  * A WHEP section → the RTP capabilities a consumer is made for. Codecs keep
  * the player's payload types; RTX only where the player numbers it as the
- * router does (mediasoup sends RTX with the router's number). Extensions use
- * the router's ids — mediasoup only keeps those — except the MID extension:
- * a consumer's mid is mediasoup's, not the player's, so the player finds the
- * stream by the SSRC the answer announces instead.
+ * router does (mediasoup sends RTX with the router's number). Extensions:
+ * mediasoup writes its own ids and only keeps those, and a player refuses an
+ * answer that gives an id it offered for another extension, so an extension
+ * is kept only where the router's id is free or the same in the offer (with
+ * Chromium's numbering that leaves toffset; bandwidth feedback extensions
+ * collide, and the layer of an unpinned player is then the top one). The MID
+ * extension is never kept: a consumer's mid is mediasoup's, not the player's,
+ * so the player finds the stream by the SSRC the answer announces instead.
  */
-export function playCapabilities(section: OfferSection, caps: RtpCapabilities): RtpCapabilities {
+export function playCapabilities(section: OfferSection, caps: RtpCapabilities, bundleExtensions: readonly { uri: string; id: number }[] = section.headerExtensions): RtpCapabilities {
   const routerCodecs = (caps.codecs ?? []).filter((c) => c.kind === section.kind);
   const codecs: RouterCodec[] = [];
   for (const offered of section.codecs) {
@@ -166,11 +170,17 @@ export function playCapabilities(section: OfferSection, caps: RtpCapabilities): 
       codecs.push({ kind: section.kind, mimeType: offeredRtx.mimeType, preferredPayloadType: offeredRtx.payloadType, clockRate: offeredRtx.clockRate, parameters: { apt: offered.payloadType }, rtcpFeedback: [] });
     }
   }
+  // An answer may not give an id the offer uses for another extension (BUNDLE: one id space for all sections).
+  const offeredIds = new Map<number, string>();
+  for (const e of bundleExtensions) offeredIds.set(e.id, e.uri);
   const headerExtensions: RouterExtension[] = [];
   for (const e of section.headerExtensions) {
     if (e.uri === URIS.mid || e.uri === URIS.rid || e.uri === URIS.repairedRid) continue;
     const cap = (caps.headerExtensions ?? []).find((c) => c.kind === section.kind && c.uri === e.uri && (c.direction === undefined || c.direction === 'sendrecv' || c.direction === 'sendonly'));
-    if (cap) headerExtensions.push({ kind: section.kind, uri: cap.uri, preferredId: cap.preferredId, direction: 'sendrecv' });
+    if (!cap) continue;
+    const taken = offeredIds.get(cap.preferredId);
+    if (taken !== undefined && taken !== cap.uri) continue;
+    headerExtensions.push({ kind: section.kind, uri: cap.uri, preferredId: cap.preferredId, direction: 'sendrecv' });
   }
   return { codecs, headerExtensions };
 }

@@ -55,7 +55,7 @@ export class WhepSession extends MediaSession {
       const sections: AnswerSection[] = [];
       for (const section of offer.sections) {
         const producer = producerFor(section);
-        const caps = playCapabilities(section, media.rtpCapabilities);
+        const caps = playCapabilities(section, media.rtpCapabilities, offer.sections.flatMap((s) => s.headerExtensions));
         if (!producer) {
           // Nothing of this kind is published (a stream without audio): the section stays, inactive.
           const codec = caps.codecs?.[0];

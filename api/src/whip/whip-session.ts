@@ -152,7 +152,13 @@ export class WhipSession extends MediaSession {
     const measured = orderLayersByBitrate(video.order, bitrates);
     if (!measured || measured.every((rid, i) => rid === video.order[i])) return;
     this.ctx.log.info({ module: 'whip', session: this.id, offered: video.order, measured, bitrates: Object.fromEntries(bitrates) }, 'simulcast layers arrive in another order: remaking the producer lowest first');
-    const rtpParameters: RtpParameters = { ...video.rtpParameters, encodings: measured.map((rid) => ({ rid })) };
+    // Chromium stops sending the mid and rid header extensions once its SSRCs are acknowledged: the new
+    // producer is told the SSRC of each layer, or the router could not route the layers to it.
+    const encodings = measured.map((rid) => {
+      const stream = streams.find((s) => s.rid === rid)!;
+      return { rid, ssrc: stream.ssrc, ...(stream.rtxSsrc ? { rtx: { ssrc: stream.rtxSsrc } } : {}) };
+    });
+    const rtpParameters: RtpParameters = { ...video.rtpParameters, encodings };
     this.room.media.closeProducer(this.peerId, video.producerId);
     const producerId = await this.#produce('camera', rtpParameters);
     this.#video = { producerId, rtpParameters, order: measured };

@@ -18,3 +18,18 @@ export async function buildMediaHarness(): Promise<string> {
   writeFileSync(join(dir, 'index.html'), '<!doctype html><html><head><meta charset="utf-8"><title>harness</title></head><body><script type="module" src="/harness.js"></script></body></html>');
   return dir;
 }
+
+/** The media harness at `/` plus the WHIP/WHEP page (RTCPeerConnection + fetch only) at `/whip.html`. */
+export async function buildWhipHarness(): Promise<string> {
+  const dir = await buildMediaHarness();
+  await build({
+    entryPoints: [join(dirname(fileURLToPath(import.meta.url)), 'whip-page.ts')],
+    bundle: true,
+    format: 'esm',
+    target: 'es2022',
+    outfile: join(dir, 'whip.js'),
+    logLevel: 'silent',
+  });
+  writeFileSync(join(dir, 'whip.html'), '<!doctype html><html><head><meta charset="utf-8"><title>whip</title></head><body><script type="module" src="/whip.js"></script></body></html>');
+  return dir;
+}

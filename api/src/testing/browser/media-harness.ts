@@ -6,6 +6,7 @@ import type { ClientMessage } from '../../protocol/client-messages.ts';
 import type { Layer } from '../../protocol/constants.ts';
 import type { ProducerInfo } from '../../protocol/common.ts';
 import type { ServerMessage, ServerMessageOf } from '../../protocol/server-messages.ts';
+import { sampleLatency } from './timestamp-code.ts';
 
 type Pending = { resolve: (m: ServerMessage) => void; reject: (e: Error) => void };
 
@@ -258,6 +259,13 @@ const harness = {
       });
     }
     return { videos, audioPackets, resets: viewer.resets };
+  },
+
+  /** Glass-to-glass ms of the camera, read from timestamps a WHIP test publisher draws into its frames. */
+  latencySamples(count: number): Promise<number[]> {
+    const video = [...document.querySelectorAll('video')].find((v) => v.dataset.source === 'camera');
+    if (!video) throw new Error('no camera video yet');
+    return sampleLatency(video, count, 20_000);
   },
 
   /** ms from the viewer's WebSocket connect to the first decoded camera frame (0 until then). */
