@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import type { AppConfig } from '../config.ts';
+import { probeRoutes } from '../routes/probe.ts';
 import { streamKeyRoutes } from '../routes/stream-key.ts';
 import { whipRoutes } from '../whip/routes.ts';
 import { MediaSessions } from '../whip/sessions.ts';
@@ -27,6 +28,8 @@ export const whipPlugin = fp<{ config: AppConfig; now: () => number }>(
     });
     await app.register(whipRoutes, { sessions, keys, now, iceServers: config.iceServers });
     await app.register(streamKeyRoutes, { sessions, now });
+    // The studio's uplink probe, for the upload budget of both the browser studio and OBS.
+    await app.register(probeRoutes, { now });
   },
   { name: 'redred-whip', dependencies: ['redred-live', 'redred-db'] },
 );

@@ -67,3 +67,7 @@ export const StreamKeyBody = Type.Object({
   whipUrl: Type.String(),
 });
 export type StreamKeyBody = Static<typeof StreamKeyBody>;
+
+/** An uplink probe: what the server received and how long it took. */
+export const UploadProbeBody = Type.Object({ bytes: Type.Integer(), ms: Type.Integer(), bitsPerSecond: Type.Integer() });
+export type UploadProbeBody = Static<typeof UploadProbeBody>;

@@ -7,6 +7,10 @@ import type {
   StatsBody,
   StreamBody,
   StreamListBody,
+  StreamKeyBody,
+  StreamKeyStatusBody,
+  UpdateStreamBody,
+  UploadProbeBody,
 } from '../../../api/src/protocol/index.ts';
 import { ERROR_CODES, type ErrorCode, type WireError } from '../../../api/src/protocol/errors.ts';
 
@@ -33,7 +37,7 @@ function isErrorBody(value: unknown): value is ErrorBody {
   return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' && KNOWN_CODES.has(error.code);
 }
 
-async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+async function call<T>(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, {
@@ -75,4 +79,15 @@ export const restApi = {
   /** The signed-in user's stream that is not ended; 404 stream_not_found when there is none. */
   myOpenStream: () => call<StreamBody>('GET', '/api/live/mine'),
   stats: (id: number) => call<StatsBody>('GET', `/api/live/${id}/stats`),
+  updateStream: (id: number, body: UpdateStreamBody) => call<StreamBody>('PATCH', `/api/live/${id}`, body),
+  streamKeyStatus: () => call<StreamKeyStatusBody>('GET', '/api/stream-key'),
+  /** A new key, shown once; an encoder using the old one is disconnected. */
+  rotateStreamKey: () => call<StreamKeyBody>('POST', '/api/stream-key'),
+  /** Uploads `bytes` and returns the uplink rate the server measured. */
+  probeUpload: async (bytes: Blob): Promise<UploadProbeBody> => {
+    const res = await fetch('/api/probe/upload', { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
+    const data: unknown = await res.json().catch(() => undefined);
+    if (!res.ok) throw new ApiError(res.status, isErrorBody(data) ? data.error : { code: 'internal', message: `the server answered HTTP ${res.status}` });
+    return data as UploadProbeBody;
+  },
 };

@@ -88,15 +88,35 @@ export class Publisher {
   readonly #queue = new SerialQueue();
   readonly #producers = new Map<MediaSource, types.Producer>();
   #transport: types.Transport | null = null;
+  #cameraEncodings: types.RtpEncodingParameters[];
   #closed = false;
 
-  private constructor(conn: LiveConnection, device: Device) {
+  private constructor(conn: LiveConnection, device: Device, cameraEncodings: types.RtpEncodingParameters[]) {
     this.#conn = conn;
     this.#device = device;
+    this.#cameraEncodings = cameraEncodings;
   }
 
-  static async create(conn: LiveConnection, routerRtpCapabilities: unknown): Promise<Publisher> {
-    return new Publisher(conn, await loadDevice(routerRtpCapabilities));
+  static async create(conn: LiveConnection, routerRtpCapabilities: unknown, cameraEncodings: types.RtpEncodingParameters[] = CAMERA_ENCODINGS): Promise<Publisher> {
+    return new Publisher(conn, await loadDevice(routerRtpCapabilities), cameraEncodings);
+  }
+
+  /** New camera layers (the studio's upload budget): a live camera is republished with them. */
+  setCameraEncodings(encodings: types.RtpEncodingParameters[]): Promise<void> {
+    return this.#queue.push(async () => {
+      this.#cameraEncodings = encodings;
+      const producer = this.#producers.get('camera');
+      if (!producer || this.#closed) return;
+      const track = producer.track;
+      await this.#unpublish('camera', producer);
+      if (track && track.readyState !== 'ended') await this.#publish('camera', track);
+    });
+  }
+
+  /** The browser's statistics of the camera's upload (outbound-rtp per layer), or null when no camera is on air. */
+  async cameraStats(): Promise<RTCStatsReport | null> {
+    const producer = this.#producers.get('camera');
+    return producer && !producer.closed ? producer.getStats() : null;
   }
 
   get closed(): boolean {
@@ -147,7 +167,7 @@ export class Publisher {
       appData: { source },
       ...(video
         ? {
-            encodings: source === 'camera' ? CAMERA_ENCODINGS : SCREEN_ENCODINGS,
+            encodings: source === 'camera' ? this.#cameraEncodings : SCREEN_ENCODINGS,
             codecOptions: { videoGoogleStartBitrate: 1000 },
             ...(vp8 ? { codec: vp8 } : {}),
           }

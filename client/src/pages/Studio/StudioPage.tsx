@@ -20,6 +20,9 @@ import { useTrackElement } from '../../components/VideoPlayer.tsx';
 import { ViewerList } from '../../components/ViewerList.tsx';
 import { StudioBroadcast } from './studio-broadcast.ts';
 import { createStudioDevices, type StudioDevices } from './studio-devices.ts';
+import { StreamDetails } from './StreamDetails.tsx';
+import { StreamKeyPanel } from './StreamKeyPanel.tsx';
+import { UploadPanel } from './UploadPanel.tsx';
 
 export function StudioPage() {
   useDocumentTitle('Studio');
@@ -147,6 +150,7 @@ function StudioSetup({ devices, onCreated }: { devices: StudioDevices; onCreated
             </button>
             <p class="muted">Viewers can open the stream's page as soon as it exists; the video starts when you go live.</p>
           </form>
+          <StreamKeyPanel />
         </aside>
       </div>
     </div>
@@ -209,6 +213,7 @@ function StudioRoom({ streamId, devices, onNewStream }: { streamId: number; devi
             <>
               <Preview devices={devices} />
               <GoLiveBar room={room} broadcast={broadcast} devices={devices} />
+              <UploadPanel broadcast={broadcast} captureHeight={devices.camera.value?.getSettings().height ?? 720} />
               <DevicePanel devices={devices} />
             </>
           )}
@@ -223,6 +228,7 @@ function StudioRoom({ streamId, devices, onNewStream }: { streamId: number; devi
         <aside class="studio__side">
           <ChatPanel room={room} loginHref={loginHref} />
           {status !== 'ended' ? <ViewerList room={room} /> : null}
+          {status !== 'ended' ? <StreamKeyPanel /> : null}
         </aside>
       </div>
       <Toast notice={room.notice} />
@@ -243,6 +249,7 @@ function StudioHeader({ room }: { room: LiveRoom }) {
             {`${location.host}/live/${room.streamId}`}
           </Link>
         </p>
+        <StreamDetails room={room} />
       </div>
       <StreamStatus stream={room.stream} waitingLabel="Not live yet" />
     </header>
@@ -256,11 +263,14 @@ function GoLiveBar({ room, broadcast, devices }: { room: LiveRoom; broadcast: St
   const hasVideo = devices.hasVideo.value;
   const onAir = broadcast.onAir.value;
   const wasLive = room.stream.status.value === 'live';
+  const encoder = broadcast.encoderLive.value && !onAir;
 
   return (
     <div class="golive card">
       <div class="golive__state" role="status" aria-live="polite" data-testid="broadcast-state" data-state={state}>
-        {state === 'on'
+        {encoder
+          ? 'You are live from your encoder (OBS). Stop it there, or end the stream here.'
+          : state === 'on'
           ? 'You are live. Everyone on your stream page sees and hears you.'
           : state === 'starting'
             ? 'Connecting your camera and microphone…'
@@ -273,7 +283,7 @@ function GoLiveBar({ room, broadcast, devices }: { room: LiveRoom; broadcast: St
                   : 'Ready when you are.'}
       </div>
       <div class="golive__actions">
-        {!onAir || state === 'error' ? (
+        {(!onAir || state === 'error') && !encoder ? (
           <button type="button" class="btn btn--primary btn--lg" data-testid="go-live" disabled={!online || !hasVideo} onClick={() => broadcast.goLive()}>
             {wasLive ? 'Resume broadcast' : 'Go live'}
           </button>

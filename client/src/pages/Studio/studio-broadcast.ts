@@ -1,7 +1,7 @@
 import { effect, signal } from '@preact/signals';
 import type { ServerMessageOf } from '../../../../api/src/protocol/index.ts';
 import type { LiveConnection } from '../../net/live-connection.ts';
-import { Publisher } from '../../net/media.ts';
+import { CAMERA_ENCODINGS, Publisher } from '../../net/media.ts';
 import type { MediaHandler } from '../../state/live-room.ts';
 import type { StudioDevices } from './studio-devices.ts';
 
@@ -17,7 +17,11 @@ export class StudioBroadcast implements MediaHandler {
   readonly onAir = signal(false);
   readonly state = signal<BroadcastState>('off');
   readonly error = signal<string | null>(null);
+  /** Video published by someone else on this stream (an encoder over WHIP): the studio cannot go live over it. */
+  readonly encoderLive = signal(false);
   readonly #conn: LiveConnection;
+  readonly #otherVideo = new Set<string>();
+  #cameraEncodings = CAMERA_ENCODINGS;
   readonly #devices: StudioDevices;
   #publisher: Publisher | null = null;
   #stopSync: (() => void) | null = null;
@@ -35,7 +39,17 @@ export class StudioBroadcast implements MediaHandler {
 
   established(msg: ServerMessageOf<'connection_established'>): void {
     this.#caps = msg.routerRtpCapabilities;
+    // On (re)connect every producer listed is someone else's: ours went with the old socket.
+    this.#otherVideo.clear();
+    for (const p of msg.producers) if (p.kind === 'video') this.#otherVideo.add(p.id);
+    this.encoderLive.value = this.#otherVideo.size > 0;
     if (this.onAir.peek()) this.#start();
+  }
+
+  /** The camera layers for the upload budget; a live camera switches to them. */
+  setCameraEncodings(encodings: typeof CAMERA_ENCODINGS): void {
+    this.#cameraEncodings = encodings;
+    void this.#publisher?.setCameraEncodings(encodings).catch((err: unknown) => this.#fail(this.#generation, err));
   }
 
   goLive(): void {
@@ -43,8 +57,18 @@ export class StudioBroadcast implements MediaHandler {
     if (!this.#publisher) this.#start();
   }
 
-  producerAdded(): void {}
-  producerRemoved(): void {}
+  // Producer events reach every socket but the producer's own: these are someone else's.
+  producerAdded(producer: { id: string; kind: string }): void {
+    if (producer.kind !== 'video') return;
+    this.#otherVideo.add(producer.id);
+    this.encoderLive.value = true;
+  }
+
+  producerRemoved(producerId: string): void {
+    this.#otherVideo.delete(producerId);
+    this.encoderLive.value = this.#otherVideo.size > 0;
+  }
+
   consumerClosed(): void {}
   layerChanged(): void {}
 
@@ -77,7 +101,7 @@ export class StudioBroadcast implements MediaHandler {
     const generation = this.#generation;
     this.state.value = 'starting';
     this.error.value = null;
-    Publisher.create(this.#conn, this.#caps).then(
+    Publisher.create(this.#conn, this.#caps, this.#cameraEncodings).then(
       (publisher) => {
         if (generation !== this.#generation) {
           publisher.close();

@@ -92,6 +92,13 @@ function WatchView({ room, media }: { room: LiveRoom; media: WatchMedia }) {
     );
   } else if (room.connection.over.value && room.connection.over.value.kind !== 'ended') {
     overlay = <p class="overlay-note">You are not connected to this stream.</p>;
+  } else if (info?.reconnectingUntil !== undefined) {
+    // The streamer's connection dropped: the stream waits for them until the grace period ends.
+    overlay = (
+      <p class="overlay-note" data-testid="reconnecting">
+        The streamer is reconnecting… The stream ends at {new Date(room.stream.toLocalTime(info.reconnectingUntil)).toLocaleTimeString()} unless they are back.
+      </p>
+    );
   } else if (!mainVideo) {
     overlay = (
       <p class="overlay-note" data-testid="waiting">
