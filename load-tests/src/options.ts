@@ -51,6 +51,14 @@ export interface LoadOptions {
   width: number;
   height: number;
   fps: number;
+  /**
+   * How the Chromium streamer publishes: 'mediasoup' (mediasoup-client over the
+   * stream WebSocket, as the web studio) or 'whip' (RTCPeerConnection + fetch to
+   * POST /api/whip with a stream key, as OBS; simulcast rids named and ordered as OBS's).
+   */
+  publisher: 'mediasoup' | 'whip';
+  /** Codec of a WHIP publisher: OBS sends H.264; VP8 keeps the decrypting viewers' VP8 checks. */
+  whipCodec: 'vp8' | 'h264';
   /** Top simulcast layer maxBitrate (kbps); the others get 1/3 and 1/9. */
   videoKbps: number;
   audio: boolean;
@@ -96,6 +104,8 @@ export function defaultOptions(overrides: Partial<LoadOptions> = {}): LoadOption
     height: 720,
     fps: 30,
     videoKbps: 900,
+    publisher: 'mediasoup',
+    whipCodec: 'vp8',
     audio: true,
     chromiumPath: '/usr/bin/chromium',
     noStreamer: false,
@@ -160,6 +170,9 @@ REGISTRATIONS_PER_IP_PER_HOUR=1000000 (the run registers accounts).
   --video-kbps K       top layer max bitrate (others 1/3, 1/9)          [900]
   --no-audio
   --no-streamer        no Chromium streamer (chat-only runs, --viewers 0)
+  --publisher P        mediasoup (web studio path) or whip (OBS path: POST /api/whip
+                       with a stream key, rids 0/1/2 highest first)      [mediasoup]
+  --whip-codec C       vp8 or h264 (OBS's); h264 viewers count, not check frames [vp8]
   --viewer-procs P     viewer processes (0: one per ~100 viewers)       [0]
   --chat-procs Q       chatter processes                                [0]
   --chat-accounts K    accounts the chat sockets share (0: auto)        [0]
@@ -202,6 +215,8 @@ export function parseCli(argv: string[]): LoadOptions | 'help' {
       'video-kbps': { type: 'string' },
       'no-audio': { type: 'boolean' },
       'no-streamer': { type: 'boolean' },
+      publisher: { type: 'string' },
+      'whip-codec': { type: 'string' },
       'viewer-procs': { type: 'string' },
       'chat-procs': { type: 'string' },
       'chat-accounts': { type: 'string' },
@@ -243,6 +258,11 @@ export function parseCli(argv: string[]): LoadOptions | 'help' {
   const layer = values.layer ?? 'high';
   if (!['high', 'medium', 'low', 'auto'].includes(layer)) throw new Error(`--layer must be high, medium, low or auto`);
   if (values['stream-id'] !== undefined && values['streamer-token'] === undefined) throw new Error('--stream-id needs --streamer-token');
+  const publisher = values.publisher ?? d.publisher;
+  if (publisher !== 'mediasoup' && publisher !== 'whip') throw new Error('--publisher must be mediasoup or whip');
+  const whipCodec = values['whip-codec'] ?? d.whipCodec;
+  if (whipCodec !== 'vp8' && whipCodec !== 'h264') throw new Error('--whip-codec must be vp8 or h264');
+  if (values['whip-codec'] !== undefined && publisher !== 'whip') throw new Error('--whip-codec needs --publisher whip');
   if (values['no-streamer'] && values.viewers !== undefined && Number(values.viewers) > 0) throw new Error('--no-streamer needs --viewers 0');
   return defaultOptions({
     url: values.url ?? d.url,
@@ -263,6 +283,8 @@ export function parseCli(argv: string[]): LoadOptions | 'help' {
     fps: num('fps', values.fps, d.fps, 1),
     videoKbps: num('video-kbps', values['video-kbps'], d.videoKbps, 30),
     audio: !values['no-audio'],
+    publisher,
+    whipCodec,
     noStreamer: values['no-streamer'] ?? false,
     viewerProcs: Math.floor(num('viewer-procs', values['viewer-procs'], 0)),
     chatProcs: Math.floor(num('chat-procs', values['chat-procs'], 0)),

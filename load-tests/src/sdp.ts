@@ -128,7 +128,8 @@ const MID_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
 export function viewerRtpCapabilities(routerCaps: unknown): Record<string, unknown> {
   const caps = routerCaps as RouterCaps;
   const codecs = (caps.codecs ?? [])
-    .filter((c) => /^(video\/VP8|audio\/opus)$/i.test(c.mimeType))
+    // H.264 (packetization-mode 1) too: a stream published from OBS over WHIP carries it.
+    .filter((c) => /^(video\/VP8|video\/H264|audio\/opus)$/i.test(c.mimeType))
     .map((c) => ({ ...c, rtcpFeedback: [] }));
   if (!codecs.some((c) => c.kind === 'video') || !codecs.some((c) => c.kind === 'audio')) {
     throw new Error('the router offers no VP8 or no Opus codec');

@@ -133,7 +133,7 @@ export class LoadSession {
       hooks.log(`stream ${streamId}; no streamer (--no-streamer): the stream stays waiting, chat only`);
       streamerSocket = await SignalingClient.connect(wsUrl, { token });
     } else {
-      hooks.log(`stream ${streamId}; starting the Chromium streamer (${opts.width}x${opts.height}@${opts.fps}, top layer ${opts.videoKbps} kbps)`);
+      hooks.log(`stream ${streamId}; starting the Chromium streamer (${opts.publisher === 'whip' ? `WHIP, ${opts.whipCodec}` : 'mediasoup-client'}, ${opts.width}x${opts.height}@${opts.fps}, top layer ${opts.videoKbps} kbps)`);
       streamer = await Streamer.start({
         wsUrl,
         token,
@@ -142,6 +142,7 @@ export class LoadSession {
         fps: opts.fps,
         videoKbps: opts.videoKbps,
         audio: opts.audio,
+        publisher: opts.publisher === 'whip' ? { kind: 'whip', httpUrl: opts.url, codec: opts.whipCodec } : { kind: 'mediasoup' },
         chromiumPath: opts.chromiumPath,
         log: hooks.log,
       });

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { ServerMessage } from '@redred/api/protocol';
-import type { PublishInfo, PublishOptions, UploadStats } from './browser/publisher.ts';
+import type { PublishInfo, PublishOptions, UploadStats, WhipPublishOptions } from './browser/publisher.ts';
 import { RequestError, SignalingClient } from './signaling.ts';
 import { nowMs } from './stats.ts';
 
@@ -17,6 +17,8 @@ export interface StreamerOptions {
   /** Top simulcast layer's maxBitrate (kbps); the middle and low layers get 1/3 and 1/9 of it. */
   videoKbps: number;
   audio: boolean;
+  /** 'whip': publish as OBS does (see LoadOptions.publisher); needs the server's HTTP URL. */
+  publisher: { kind: 'mediasoup' } | { kind: 'whip'; httpUrl: string; codec: 'vp8' | 'h264' };
   chromiumPath: string;
   /** Log lines from the page (errors) and the bridge. */
   log: (line: string) => void;
@@ -132,7 +134,10 @@ export class Streamer {
         layerBitrates: [Math.round(kbps / 9), Math.round(kbps / 3), kbps],
         audio: o.audio,
       };
-      const info = await page.evaluate((opts) => (globalThis as unknown as { __publisher: { publish(o: PublishOptions): Promise<PublishInfo> } }).__publisher.publish(opts), options);
+      const info =
+        o.publisher.kind === 'whip'
+          ? await publishOverWhip(page, o.publisher, o.token, options)
+          : await page.evaluate((opts) => (globalThis as unknown as { __publisher: { publish(o: PublishOptions): Promise<PublishInfo> } }).__publisher.publish(opts), options);
       const streamer = new Streamer(browser, page, server, sig, info);
       sig.onRaw = (text) => {
         if (text.startsWith('{"type":"viewers_update"')) {
@@ -175,6 +180,24 @@ export class Streamer {
     this.#http.close();
     this.#http.closeAllConnections();
   }
+}
+
+/** The OBS path: a fresh stream key from the studio's REST call, then POST /api/whip from the page. */
+async function publishOverWhip(page: Page, publisher: { httpUrl: string; codec: 'vp8' | 'h264' }, token: string, options: PublishOptions): Promise<PublishInfo> {
+  const res = await fetch(`${publisher.httpUrl}/api/stream-key`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+  if (res.status !== 201) throw new Error(`stream key: HTTP ${res.status}`);
+  const { key } = (await res.json()) as { key: string };
+  const whip: WhipPublishOptions = {
+    endpoint: `${publisher.httpUrl}/api/whip`,
+    key,
+    width: options.width,
+    height: options.height,
+    fps: options.fps,
+    layerBitrates: options.layerBitrates,
+    audio: options.audio,
+    codec: publisher.codec,
+  };
+  return page.evaluate((opts) => (globalThis as unknown as { __publisher: { publishWhip(o: WhipPublishOptions): Promise<PublishInfo> } }).__publisher.publishWhip(opts), whip);
 }
 
 /** Upload bitrate between two samples (kbps): the whole send transport, and video only. */

@@ -68,7 +68,10 @@ export interface ViewerResult {
 }
 
 const CODECS = {
-  video: [new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, rtcpFeedback: [] })],
+  video: [
+    new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, rtcpFeedback: [] }),
+    new RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90000, rtcpFeedback: [], parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' }),
+  ],
   audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, rtcpFeedback: [] })],
 };
 
@@ -285,7 +288,9 @@ export class LoadViewer {
       ...(local ? { iceAdditionalHostAddresses: [local], iceFilterCandidatePair: (pair) => pair.localCandidate.host === local } : {}),
     });
     this.#pc = pc;
-    if (this.options.mode === 'decrypt') {
+    // VP8 frames are checked after decryption; an H.264 stream (OBS over WHIP) is decrypted and counted.
+    const vp8 = /vp8/i.test(videoConsumer.rtpParameters.codecs[0]!.mimeType);
+    if (this.options.mode === 'decrypt' && vp8) {
       const validator = new Vp8Validator(this.startedAt);
       this.#validator = validator;
       pc.onTrack.subscribe((track) => {

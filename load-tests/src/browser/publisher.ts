@@ -16,6 +16,18 @@ export interface PublishOptions {
   audio: boolean;
 }
 
+/** Publishing as OBS does: RTCPeerConnection + fetch, POST /api/whip with the stream key. */
+export interface WhipPublishOptions {
+  endpoint: string;
+  key: string;
+  width: number;
+  height: number;
+  fps: number;
+  layerBitrates: [number, number, number];
+  audio: boolean;
+  codec: 'vp8' | 'h264';
+}
+
 export interface PublishInfo {
   transportId: string;
   videoProducerId: string;
@@ -69,11 +81,27 @@ interface Track {
   getSettings(): { width?: number; height?: number; frameRate?: number };
 }
 
+interface StatsSource {
+  getStats(): Promise<unknown>;
+}
+
+interface PeerConnection extends StatsSource {
+  connectionState: string;
+  addTransceiver(track: Track, init: unknown): { setCodecPreferences(codecs: unknown[]): void };
+  createOffer(): Promise<{ sdp: string; type: string }>;
+  setLocalDescription(d: unknown): Promise<void>;
+  setRemoteDescription(d: unknown): Promise<void>;
+  addEventListener(type: string, cb: () => void): void;
+}
+
 interface BrowserWindow {
   navigator: { mediaDevices: { getUserMedia(c: unknown): Promise<{ getVideoTracks(): Track[]; getAudioTracks(): Track[] }> } };
+  RTCPeerConnection: new () => PeerConnection;
+  RTCRtpSender: { getCapabilities(kind: string): { codecs: { mimeType: string }[] } };
+  fetch(url: string, init: unknown): Promise<{ status: number; headers: { get(name: string): string | null }; text(): Promise<string> }>;
   /** Installed by Playwright's exposeFunction: one request/reply over the streamer's WebSocket. */
   __signal(request: string): Promise<string>;
-  __publisher: { publish(o: PublishOptions): Promise<PublishInfo>; uploadStats(): Promise<UploadStats> };
+  __publisher: { publish(o: PublishOptions): Promise<PublishInfo>; publishWhip(o: WhipPublishOptions): Promise<PublishInfo>; uploadStats(): Promise<UploadStats> };
 }
 
 const win = globalThis as unknown as BrowserWindow;
@@ -84,7 +112,8 @@ async function signal<T>(request: Record<string, unknown>): Promise<T> {
   return reply.reply;
 }
 
-let transport: msc.Transport | null = null;
+/** What uploadStats() reads: the mediasoup-client send transport, or the WHIP peer connection. */
+let transport: StatsSource | null = null;
 
 async function publish(o: PublishOptions): Promise<PublishInfo> {
   const device = new Device();
@@ -139,6 +168,52 @@ async function publish(o: PublishOptions): Promise<PublishInfo> {
   };
 }
 
+async function publishWhip(o: WhipPublishOptions): Promise<PublishInfo> {
+  const stream = await win.navigator.mediaDevices.getUserMedia({
+    audio: o.audio,
+    video: { width: { ideal: o.width }, height: { ideal: o.height }, frameRate: { ideal: o.fps } },
+  });
+  const videoTrack = stream.getVideoTracks()[0]!;
+  const settings = videoTrack.getSettings();
+  const pc = new win.RTCPeerConnection();
+  const audioTrack = stream.getAudioTracks()[0];
+  if (audioTrack) pc.addTransceiver(audioTrack, { direction: 'sendonly' });
+  const [low, mid, high] = o.layerBitrates;
+  // OBS 32's simulcast: rids "0" (full size) to "2", listed highest first.
+  const video = pc.addTransceiver(videoTrack, {
+    direction: 'sendonly',
+    sendEncodings: [
+      { rid: '0', scaleResolutionDownBy: 1, maxBitrate: high },
+      { rid: '1', scaleResolutionDownBy: 2, maxBitrate: mid },
+      { rid: '2', scaleResolutionDownBy: 4, maxBitrate: low },
+    ],
+  });
+  const mime = o.codec === 'h264' ? 'video/H264' : 'video/VP8';
+  video.setCodecPreferences(win.RTCRtpSender.getCapabilities('video').codecs.filter((c) => c.mimeType === mime || c.mimeType === 'video/rtx'));
+  const offer = await pc.createOffer();
+  await pc.setLocalDescription(offer);
+  const res = await win.fetch(o.endpoint, { method: 'POST', headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${o.key}` }, body: offer.sdp });
+  const answer = await res.text();
+  if (res.status !== 201) throw new Error(`WHIP POST answered ${res.status}: ${answer}`);
+  await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+  await new Promise<void>((resolve, reject) => {
+    const check = () => {
+      if (pc.connectionState === 'connected') resolve();
+      if (pc.connectionState === 'failed') reject(new Error('WHIP connection failed'));
+    };
+    pc.addEventListener('connectionstatechange', check);
+    check();
+  });
+  transport = pc;
+  return {
+    transportId: res.headers.get('Location') ?? '',
+    videoProducerId: '',
+    audioProducerId: null,
+    handler: `whip/${o.codec}`,
+    captured: { width: settings.width ?? 0, height: settings.height ?? 0, frameRate: settings.frameRate ?? 0 },
+  };
+}
+
 async function uploadStats(): Promise<UploadStats> {
   const out: UploadStats = { at: Date.now(), transportBytesSent: 0, videoBytesSent: 0, audioBytesSent: 0, layers: [] };
   if (!transport) return out;
@@ -173,4 +248,4 @@ async function uploadStats(): Promise<UploadStats> {
   return out;
 }
 
-win.__publisher = { publish, uploadStats };
+win.__publisher = { publish, publishWhip, uploadStats };
