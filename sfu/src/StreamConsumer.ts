@@ -10,8 +10,12 @@ import type {
 } from './StreamRouterTypes.ts';
 import { TypedEmitter } from './TypedEmitter.ts';
 
-/** Our simulcast is three spatial layers (r0–r2), each with up to three temporal layers. */
-const SPATIAL_LAYER: Record<LayerPreference, number> = { low: 0, medium: 1, high: 2, auto: 2 };
+/**
+ * Browsers send three spatial layers (r0–r2), OBS over WHIP up to four; each
+ * with up to three temporal layers. 'high' and 'auto' ask for the fourth:
+ * mediasoup settles on the top layer there is.
+ */
+const SPATIAL_LAYER: Record<LayerPreference, number> = { low: 0, medium: 1, high: 3, auto: 3 };
 const TOP_TEMPORAL_LAYER = 2;
 
 export function isLayerPreference(layer: unknown): layer is LayerPreference {
