@@ -190,6 +190,18 @@ describe('WHIP ingest (RFC 9725)', () => {
     expect(srv.app.rooms.get(stream.id)!.info().reconnectingUntil).toBeUndefined();
   });
 
+  it('the same grace applies to the browser studio: its socket drops, viewers see reconnecting, the stream ends with publisher_lost', async () => {
+    const ju = await registerUser(srv.url, 'studioju');
+    const created = await api(srv.url, 'POST', '/api/live/create', { token: ju.token, body: { title: 'from the browser' } });
+    const studio = await TestWsClient.connect(srv.wsUrl(created.body.stream.id), { token: ju.token });
+    await studio.waitFor('connection_established');
+    await goLive(studio);
+    const viewer = await watch(created.body.stream.id);
+    await studio.close();
+    expect((await viewer.waitFor('publisher_status', (m) => m.status === 'reconnecting')).until).not.toBeNull();
+    expect((await viewer.waitFor('stream_ended', () => true, GRACE_MS + 5000)).reason).toBe('publisher_lost');
+  });
+
   it('rotating the key disconnects the encoder using the old one, and the old key no longer publishes', async () => {
     const ha = await streamer('whipha');
     await whipPost(srv, ha.key, obs);
