@@ -65,12 +65,12 @@ export function StreamKeyPanel() {
       <p class="muted small">OBS 30+: Settings → Stream → Service “WHIP”. Lowest latency settings are in the OBS guide (docs/obs.md).</p>
       {status ? (
         <>
-          <div class="row">
+          <div class="keyrow">
             <span class="field__label">Server</span>
             <code data-testid="whip-url">{status.whipUrl}</code>
             <CopyButton text={status.whipUrl} testid="copy-whip-url" />
           </div>
-          <div class="row">
+          <div class="keyrow">
             <span class="field__label">Bearer token</span>
             {key ? (
               <>
