@@ -32,7 +32,7 @@ export async function probeRoutes(app: FastifyInstance, opts: { now: () => numbe
     if (!gate.ok) throw new AppError('rate_limited', 'measure again in a minute', { retryAfterSeconds: Math.ceil(gate.retryAfterMs / 1000) });
     if (!Buffer.isBuffer(request.body)) throw new AppError('bad_request', 'send the probe as application/octet-stream');
     const bytes = request.body.length;
-    const ms = Math.max(1, elapsed);
-    return { bytes, ms: Math.round(ms), bitsPerSecond: Math.round((bytes * 8 * 1000) / ms) };
+    const ms = Math.max(1, Math.round(elapsed));
+    return { bytes, ms, bitsPerSecond: Math.round((bytes * 8 * 1000) / ms) };
   });
 }

@@ -4,6 +4,7 @@ import { defaultConfig } from '../config.ts';
 import { goLive } from '../testing/publish.ts';
 import { api, registerUser, startTestServer, type TestServer } from '../testing/server.ts';
 import { TestWsClient } from '../testing/ws-client.ts';
+import { SESSION_TIMING, type SessionCloseReason } from './session.ts';
 import { fixture, http, rotateKey, transportsOf, whipPost } from './whip-testkit.ts';
 
 // WHIP and WHEP over real HTTP against a real server (SQLite file, mediasoup
@@ -200,6 +201,24 @@ describe('WHIP ingest (RFC 9725)', () => {
     await studio.close();
     expect((await viewer.waitFor('publisher_status', (m) => m.status === 'reconnecting')).until).not.toBeNull();
     expect((await viewer.waitFor('stream_ended', () => true, GRACE_MS + 5000)).reason).toBe('publisher_lost');
+  });
+
+  it('closes a session whose encoder never completes ICE and DTLS, freeing its transport', async () => {
+    let clock = Date.now();
+    const timed = await startTestServer({}, { now: () => clock });
+    try {
+      const user = await registerUser(timed.url, 'whipnever');
+      const key = await rotateKey(timed, user.token);
+      expect((await whipPost(timed, key, obs)).status).toBe(201);
+      const [session] = timed.app.whip.sessions.all();
+      const closed = new Promise<SessionCloseReason>((resolve) => session!.onClose(resolve));
+      clock += SESSION_TIMING.connectTimeoutMs;
+      expect(await closed).toBe('never_connected');
+      expect(transportsOf(timed, session!.room.streamId)).toBe(0);
+      expect(timed.app.whip.sessions.size).toBe(0);
+    } finally {
+      await timed.close();
+    }
   });
 
   it('rotating the key disconnects the encoder using the old one, and the old key no longer publishes', async () => {
