@@ -10,7 +10,7 @@ afterAll(async () => {
   await srv?.close();
 });
 
-const probe = (bytes: Uint8Array, token?: string, type = "application/octet-stream") =>
+const probe = (bytes: Uint8Array, token?: string, type = 'application/octet-stream') =>
   fetch(`${srv.url}/api/probe/upload`, { method: 'POST', headers: { 'content-type': type, ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: new Blob([bytes as Uint8Array<ArrayBuffer>]) });
 
 describe('POST /api/probe/upload (the studio uplink probe)', () => {
