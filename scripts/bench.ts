@@ -16,6 +16,11 @@ if (want('chat')) {
   const chat = await runChatBench();
   for (const [k, v] of Object.entries(chat)) rows.push([`chat: ${k}`, typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : String(v)]);
 }
+if (want('slow')) {
+  const { runSlowConsumerBench } = await import('./bench-slow-consumer.ts');
+  const slow = await runSlowConsumerBench();
+  for (const [k, v] of Object.entries(slow)) rows.push([`slow consumer: ${k}`, typeof v === 'number' ? v.toFixed(0) : String(v)]);
+}
 if (want('media')) {
   const { runMediaBench } = await import('./bench-media.ts');
   const media = await runMediaBench();

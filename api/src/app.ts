@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
-import websocket from '@fastify/websocket';
+import websocket, { type WebSocket } from '@fastify/websocket';
 import type { AppConfig } from './config.ts';
 import { AppError, isStorageUnavailable } from './errors.ts';
 import { CLOSE_CODES, LIMITS } from './protocol/constants.ts';
@@ -33,6 +33,21 @@ const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy':
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
 };
+
+/**
+ * Errors on an established WebSocket. `ws` raises `WS_ERR_*` for frames that break
+ * the protocol (over `maxPayload`, invalid UTF-8, bad opcodes) and has already sent
+ * the close frame with the matching code (1009, 1007, 1002): that is the client's
+ * fault, logged at warn without a stack. Anything else came from our handler.
+ */
+function onWebSocketError(error: Error & { code?: unknown }, socket: WebSocket, request: FastifyRequest): void {
+  if (typeof error.code === 'string' && error.code.startsWith('WS_ERR_')) {
+    request.log.warn({ code: error.code, reason: error.message }, 'malformed WebSocket frame from client; socket closed');
+    return;
+  }
+  request.log.error({ err: error }, 'WebSocket handler failed');
+  socket.terminate();
+}
 
 /** Builds the whole service; `server.ts` only adds config parsing, signals and `listen`. */
 export async function buildApp(config: AppConfig, options: BuildAppOptions = {}): Promise<FastifyInstance> {
@@ -100,6 +115,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   });
 
   await app.register(websocket, {
+    errorHandler: onWebSocketError,
     // Shutdown: every client learns the server is going away (1001) and may reconnect later.
     preClose(done) {
       for (const client of app.websocketServer.clients) client.close(CLOSE_CODES.goingAway, 'server shutting down');

@@ -1,5 +1,22 @@
 import { cpus } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The repository root. Default paths hang off it, not off the working directory:
+ * npm runs a workspace's scripts inside the workspace folder, and a service
+ * manager may start us anywhere.
+ */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * A path the operator typed (DATA_DIR, --data-dir): relative to the folder the
+ * command was typed in. npm moves into the package folder before running a
+ * script and records the original one in INIT_CWD.
+ */
+export function operatorPath(path: string, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.INIT_CWD || process.cwd(), path);
+}
 
 export interface AppConfig {
   host: string;
@@ -45,7 +62,7 @@ export function defaultConfig(overrides: Partial<AppConfig> = {}): AppConfig {
   return {
     host: '127.0.0.1',
     port: 8080,
-    dataDir: resolve('data'),
+    dataDir: join(REPO_ROOT, 'data'),
     logLevel: 'info',
     rtcListenIp: '127.0.0.1',
     rtcAnnouncedIp: undefined,
@@ -102,7 +119,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const cfg = defaultConfig({
     host: env.HOST || d.host,
     port: int(env, 'PORT', d.port, 0, 65535),
-    dataDir: resolve(env.DATA_DIR || d.dataDir),
+    dataDir: env.DATA_DIR ? operatorPath(env.DATA_DIR, env) : d.dataDir,
     logLevel: level,
     rtcListenIp: env.RTC_LISTEN_IP || d.rtcListenIp,
     rtcAnnouncedIp: env.RTC_ANNOUNCED_IP || undefined,
@@ -117,7 +134,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     registrationsPerIpPerHour: int(env, 'REGISTRATIONS_PER_IP_PER_HOUR', d.registrationsPerIpPerHour, 1),
     wsMessagesPerSecond: int(env, 'WS_MESSAGES_PER_SECOND', d.wsMessagesPerSecond, 1),
     wsMessageBurst: int(env, 'WS_MESSAGE_BURST', d.wsMessageBurst, 1),
-    clientDir: env.CLIENT_DIR ? resolve(env.CLIENT_DIR) : resolve('client', 'dist'),
+    clientDir: env.CLIENT_DIR ? operatorPath(env.CLIENT_DIR, env) : join(REPO_ROOT, 'client', 'dist'),
     sweeper: {
       intervalMs: int(env, 'SWEEP_INTERVAL_MS', d.sweeper.intervalMs, 1000),
       maxLiveMs: int(env, 'SWEEP_MAX_LIVE_MS', d.sweeper.maxLiveMs, 1000),

@@ -17,7 +17,6 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   comment_not_found: 404,
   username_taken: 409,
   stream_already_open: 409,
-  invalid_transition: 409,
   payload_too_large: 413,
   rate_limited: 429,
   unavailable: 503,

@@ -3,7 +3,7 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
 import { AppError, isStorageUnavailable } from '../errors.ts';
 import { CLIENT_MESSAGE_TYPES, ClientMessageSchemas, type ClientMessage, type ClientMessageType } from '../protocol/client-messages.ts';
-import { CLOSE_CODES, LIMITS } from '../protocol/constants.ts';
+import { CLOSE_CODES } from '../protocol/constants.ts';
 import { chatHandlers } from './chat.ts';
 import type { LiveConnection } from './connection.ts';
 import type { LiveContext } from './context.ts';
@@ -27,7 +27,6 @@ export type ParseResult = { ok: true; message: ClientMessage } | { ok: false; er
 export function parseClientFrame(data: RawData, isBinary: boolean): ParseResult {
   if (isBinary) return { ok: false, error: new AppError('validation_failed', 'binary frames are not accepted; send JSON text') };
   const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
-  if (text.length > LIMITS.maxFrameBytes) return { ok: false, error: new AppError('frame_too_large', `frames are limited to ${LIMITS.maxFrameBytes} bytes`) };
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -5,7 +5,7 @@ import { requireUser } from '../plugins/auth.ts';
 import type { StreamInfo } from '../protocol/common.ts';
 import { CreateStreamBody, ErrorBody, StatsBody, StreamBody, StreamListBody } from '../protocol/rest.ts';
 
-export function toStreamInfo(s: StreamWithStreamer, liveViewers?: number): StreamInfo {
+function toStreamInfo(s: StreamWithStreamer, liveViewers?: number): StreamInfo {
   return {
     id: s.id,
     title: s.title,

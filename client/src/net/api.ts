@@ -1,14 +1,5 @@
-import type {
-  CreateStreamBody,
-  Credentials,
-  ErrorBody,
-  MeBody,
-  SessionBody,
-  StatsBody,
-  StreamBody,
-  StreamListBody,
-} from '../../../api/src/protocol/index.ts';
-import { ERROR_CODES, type ErrorCode, type WireError } from '../../../api/src/protocol/errors.ts';
+import type { CreateStreamBody, Credentials, ErrorBody, MeBody, SessionBody, StatsBody, StreamBody, StreamListBody } from '@redred/api/protocol';
+import { ERROR_CODES, type ErrorCode, type WireError } from '@redred/api/protocol/errors';
 
 /** A refusal from the REST API, with the server's stable code. */
 export class ApiError extends Error {

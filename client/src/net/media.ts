@@ -1,7 +1,6 @@
 import { signal, type ReadonlySignal, type Signal } from '@preact/signals';
 import { Device, type types } from 'mediasoup-client';
-import type { ProducerInfo, ServerMessageOf } from '../../../api/src/protocol/index.ts';
-import type { Layer, MediaSource } from '../../../api/src/protocol/constants.ts';
+import type { ProducerInfo, ServerMessageOf, Layer, MediaSource } from '@redred/api/protocol';
 import { RequestError, type LiveConnection } from './live-connection.ts';
 
 /**

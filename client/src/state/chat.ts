@@ -1,5 +1,5 @@
 import { batch, signal } from '@preact/signals';
-import type { ChatSettings, WireComment } from '../../../api/src/protocol/index.ts';
+import type { ChatSettings, WireComment } from '@redred/api/protocol';
 import type { RequestError } from '../net/live-connection.ts';
 
 /** Lines kept in memory and in the DOM: older ones scroll away for good. */

@@ -1,5 +1,5 @@
 import { effect, signal } from '@preact/signals';
-import type { ServerMessageOf } from '../../../../api/src/protocol/index.ts';
+import type { ServerMessageOf } from '@redred/api/protocol';
 import type { LiveConnection } from '../../net/live-connection.ts';
 import { Publisher } from '../../net/media.ts';
 import type { MediaHandler } from '../../state/live-room.ts';

@@ -1,6 +1,5 @@
 import { effect, signal } from '@preact/signals';
-import type { ProducerInfo, ServerMessageOf } from '../../../../api/src/protocol/index.ts';
-import type { Layer } from '../../../../api/src/protocol/constants.ts';
+import type { ProducerInfo, ServerMessageOf, Layer } from '@redred/api/protocol';
 import { RequestError, type LiveConnection } from '../../net/live-connection.ts';
 import { Receiver, type ReceivedTracks } from '../../net/media.ts';
 import type { MediaHandler } from '../../state/live-room.ts';
