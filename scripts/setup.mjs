@@ -42,3 +42,8 @@ if (existsSync(distIndex) && statSync(distIndex).mtimeMs > sources) {
 } else {
   step('client build', 'npm', ['run', 'build', '-w', '@redred/client']);
 }
+
+// The server runs compiled (api/dist/server.mjs): always rebuilt, it takes a fraction of a second.
+const { buildServer } = await import('./build-server.mjs');
+const serverStarted = Date.now();
+console.log(`[setup] server build: ${await buildServer(root)} in ${((Date.now() - serverStarted) / 1000).toFixed(1)} s`);
