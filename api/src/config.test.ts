@@ -16,3 +16,20 @@ describe('configuration paths', () => {
     expect(configFromEnv({ DATA_DIR: '/var/lib/redred', INIT_CWD: '/srv/redred' }).dataDir).toBe('/var/lib/redred');
   });
 });
+
+describe('PUBLIC_URL', () => {
+  it('keeps the origin browsers use, in the spelling browsers send, and marks cookies Secure when it is https', () => {
+    const config = configFromEnv({ PUBLIC_URL: 'https://Live.Example.com:443/' });
+    expect(config.publicUrl).toBe('https://live.example.com');
+    expect(config.secureCookies).toBe(true);
+    expect(configFromEnv({ PUBLIC_URL: 'http://10.0.0.5:8080' })).toMatchObject({ publicUrl: 'http://10.0.0.5:8080', secureCookies: false });
+    expect(configFromEnv({ PUBLIC_URL: 'https://live.example.com', SECURE_COOKIES: 'false' }).secureCookies).toBe(false);
+    expect(configFromEnv({})).toMatchObject({ publicUrl: undefined, secureCookies: false });
+  });
+
+  it('refuses anything but an http(s) origin, naming PUBLIC_URL', () => {
+    for (const bad of ['live.example.com', 'ftp://live.example.com', 'https://live.example.com/app', 'https://live.example.com/?x=1', 'https://u:p@live.example.com']) {
+      expect(() => configFromEnv({ PUBLIC_URL: bad }), bad).toThrow(/PUBLIC_URL/);
+    }
+  });
+});
