@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configFromEnv, REPO_ROOT } from './config.ts';
@@ -31,5 +32,17 @@ describe('PUBLIC_URL', () => {
     for (const bad of ['live.example.com', 'ftp://live.example.com', 'https://live.example.com/app', 'https://live.example.com/?x=1', 'https://u:p@live.example.com']) {
       expect(() => configFromEnv({ PUBLIC_URL: bad }), bad).toThrow(/PUBLIC_URL/);
     }
+  });
+});
+
+describe('documentation', () => {
+  it("lists every variable the server reads in README.md's configuration table", () => {
+    const read = new Set<string>();
+    configFromEnv(new Proxy({} as NodeJS.ProcessEnv, { get: (_, name) => (typeof name === 'string' && read.add(name), undefined) }));
+    read.delete('INIT_CWD'); // npm's, not ours
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## Workspaces'));
+    expect(read.size).toBeGreaterThan(20);
+    expect([...read].filter((name) => !table.includes(`\`${name}\``))).toEqual([]);
   });
 });

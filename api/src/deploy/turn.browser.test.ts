@@ -117,6 +117,12 @@ describe.skipIf(skipWithout('turnserver', 'openssl'))('TURN through coturn with 
     await turn.process.waitForOutput(/:anon.*ALLOCATE processed, success|ALLOCATE processed, success.*:anon/);
   }, 120_000);
 
+  it('runs the shipped configuration as written: TURN on UDP and TCP, TURN over TLS with the certificate files it names', () => {
+    expect(turn.process.output).toContain(`UDP listener opened on: 127.0.0.1:${turn.port}`);
+    expect(turn.process.output).toContain(`TLS/TCP listener opened on : 127.0.0.1:${turn.tlsPort}`);
+    expect(turn.process.output).not.toMatch(/cannot start TLS/);
+  });
+
   it('refuses a credential past its expiry (401), while a fresh one gets a relay', async () => {
     const page = await newPage();
     await page.goto('/');

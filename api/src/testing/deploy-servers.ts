@@ -100,6 +100,8 @@ export async function startNginx(site: string, upstreamPort: number): Promise<Pr
 export interface TurnServer {
   process: OwnedProcess;
   port: number;
+  /** turns: (TLS), with a self-signed certificate in place of the documented /etc/coturn files. */
+  tlsPort: number;
   close(): Promise<void>;
 }
 
@@ -122,12 +124,12 @@ export async function startCoturn(secret: string): Promise<TurnServer> {
     ['max-port=50999', `max-port=${relayBase + 99}`],
     ['static-auth-secret=CHANGE-ME-openssl-rand-hex-32', `static-auth-secret=${secret}`],
     ['realm=turn.example.com', 'realm=redred.test'],
-    ['cert=/etc/letsencrypt/live/turn.example.com/fullchain.pem', `cert=${cert}`],
-    ['pkey=/etc/letsencrypt/live/turn.example.com/privkey.pem', `pkey=${key}`],
+    ['cert=/etc/coturn/fullchain.pem', `cert=${cert}`],
+    ['pkey=/etc/coturn/privkey.pem', `pkey=${key}`],
     ['\nsyslog\n', '\n'],
   ]);
   const local = ['listening-ip=127.0.0.1', 'relay-ip=127.0.0.1', 'allow-loopback-peers', 'allowed-peer-ip=127.0.0.1', `pidfile=${join(proc.dir, 'turnserver.pid')}`, `userdb=${join(proc.dir, 'turndb')}`, 'log-file=stdout', 'verbose'];
   writeFileSync(join(proc.dir, 'turnserver.conf'), `${conf}\n${local.join('\n')}\n`);
   await proc.start(turnserver, ['-c', join(proc.dir, 'turnserver.conf')], { ready: /Total General servers/ });
-  return { process: proc, port, close: () => proc.close() };
+  return { process: proc, port, tlsPort, close: () => proc.close() };
 }
