@@ -466,6 +466,21 @@ export class StreamRouter extends TypedEmitter<StreamRouterEvents> {
         best.pendingTransports++;
         return best;
       }
+      // mediasoup >= 3.10 registers a piped producer under the origin producer's
+      // id in its worker, so a worker can hold only one router of this stream:
+      // once every worker has one, the least-loaded router goes past the threshold.
+      const used = new Set(this.#routers().map((entry) => entry.worker));
+      if (!this.#pendingFanout && this.#pool.workers.every((worker) => used.has(worker))) {
+        const ready = this.#routers().filter((entry) => entry.ready && !entry.router.closed);
+        const least = ready.reduce<RouterEntry | undefined>(
+          (min, entry) => (!min || this.#routerLoad(entry) < this.#routerLoad(min) ? entry : min),
+          undefined,
+        );
+        if (least) {
+          least.pendingTransports++;
+          return least;
+        }
+      }
       // Concurrent joins share one new router; any that find it full loop and add another.
       this.#pendingFanout ??= this.#createFanoutRouter().finally(() => {
         this.#pendingFanout = undefined;
