@@ -466,7 +466,7 @@ export class StreamRouter extends TypedEmitter<StreamRouterEvents> {
         best.pendingTransports++;
         return best;
       }
-      // mediasoup >= 3.10 registers a piped producer under the origin producer's
+      // mediasoup 3.12 (unlike 3.8) registers a piped producer under the origin producer's
       // id in its worker, so a worker can hold only one router of this stream:
       // once every worker has one, the least-loaded router goes past the threshold.
       const used = new Set(this.#routers().map((entry) => entry.worker));
