@@ -106,16 +106,18 @@ async function measureLatency(sender: WebSocket, receivers: WebSocket[], rate: n
   const sentAt = new Map<number, number>();
   const latencies: number[] = [];
   const total = Math.round(rate * seconds);
-  const marker = new RegExp(`"content":"lat ${round} (\\d+)"`);
+  // Global: a `comments` batch frame carries several.
+  const marker = new RegExp(`"content":"lat ${round} (\\d+)"`, 'g');
   let delivered = 0;
   const allDelivered = new Promise<void>((resolve) => {
     for (const ws of receivers) {
       ws.on('message', (data) => {
-        const m = marker.exec(data.toString());
-        if (!m) return;
-        const t = sentAt.get(Number(m[1]));
-        if (t !== undefined) latencies.push(performance.now() - t);
-        if (++delivered === total * receivers.length) resolve();
+        const at = performance.now();
+        for (const m of data.toString().matchAll(marker)) {
+          const t = sentAt.get(Number(m[1]));
+          if (t !== undefined) latencies.push(at - t);
+          if (++delivered === total * receivers.length) resolve();
+        }
       });
     }
   });

@@ -46,6 +46,11 @@ export interface AppConfig {
   turn: TurnConfig | undefined;
   sessionTtlMs: number;
   heartbeatMs: number;
+  /**
+   * New comments of a stream go out at most once per this many ms, as one frame
+   * (`comment`, or `comments` for several): the first after a quiet period at once.
+   */
+  chatFlushMs: number;
   /** Per-connection WebSocket message rate (any type): sustained per second, and burst. */
   wsMessagesPerSecond: number;
   wsMessageBurst: number;
@@ -84,6 +89,7 @@ export function defaultConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     turn: undefined,
     sessionTtlMs: 30 * 24 * 3600 * 1000,
     heartbeatMs: 10_000,
+    chatFlushMs: 50,
     registrationsPerIpPerHour: 30,
     wsMessagesPerSecond: 20,
     wsMessageBurst: 40,
@@ -140,6 +146,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     secureCookies: bool(env, 'SECURE_COOKIES', publicUrl?.startsWith('https:') ?? d.secureCookies),
     turn: parseTurnConfig(env),
     heartbeatMs: int(env, 'HEARTBEAT_MS', d.heartbeatMs, 1000, 60_000),
+    chatFlushMs: int(env, 'CHAT_FLUSH_MS', d.chatFlushMs, 0, 1000),
     registrationsPerIpPerHour: int(env, 'REGISTRATIONS_PER_IP_PER_HOUR', d.registrationsPerIpPerHour, 1),
     wsMessagesPerSecond: int(env, 'WS_MESSAGES_PER_SECOND', d.wsMessagesPerSecond, 1),
     wsMessageBurst: int(env, 'WS_MESSAGE_BURST', d.wsMessageBurst, 1),

@@ -154,4 +154,18 @@ describe('ordering and history', () => {
     expect(history.map((c) => c.content)).toEqual(byId.filter((c) => c !== 's3-49').slice(-50));
     expect(history.every((c) => c.author.role === 'moderator' && c.highlighted)).toBe(true);
   });
+
+  it('delivers the comments committed within one flush window as one frame each, in commit order', async () => {
+    const ch = await openChannel(server);
+    const watcher = await ch.anonymous();
+    // The streamer skips the chat rate limit: ten comments pipelined, committed within a few turns of the event loop.
+    const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => ch.streamer.ws.request({ type: 'comment', content: `burst ${i}` })));
+    const ids = replies.map((r) => (r.type === 'comment_ack' ? r.commentId : 0));
+    expect(ids.every((id) => id > 0)).toBe(true);
+    await watcher.waitFor('comment', (m) => m.comment.id === Math.max(...ids));
+    expect(watcher.of('comment').map((m) => m.comment.content)).toEqual(Array.from({ length: 10 }, (_, i) => `burst ${i}`));
+    const commentFrames = (watcher.framesByType.get('comment') ?? 0) + (watcher.framesByType.get('comments') ?? 0);
+    expect(watcher.framesByType.get('comments') ?? 0).toBeGreaterThan(0);
+    expect(commentFrames).toBeLessThan(10);
+  });
 });

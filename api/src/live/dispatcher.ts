@@ -40,7 +40,9 @@ export function parseClientFrame(data: RawData, isBinary: boolean): ParseResult 
   const requestId = typeof obj.requestId === 'string' && obj.requestId.length <= 64 ? obj.requestId : undefined;
   const type = obj.type;
   if (typeof type !== 'string' || !KNOWN_TYPES.has(type)) {
-    return { ok: false, error: new AppError('unknown_type', `unknown message type ${JSON.stringify(String(type)).slice(0, 80)}`), ...(requestId ? { requestId } : {}) };
+    // Never String() a parsed value: `{"toString":1}` makes that throw.
+    const shown = typeof type === 'string' ? JSON.stringify(type).slice(0, 80) : `of type ${type === null ? 'null' : typeof type}`;
+    return { ok: false, error: new AppError('unknown_type', `unknown message type ${shown}`), ...(requestId ? { requestId } : {}) };
   }
   const checker = checkers[type as ClientMessageType];
   if (!checker.Check(obj)) {
@@ -124,7 +126,15 @@ export function handleFrame(ctx: LiveContext, room: StreamRoom, conn: LiveConnec
     replyError(conn, new AppError('rate_limited', `at most ${ctx.config.wsMessagesPerSecond} messages per second`, { retryAfterSeconds: 1 }), undefined);
     return;
   }
-  const parsed = parseClientFrame(data, isBinary);
+  let parsed: ParseResult;
+  try {
+    parsed = parseClientFrame(data, isBinary);
+  } catch (err) {
+    // A throw here would escape the socket's 'message' listener and take the process down.
+    ctx.log.error({ err, connection: conn.id }, 'frame parser failed');
+    replyError(conn, new AppError('internal', 'internal error'), undefined);
+    return;
+  }
   if (!parsed.ok) {
     replyError(conn, parsed.error, parsed.requestId);
     return;

@@ -70,7 +70,10 @@ export const ServerMessageSchemas = {
   stream_live: Type.Object({ type: Type.Literal('stream_live'), startedAt: Type.Integer() }),
   stream_ended: Type.Object({ type: Type.Literal('stream_ended'), reason: Type.String(), endedAt: Type.Integer() }),
 
+  /** One new comment: a flush of the room's chat that holds exactly one. */
   comment: Type.Object({ type: Type.Literal('comment'), comment: CommentSchema }),
+  /** Several new comments at once, oldest first: one frame per flush (at most one per `CHAT_FLUSH_MS` per stream). */
+  comments: Type.Object({ type: Type.Literal('comments'), comments: Type.Array(CommentSchema, { minItems: 2 }) }),
   comment_ack: Type.Object({ type: Type.Literal('comment_ack'), ...Reply, commentId: EntityId, createdAt: Type.Integer() }),
   chat_history: Type.Object({ type: Type.Literal('chat_history'), comments: Type.Array(CommentSchema) }),
   comment_deleted: Type.Object({ type: Type.Literal('comment_deleted'), commentIds: Type.Array(EntityId), by: Type.Object({ id: EntityId, username: Type.String() }) }),

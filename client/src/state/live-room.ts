@@ -167,6 +167,9 @@ export function createLiveRoom(streamId: number, { url, now = Date.now }: LiveRo
       case 'comment':
         chat.add(msg.comment);
         return;
+      case 'comments':
+        chat.add(...msg.comments);
+        return;
       case 'comment_deleted':
         chat.remove(msg.commentIds);
         refreshModerationLogSoon();
