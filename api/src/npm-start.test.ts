@@ -18,11 +18,9 @@ beforeAll(() => {
   if (r.status !== 0) throw new Error('server build failed');
 });
 
-/** The command lines of a process group's node processes. */
-function nodeCommands(pgid: number): string[] {
-  return processGroup(pgid)
-    .filter((p) => p.name === 'node')
-    .map((p) => readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' '));
+/** The command lines of a process group's members (Node 24 names its main thread "MainThread", so not by name). */
+function groupCommands(pgid: number): string[] {
+  return processGroup(pgid).map((p) => readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' '));
 }
 
 let server: ServerProcess | undefined;
@@ -42,8 +40,8 @@ describe('npm start, as the README says', () => {
 
     expect(server.dataDir).toBe(dataDir);
     // Production runs JavaScript: no TypeScript loader in the server's command line.
-    const commands = nodeCommands(server.child.pid!);
-    expect(commands).toContainEqual(expect.stringMatching(/api\/dist\/server\.mjs$/));
+    const commands = groupCommands(server.child.pid!);
+    expect(commands).toContainEqual(expect.stringMatching(/^node api\/dist\/server\.mjs$/));
     expect(commands.join('\n')).not.toContain('tsx');
     expect(existsSync(join(dataDir, 'redred.sqlite'))).toBe(true);
     const home = await fetch(`${server.url}/`);
