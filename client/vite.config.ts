@@ -5,16 +5,17 @@ import preact from '@preact/preset-vite';
 const protocolDir = fileURLToPath(new URL('../api/src/protocol/', import.meta.url));
 
 /**
- * The client imports protocol types with `import type` (erased before bundling)
- * and plain values only from constants.ts and errors.ts. Anything else reaching
- * the bundle would drag TypeBox in: fail the build instead.
+ * The client imports protocol types with `import type` from `@redred/api/protocol`
+ * (erased before bundling) and plain values only from its `constants` and `errors`
+ * subpaths. Anything else reaching the bundle would drag TypeBox in: fail the
+ * build instead.
  */
 function protocolValuesOnly(): Plugin {
   return {
     name: 'redred:protocol-values-only',
     load(id) {
       if (id.startsWith(protocolDir) && !/[\\/](constants|errors)\.ts$/.test(id)) {
-        this.error(`${id.slice(protocolDir.length)} is protocol schema code: import its types with "import type", values only from constants.ts or errors.ts`);
+        this.error(`${id.slice(protocolDir.length)} is protocol schema code: import its types with "import type" from '@redred/api/protocol', values only from '@redred/api/protocol/constants' or '@redred/api/protocol/errors'`);
       }
       return null;
     },

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { startServerProcess } from '../api/src/testing/process.ts';
 import { api, registerUser } from '../api/src/testing/server.ts';
+import { median } from './bench-db.ts';
 
 export interface ChatBenchOptions {
   /** Accounts sending at once in the throughput run (moderators: the chat rate limit does not apply). */
@@ -23,15 +24,11 @@ export interface ChatBenchOptions {
   rounds?: number;
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function open(url: string, token?: string): Promise<WebSocket> {
+/** A socket on a stream, resolved once its history backfill arrived. */
+export function open(url: string, token?: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
     // Joined once the history backfill arrived: from then on every comment is live.
@@ -109,16 +106,18 @@ async function measureLatency(sender: WebSocket, receivers: WebSocket[], rate: n
   const sentAt = new Map<number, number>();
   const latencies: number[] = [];
   const total = Math.round(rate * seconds);
-  const marker = new RegExp(`"content":"lat ${round} (\\d+)"`);
+  // Global: a `comments` batch frame carries several.
+  const marker = new RegExp(`"content":"lat ${round} (\\d+)"`, 'g');
   let delivered = 0;
   const allDelivered = new Promise<void>((resolve) => {
     for (const ws of receivers) {
       ws.on('message', (data) => {
-        const m = marker.exec(data.toString());
-        if (!m) return;
-        const t = sentAt.get(Number(m[1]));
-        if (t !== undefined) latencies.push(performance.now() - t);
-        if (++delivered === total * receivers.length) resolve();
+        const at = performance.now();
+        for (const m of data.toString().matchAll(marker)) {
+          const t = sentAt.get(Number(m[1]));
+          if (t !== undefined) latencies.push(at - t);
+          if (++delivered === total * receivers.length) resolve();
+        }
       });
     }
   });

@@ -16,10 +16,20 @@ if (want('chat')) {
   const chat = await runChatBench();
   for (const [k, v] of Object.entries(chat)) rows.push([`chat: ${k}`, typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : String(v)]);
 }
+if (want('slow')) {
+  const { runSlowConsumerBench } = await import('./bench-slow-consumer.ts');
+  const slow = await runSlowConsumerBench();
+  for (const [k, v] of Object.entries(slow)) rows.push([`slow consumer: ${k}`, typeof v === 'number' ? v.toFixed(0) : String(v)]);
+}
 if (want('media')) {
   const { runMediaBench } = await import('./bench-media.ts');
   const media = await runMediaBench();
   for (const [k, v] of Object.entries(media)) rows.push([`media: ${k}`, typeof v === 'number' ? v.toFixed(0) : String(v)]);
+}
+if (want('restart')) {
+  const { runRestartBench } = await import('./bench-restart.ts');
+  const restart = await runRestartBench();
+  for (const [k, v] of Object.entries(restart)) rows.push([`restart: ${k}`, v.toFixed(0)]);
 }
 
 const width = Math.max(...rows.map(([k]) => k.length));

@@ -1,166 +1,191 @@
 #!/usr/bin/env node
-// Builds the mediasoup 3.8.4 C++ worker offline, once, and caches it.
+// Builds the mediasoup C++ worker offline, once, and caches it.
 //
-// Why a script of ours: current mediasoup downloads its worker or its deps at
-// install, which fails on a closed network. 3.8.4 vendors everything but needs
-// two workarounds on today's Debian: its gyp wants Python <= 3.9 (or a
-// collections.MutableSet shim on newer Pythons), and its abseil uses SIGSTKSZ
-// as a constant, which glibc >= 2.34 made a runtime value.
+// Why a script of ours: mediasoup's own install downloads a prebuilt worker,
+// or else meson and ninja from PyPI and every C++ dependency (OpenSSL, libuv,
+// libsrtp, usrsctp, abseil, ...) from GitHub; none of that is reachable on a
+// closed network. We take the npm tarball and apply
+// sfu/engine/mediasoup-<version>-debian12.patch, which replaces each meson
+// subproject with the Debian -dev package and drops the test and fuzzer
+// targets (no mediasoup .cpp is edited). So only the npm registry and Debian's
+// archive are used. The binary links those libraries dynamically: a host that
+// runs it needs their runtime packages (README, "Deploying").
 //
-// Order: MEDIASOUP_WORKER_BIN set -> nothing to do. Binary already in
-// node_modules -> nothing to do. Cached binary for this version -> copy it
-// (seconds). Otherwise build (about 6 minutes on 2 cores) and fill the cache.
+// Order: MEDIASOUP_WORKER_BIN set -> check it loads, build nothing (mediasoup
+// itself honours the variable). Cached binary for this key -> copy it where
+// mediasoup looks for it (seconds). Otherwise install the build packages (as
+// root; else print the apt-get line), npm pack, patch, meson + ninja (about 7
+// minutes on 2 cores), fill the cache, copy.
+//
+// `--apt-packages` prints the Debian build packages and exits (.ci/run).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir, cpus } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cacheDir, makeLog, runNpm } from './setup-env.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const log = (msg) => console.log(`[mediasoup-worker] ${msg}`);
-const fail = (msg) => {
-  console.error(`[mediasoup-worker] ERROR: ${msg}`);
-  process.exit(1);
-};
+const log = makeLog('mediasoup-worker');
+
+let msDir;
+try {
+  msDir = dirname(createRequire(join(root, 'sfu', 'package.json')).resolve('mediasoup/package.json'));
+} catch {
+  log.fail('mediasoup is not installed: run `npm ci` first');
+}
+const version = JSON.parse(readFileSync(join(msDir, 'package.json'), 'utf8')).version;
+const patchFile = join(root, 'sfu', 'engine', `mediasoup-${version}-debian12.patch`);
+if (!existsSync(patchFile)) {
+  log.fail(`no build patch for mediasoup ${version}: ${relative(root, patchFile)} is missing (see sfu/engine/README.md)`);
+}
+const patch = readFileSync(patchFile);
+const buildPackages = debianBuildPackages(patch.toString('utf8'));
+
+if (process.argv.includes('--apt-packages')) {
+  console.log(buildPackages.join(' '));
+  process.exit(0);
+}
 
 if (process.env.MEDIASOUP_WORKER_BIN) {
   const bin = process.env.MEDIASOUP_WORKER_BIN;
-  if (!existsSync(bin)) fail(`MEDIASOUP_WORKER_BIN=${bin} does not exist`);
-  log(`using MEDIASOUP_WORKER_BIN=${bin}; skipping the build`);
+  if (!existsSync(bin)) log.fail(`MEDIASOUP_WORKER_BIN=${bin} does not exist`);
+  const problem = loadProblem(bin);
+  if (problem) log.fail(`MEDIASOUP_WORKER_BIN=${bin} cannot start: ${problem}`);
+  log.info(`using MEDIASOUP_WORKER_BIN=${bin} (it must be a mediasoup ${version} worker); nothing to build`);
   process.exit(0);
 }
 
-const require = createRequire(join(root, 'sfu', 'package.json'));
-let msDir;
-try {
-  msDir = dirname(require.resolve('mediasoup/package.json'));
-} catch {
-  fail('mediasoup is not installed: run `npm ci --ignore-scripts` first');
-}
-const msVersion = JSON.parse(readFileSync(join(msDir, 'package.json'), 'utf8')).version;
-const workerDir = join(msDir, 'worker');
-const target = join(workerDir, 'out', 'Release', 'mediasoup-worker');
+// A different patch or C library must never reuse an old binary.
+const glibc = process.report?.getReport().header.glibcVersionRuntime ?? 'no-glibc';
+const key = sha256([version, sha256(patch), glibc, `${process.platform}-${process.arch}`].join('\n')).slice(0, 12);
+const cached = join(cacheDir(), `mediasoup-worker-${version}-${key}`);
+// Where mediasoup's node/lib/Worker.js looks when MEDIASOUP_WORKER_BIN is unset.
+const target = join(msDir, 'worker', 'out', 'Release', 'mediasoup-worker');
 
-function workerRuns(bin) {
-  // An ELF executable of plausible size: the worker cannot run without its
-  // channel pipes, so a full start is left to the sfu tests.
-  try {
-    const head = readFileSync(bin).subarray(0, 4);
-    return head.toString('latin1') === '\x7fELF' && statSync(bin).size > 1_000_000;
-  } catch {
-    return false;
+if (existsSync(cached)) {
+  const problem = loadProblem(cached);
+  if (!problem) {
+    install(cached);
+    process.exit(0);
   }
+  log.info(`cached worker ${cached} cannot start (${problem}); rebuilding`);
+}
+build();
+install(cached);
+
+function build() {
+  ensureDebianPackages(buildPackages);
+  const jobs = String(availableParallelism());
+  const work = mkdtempSync(join(tmpdir(), `redred-mediasoup-${version}-`));
+  const src = join(work, 'mediasoup');
+  // Fixed names inside the work dir keep the build reproducible: meson refers
+  // to sources relative to the build dir, so no random path reaches the binary.
+  const buildDir = join(work, 'build');
+  log.info(`building the mediasoup ${version} worker in ${work} with ${jobs} jobs (about 7 minutes on 2 cores, once)...`);
+  const started = Date.now();
+
+  // The registry tarball (npm ci already has it in npm's cache): pristine sources for the patch.
+  const pack = runNpm(['pack', `mediasoup@${version}`, '--pack-destination', work, '--silent'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const tarball = pack.stdout?.trim().split('\n').pop();
+  if (pack.status !== 0 || !tarball) log.fail(`npm pack mediasoup@${version} failed (exit ${pack.status})`);
+  mkdirSync(src);
+  run('tar', ['xzf', join(work, tarball), '-C', src, '--strip-components=1']);
+  run('patch', ['-p1', '--forward', '--silent', '--input', patchFile], { cwd: src });
+
+  const worker = join(src, 'worker');
+  const nice = ['nice', '-n', '19'];
+  // nodownload: a subproject the patch missed is an error, never a download attempt.
+  run(nice[0], [...nice.slice(1), 'meson', 'setup', buildDir, '--buildtype', 'release', '-Db_ndebug=true', '--wrap-mode=nodownload'], { cwd: worker });
+  // 3.13+ generate FlatBuffers headers that no target declares as a dependency.
+  if (existsSync(join(worker, 'fbs'))) run(nice[0], [...nice.slice(1), 'meson', 'compile', '-C', buildDir, 'flatbuffers-generator'], { cwd: worker });
+  run(nice[0], [...nice.slice(1), 'ninja', '-C', buildDir, '-j', jobs, 'mediasoup-worker'], { cwd: worker });
+  const built = join(buildDir, 'mediasoup-worker');
+  const problem = loadProblem(built);
+  if (problem) log.fail(`the built worker cannot start: ${problem}`);
+  log.info(`built in ${((Date.now() - started) / 1000).toFixed(0)} s (wall); sha256 ${sha256(readFileSync(built)).slice(0, 16)}`);
+  log.info(`it needs these Debian runtime packages on a deploy host: ${runtimePackages(built).join(' ')}`);
+
+  mkdirSync(dirname(cached), { recursive: true });
+  copyFileSync(built, `${cached}.tmp`);
+  chmodSync(`${cached}.tmp`, 0o755);
+  renameSync(`${cached}.tmp`, cached);
+  log.info(`cached at ${cached}`);
+  rmSync(work, { recursive: true, force: true });
 }
 
-const cacheKey = createHash('sha256')
-  .update([msVersion, process.platform, process.arch, readGlibc()].join('|'))
-  .digest('hex')
-  .slice(0, 12);
-const cacheDir = process.env.REDRED_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'redred');
-const cached = join(cacheDir, `mediasoup-worker-${msVersion}-${cacheKey}`);
-
-if (existsSync(target) && statSync(target).size > 0 && workerRuns(target)) {
-  log(`worker present at ${target}`);
-  if (!existsSync(cached)) store(target);
-  process.exit(0);
-}
-if (existsSync(cached) && workerRuns(cached)) {
+function install(bin) {
+  const want = readFileSync(bin);
+  if (existsSync(target) && sha256(readFileSync(target)) === sha256(want)) {
+    log.info(`worker ${version} in place (${relative(root, target)})`);
+    return;
+  }
   mkdirSync(dirname(target), { recursive: true });
-  copyFileSync(cached, target);
-  chmodSync(target, 0o755);
-  log(`copied cached worker ${cached} -> ${target}`);
-  process.exit(0);
+  copyFileSync(bin, `${target}.tmp`);
+  chmodSync(`${target}.tmp`, 0o755);
+  renameSync(`${target}.tmp`, target);
+  log.info(`copied ${bin} -> ${relative(root, target)}`);
 }
 
-for (const tool of ['make', 'g++', 'gcc']) {
-  if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
-    fail(`'${tool}' is missing: install it (apt-get install -y build-essential)`);
+/** The -dev packages the patch's system dependencies come from. */
+function debianBuildPackages(patchText) {
+  const pkgs = ['build-essential', 'patch', 'pkg-config', 'python3', 'meson', 'ninja-build',
+    'libssl-dev', 'libuv1-dev', 'libsrtp2-dev', 'libabsl-dev'];
+  // usrsctp: 3.9 to 3.19; nlohmann-json: the JSON channel before 3.13; FlatBuffers after.
+  if (patchText.includes("dependency('usrsctp')")) pkgs.push('libusrsctp-dev');
+  if (patchText.includes("dependency('nlohmann_json'")) pkgs.push('nlohmann-json3-dev');
+  if (patchText.includes("dependency('flatbuffers'")) pkgs.push('libflatbuffers-dev', 'flatbuffers-compiler');
+  return pkgs;
+}
+
+function ensureDebianPackages(pkgs) {
+  const query = spawnSync('dpkg-query', ['-W', '-f=${Package} ${db:Status-Status}\\n', ...pkgs], { encoding: 'utf8' });
+  if (query.error) {
+    log.info(`no dpkg here: make sure the equivalents of these Debian packages are installed: ${pkgs.join(' ')}`);
+    return;
   }
+  const installed = new Set(query.stdout.split('\n').filter((l) => l.endsWith(' installed')).map((l) => l.split(' ')[0]));
+  const missing = pkgs.filter((p) => !installed.has(p));
+  if (missing.length === 0) return;
+  const line = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+  if (process.getuid?.() !== 0) log.fail(`missing Debian build packages; run:\n  sudo apt-get update && sudo ${line}`);
+  log.info(`installing Debian build packages: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  // Another apt run (a second setup, unattended upgrades) holds the lock for a while at most.
+  const lock = ['-o', 'DPkg::Lock::Timeout=600'];
+  run('apt-get', [...lock, 'update'], { env });
+  run('apt-get', [...lock, ...line.split(' ').slice(1)], { env });
 }
 
-const python = findPython();
-log(`python: ${python.bin} (${python.version.join('.')})${python.shim ? ' with collections shim' : ''}`);
-
-const shimDir = join(root, '.cache', 'mediasoup-build');
-mkdirSync(shimDir, { recursive: true });
-const sigHeader = join(shimDir, 'sigstksz.h');
-writeFileSync(
-  sigHeader,
-  [
-    '/* abseil (vendored by mediasoup 3.8.4) sizes a static array with SIGSTKSZ, */',
-    '/* which glibc >= 2.34 turned into a sysconf() call. Pin the classic values. */',
-    '#include <signal.h>',
-    '#undef SIGSTKSZ',
-    '#define SIGSTKSZ 16384',
-    '#undef MINSIGSTKSZ',
-    '#define MINSIGSTKSZ 4096',
-    '',
-  ].join('\n'),
-);
-const env = {
-  ...process.env,
-  PYTHON: python.bin,
-  CXXFLAGS: `${process.env.CXXFLAGS ?? ''} -include ${sigHeader}`.trim(),
-  CORES: String(Math.max(1, cpus().length)),
-};
-if (python.shim) {
-  // sitecustomize runs at interpreter start: it restores the aliases gyp uses.
-  writeFileSync(
-    join(shimDir, 'sitecustomize.py'),
-    'import collections, collections.abc\n' +
-      'for _n in ("MutableSet", "Mapping", "MutableMapping", "Sequence", "Iterable"):\n' +
-      '    if not hasattr(collections, _n):\n' +
-      '        setattr(collections, _n, getattr(collections.abc, _n))\n',
-  );
-  env.PYTHONPATH = [shimDir, process.env.PYTHONPATH].filter(Boolean).join(':');
+/**
+ * Why the binary cannot start, or undefined. Without its parent's channel the
+ * worker exits at once with its own message; a missing shared library (a
+ * deploy host without the runtime packages) is the dynamic loader's instead.
+ */
+function loadProblem(bin) {
+  const r = spawnSync(bin, [], { encoding: 'utf8', env: {}, timeout: 10_000 });
+  if (r.error) return r.error.message;
+  const loader = /error while loading shared libraries[^\n]*/.exec(r.stderr ?? '');
+  return loader ? loader[0] : undefined;
 }
 
-log(`building mediasoup ${msVersion} worker with ${env.CORES} jobs (about 6 minutes on 2 cores)...`);
-const started = Date.now();
-const build = spawnSync('make', ['-C', workerDir], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-if (build.status !== 0 || !existsSync(target)) {
-  fail(`make -C ${workerDir} failed (exit ${build.status}); see the output above`);
-}
-log(`built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-store(target);
-
-function store(bin) {
-  try {
-    mkdirSync(cacheDir, { recursive: true });
-    copyFileSync(bin, `${cached}.tmp`);
-    chmodSync(`${cached}.tmp`, 0o755);
-    spawnSync('mv', [`${cached}.tmp`, cached]);
-    log(`cached at ${cached}`);
-  } catch (err) {
-    log(`could not write the cache (${err.message}); the next setup will rebuild`);
-  }
+/** Debian packages owning the shared libraries the binary links (ldd + dpkg -S). */
+function runtimePackages(bin) {
+  const sonames = [...spawnSync('ldd', [bin], { encoding: 'utf8' }).stdout.matchAll(/^\s*(\S+) => \//gm)].map((m) => m[1]);
+  const owners = spawnSync('dpkg', ['-S', ...sonames.map((soname) => `*/${soname}`)], { encoding: 'utf8' }).stdout ?? '';
+  return [...new Set(owners.split('\n').filter(Boolean).map((l) => l.split(':')[0]))].sort();
 }
 
-function readGlibc() {
-  const r = spawnSync('ldd', ['--version'], { encoding: 'utf8' });
-  return (r.stdout ?? '').split('\n')[0] ?? 'unknown';
+function run(cmd, args, options = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', ...options });
+  if (r.error || r.status !== 0) log.fail(`${cmd} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}); see the output above`);
 }
 
-function pythonVersion(bin) {
-  const r = spawnSync(bin, ['-c', 'import sys; print("%d %d" % sys.version_info[:2])'], { encoding: 'utf8' });
-  if (r.status !== 0) return null;
-  const [major, minor] = r.stdout.trim().split(' ').map(Number);
-  return [major, minor];
-}
-
-function findPython() {
-  const candidates = [process.env.PYTHON, 'python3.9', 'python3.8', 'python3.7', 'python2.7', 'python2', 'python3', 'python'];
-  let fallback = null;
-  for (const bin of candidates) {
-    if (!bin) continue;
-    const version = pythonVersion(bin);
-    if (!version) continue;
-    const [major, minor] = version;
-    if (major === 2 || (major === 3 && minor <= 9)) return { bin, version, shim: false };
-    if (!fallback) fallback = { bin, version, shim: true };
-  }
-  if (fallback) return fallback;
-  fail('no Python found: mediasoup 3.8.4 needs python3 (<= 3.9, or newer with our shim) or python2.7 (apt-get install -y python3)');
+function sha256(data) {
+  return createHash('sha256').update(data).digest('hex');
 }

@@ -3,27 +3,38 @@
 // idempotent and cached, so a second run takes seconds.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, dirname, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureNodeRuntime } from './node-runtime.mjs';
+import { makeLog, runNpm } from './setup-env.mjs';
+import { ensureSqliteAddon } from './sqlite-addon.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const step = (name, cmd, args, opts = {}) => {
+const log = makeLog('setup');
+const started = Date.now();
+const step = (name, run) => {
   const t = Date.now();
-  console.log(`[setup] ${name}...`);
-  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
-  if (r.status !== 0) {
-    console.error(`[setup] ${name} failed (exit ${r.status})`);
-    process.exit(r.status ?? 1);
-  }
-  console.log(`[setup] ${name}: done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  log.info(`${name}...`);
+  const r = run();
+  if (r.status !== 0) log.fail(`${name} failed (exit ${r.status ?? r.error?.message})`);
+  log.info(`${name}: done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 };
 
-// better-sqlite3 compiles its addon in its own install script (allowed in
-// package.json's allowScripts). If the install ran with --ignore-scripts, build it here.
-const addon = join(root, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node');
-if (!existsSync(addon)) step('better-sqlite3 addon', 'npm', ['rebuild', 'better-sqlite3']);
+const runtime = ensureNodeRuntime(root, log);
+// Children find the runtime node first, also when setup was not started by npm.
+const env = { ...process.env, PATH: [dirname(runtime.node), join(root, 'node_modules', '.bin'), process.env.PATH].join(delimiter) };
+// node-gyp must build against the runtime's own headers, never download them
+// (and never use a nodedir from npmrc meant for another node).
+if (runtime.nodedir) env.npm_config_nodedir = runtime.nodedir;
 
-step('mediasoup worker', process.execPath, [join(root, 'scripts', 'build-mediasoup-worker.mjs')]);
+ensureSqliteAddon(root, runtime, env, log);
+// @node-rs/argon2 ships N-API prebuilt packages that load on any node: only checked.
+const argon2 = spawnSync(runtime.node, ['-e', "require('@node-rs/argon2').hashSync('setup-check')"], { cwd: join(root, 'api'), encoding: 'utf8' });
+if (argon2.status !== 0) log.fail(`@node-rs/argon2 does not load on ${runtime.node}:\n${argon2.stderr}`);
+
+step('mediasoup worker', () =>
+  spawnSync(runtime.node, [join(root, 'scripts', 'build-mediasoup-worker.mjs')], { cwd: root, env, stdio: 'inherit' }),
+);
 
 // The client build is skipped when dist is newer than every source file.
 const newest = (dir) => {
@@ -38,7 +49,13 @@ const clientDir = join(root, 'client');
 const distIndex = join(clientDir, 'dist', 'index.html');
 const sources = Math.max(newest(join(clientDir, 'src')), statSync(join(clientDir, 'index.html')).mtimeMs, newest(join(root, 'api', 'src', 'protocol')));
 if (existsSync(distIndex) && statSync(distIndex).mtimeMs > sources) {
-  console.log('[setup] client build is up to date');
+  log.info('client build is up to date');
 } else {
-  step('client build', 'npm', ['run', 'build', '-w', '@redred/client']);
+  step('client build', () => runNpm(['run', 'build', '-w', '@redred/client'], { node: runtime.node, cwd: root, env, stdio: 'inherit' }));
 }
+
+// The server runs compiled (api/dist/server.mjs): always rebuilt, it takes a fraction of a second.
+const { buildServer } = await import('./build-server.mjs');
+const serverStarted = Date.now();
+log.info(`server build: ${await buildServer(root)} in ${((Date.now() - serverStarted) / 1000).toFixed(1)} s`);
+log.info(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);

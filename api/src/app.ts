@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
-import websocket from '@fastify/websocket';
+import websocket, { type WebSocket } from '@fastify/websocket';
 import type { AppConfig } from './config.ts';
 import { AppError, isStorageUnavailable } from './errors.ts';
 import { CLOSE_CODES, LIMITS } from './protocol/constants.ts';
@@ -17,6 +17,7 @@ import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { streamRoutes } from './routes/streams.ts';
 import { isOriginAllowed } from './security/origin.ts';
+import { warnOnUndeclaredProxy } from './security/proxy-warning.ts';
 
 export interface BuildAppOptions {
   /** Injectable clock (ms since the epoch) so tests can control time. */
@@ -34,6 +35,21 @@ const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy':
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
 };
+
+/**
+ * Errors on an established WebSocket. `ws` raises `WS_ERR_*` for frames that break
+ * the protocol (over `maxPayload`, invalid UTF-8, bad opcodes) and has already sent
+ * the close frame with the matching code (1009, 1007, 1002): that is the client's
+ * fault, logged at warn without a stack. Anything else came from our handler.
+ */
+function onWebSocketError(error: Error & { code?: unknown }, socket: WebSocket, request: FastifyRequest): void {
+  if (typeof error.code === 'string' && error.code.startsWith('WS_ERR_')) {
+    request.log.warn({ code: error.code, reason: error.message }, 'malformed WebSocket frame from client; socket closed');
+    return;
+  }
+  request.log.error({ err: error }, 'WebSocket handler failed');
+  socket.terminate();
+}
 
 /** Builds the whole service; `server.ts` only adds config parsing, signals and `listen`. */
 export async function buildApp(config: AppConfig, options: BuildAppOptions = {}): Promise<FastifyInstance> {
@@ -86,6 +102,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     return payload;
   });
 
+  warnOnUndeclaredProxy(app, config);
   await app.register(cookie);
   await app.register(dbPlugin, { dataDir: config.dataDir });
   await app.register(authPlugin, { now });
@@ -95,12 +112,13 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   app.addHook('preHandler', async (request) => {
     if (request.authVia !== 'cookie') return;
     if (['GET', 'HEAD', 'OPTIONS'].includes(request.method)) return;
-    if (!isOriginAllowed(request, config.allowedOrigins)) {
+    if (!isOriginAllowed(request, config)) {
       throw new AppError('csrf_rejected', 'cross-site request refused');
     }
   });
 
   await app.register(websocket, {
+    errorHandler: onWebSocketError,
     // Shutdown: every client learns the server is going away (1001) and may reconnect later.
     preClose(done) {
       for (const client of app.websocketServer.clients) client.close(CLOSE_CODES.goingAway, 'server shutting down');

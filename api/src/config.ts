@@ -1,5 +1,25 @@
 import { cpus } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseTurnConfig, type TurnConfig } from './auth/turn-credentials.ts';
+import { ConfigError } from './config-error.ts';
+import { parsePublicUrl } from './security/public-url.ts';
+
+/**
+ * The repository root. Default paths hang off it, not off the working directory:
+ * npm runs a workspace's scripts inside the workspace folder, and a service
+ * manager may start us anywhere.
+ */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * A path the operator typed (DATA_DIR, --data-dir): relative to the folder the
+ * command was typed in. npm moves into the package folder before running a
+ * script and records the original one in INIT_CWD.
+ */
+export function operatorPath(path: string, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.INIT_CWD || process.cwd(), path);
+}
 
 export interface AppConfig {
   host: string;
@@ -19,16 +39,23 @@ export interface AppConfig {
   allowedOrigins: string[];
   /** Off by default so a spoofed X-Forwarded-For cannot dodge bans or limits. */
   trustProxy: boolean;
+  /** The origin browsers use (PUBLIC_URL), behind a proxy: allowed origin, `Secure` cookies, absolute links. */
+  publicUrl: string | undefined;
   secureCookies: boolean;
+  /** coturn REST-API credentials handed out as ICE servers; undefined: no TURN. */
+  turn: TurnConfig | undefined;
   sessionTtlMs: number;
   heartbeatMs: number;
+  /**
+   * New comments of a stream go out at most once per this many ms, as one frame
+   * (`comment`, or `comments` for several): the first after a quiet period at once.
+   */
+  chatFlushMs: number;
   /** Per-connection WebSocket message rate (any type): sustained per second, and burst. */
   wsMessagesPerSecond: number;
   wsMessageBurst: number;
   /** Account creations allowed per client address per hour (REGISTRATIONS_PER_IP_PER_HOUR). */
   registrationsPerIpPerHour: number;
-  /** STUN/TURN servers for WHIP/WHEP clients (`Link: rel="ice-server"`), from ICE_SERVERS as JSON. */
-  iceServers: { urls: string; username?: string; credential?: string }[];
   /** Built client to serve at `/`, if present. */
   clientDir: string | undefined;
   sweeper: {
@@ -47,7 +74,7 @@ export function defaultConfig(overrides: Partial<AppConfig> = {}): AppConfig {
   return {
     host: '127.0.0.1',
     port: 8080,
-    dataDir: resolve('data'),
+    dataDir: join(REPO_ROOT, 'data'),
     logLevel: 'info',
     rtcListenIp: '127.0.0.1',
     rtcAnnouncedIp: undefined,
@@ -57,14 +84,16 @@ export function defaultConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     maxConsumersPerRouter: 250,
     allowedOrigins: [],
     trustProxy: false,
+    publicUrl: undefined,
     secureCookies: false,
+    turn: undefined,
     sessionTtlMs: 30 * 24 * 3600 * 1000,
     heartbeatMs: 10_000,
+    chatFlushMs: 50,
     registrationsPerIpPerHour: 30,
     wsMessagesPerSecond: 20,
     wsMessageBurst: 40,
     clientDir: undefined,
-    iceServers: [],
     sweeper: {
       intervalMs: 60_000,
       maxLiveMs: 4 * 3600 * 1000,
@@ -75,10 +104,6 @@ export function defaultConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     },
     ...overrides,
   };
-}
-
-class ConfigError extends Error {
-  readonly code = 'invalid_config';
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
@@ -97,29 +122,16 @@ function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
-/** ICE_SERVERS='[{"urls":"stun:stun.example.net"},{"urls":"turn:t.example.net","username":"u","credential":"p"}]' */
-function iceServers(raw: string | undefined): AppConfig['iceServers'] {
-  if (!raw) return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new ConfigError('ICE_SERVERS must be a JSON array of {urls, username?, credential?}');
-  }
-  const ok = Array.isArray(parsed) && parsed.every((s) => typeof s?.urls === 'string' && /^(stun|turns?):/.test(s.urls) && (s.username === undefined || typeof s.username === 'string') && (s.credential === undefined || typeof s.credential === 'string'));
-  if (!ok) throw new ConfigError('ICE_SERVERS must be a JSON array of {urls: "stun:…" | "turn:…", username?, credential?}');
-  return parsed as AppConfig['iceServers'];
-}
-
 /** Reads configuration from the environment (documented in README.md). */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const d = defaultConfig();
   const level = (env.LOG_LEVEL ?? d.logLevel) as AppConfig['logLevel'];
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) throw new ConfigError(`LOG_LEVEL "${level}" is not a pino level`);
+  const publicUrl = parsePublicUrl(env.PUBLIC_URL);
   const cfg = defaultConfig({
     host: env.HOST || d.host,
     port: int(env, 'PORT', d.port, 0, 65535),
-    dataDir: resolve(env.DATA_DIR || d.dataDir),
+    dataDir: env.DATA_DIR ? operatorPath(env.DATA_DIR, env) : d.dataDir,
     logLevel: level,
     rtcListenIp: env.RTC_LISTEN_IP || d.rtcListenIp,
     rtcAnnouncedIp: env.RTC_ANNOUNCED_IP || undefined,
@@ -129,13 +141,16 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     maxConsumersPerRouter: int(env, 'MAX_CONSUMERS_PER_ROUTER', d.maxConsumersPerRouter, 1, 100_000),
     allowedOrigins: (env.ALLOWED_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     trustProxy: bool(env, 'TRUST_PROXY', d.trustProxy),
-    secureCookies: bool(env, 'SECURE_COOKIES', d.secureCookies),
+    publicUrl,
+    // An https PUBLIC_URL means browsers only ever reach us over TLS (at the proxy).
+    secureCookies: bool(env, 'SECURE_COOKIES', publicUrl?.startsWith('https:') ?? d.secureCookies),
+    turn: parseTurnConfig(env),
     heartbeatMs: int(env, 'HEARTBEAT_MS', d.heartbeatMs, 1000, 60_000),
+    chatFlushMs: int(env, 'CHAT_FLUSH_MS', d.chatFlushMs, 0, 1000),
     registrationsPerIpPerHour: int(env, 'REGISTRATIONS_PER_IP_PER_HOUR', d.registrationsPerIpPerHour, 1),
     wsMessagesPerSecond: int(env, 'WS_MESSAGES_PER_SECOND', d.wsMessagesPerSecond, 1),
     wsMessageBurst: int(env, 'WS_MESSAGE_BURST', d.wsMessageBurst, 1),
-    clientDir: env.CLIENT_DIR ? resolve(env.CLIENT_DIR) : resolve('client', 'dist'),
-    iceServers: iceServers(env.ICE_SERVERS),
+    clientDir: env.CLIENT_DIR ? operatorPath(env.CLIENT_DIR, env) : join(REPO_ROOT, 'client', 'dist'),
     sweeper: {
       intervalMs: int(env, 'SWEEP_INTERVAL_MS', d.sweeper.intervalMs, 1000),
       maxLiveMs: int(env, 'SWEEP_MAX_LIVE_MS', d.sweeper.maxLiveMs, 1000),

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findUserByUsername, openDatabase } from '@redred/db';
-import { startServerProcess } from './testing/process.ts';
+import { bounded, startServerProcess } from './testing/process.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'redred-crash-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -12,6 +12,8 @@ describe('durability across SIGKILL', () => {
   it('keeps every acknowledged write after the server is killed mid-load', async () => {
     const first = await startServerProcess({ DATA_DIR: dataDir });
     const acked: string[] = [];
+    let eightAcked!: () => void;
+    const enough = new Promise<void>((r) => (eightAcked = r));
     let stop = false;
     // Four writers in parallel; the kill lands while requests are in flight.
     const writers = Array.from({ length: 4 }, async (_, w) => {
@@ -23,15 +25,17 @@ describe('durability across SIGKILL', () => {
             headers: { 'content-type': 'application/json' },
             body: JSON.stringify({ username, password: 'correct horse battery' }),
           });
-          if (res.status === 201) acked.push(username);
-          else if (res.status !== 429) throw new Error(`unexpected ${res.status}`);
+          if (res.status === 201) {
+            if (acked.push(username) === 8) eightAcked();
+          } else if (res.status !== 429) throw new Error(`unexpected ${res.status}`);
         } catch (err) {
           if (stop) return;
           throw err;
         }
       }
     });
-    while (acked.length < 8) await new Promise((r) => setTimeout(r, 20));
+    // A writer that fails ends the wait too, so its error is what the test reports.
+    await bounded(Promise.race([enough, Promise.all(writers)]), 30_000, '8 acknowledged registrations');
     stop = true;
     await first.kill();
     await Promise.allSettled(writers);

@@ -100,11 +100,6 @@ export async function getComment(db: Db, id: number) {
   return db.selectFrom('live_stream_comments').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export async function listCommentIds(db: Db, streamId: number): Promise<number[]> {
-  const rows = await db.selectFrom('live_stream_comments').select('id').where('stream_id', '=', streamId).orderBy('id').execute();
-  return rows.map((r) => r.id);
-}
-
 /** Soft-deletes a comment of the given stream; false if absent or already deleted. */
 export async function softDeleteComment(db: Db, input: { commentId: number; streamId: number; deletedBy: number; now: number }): Promise<boolean> {
   const res = await db

@@ -168,7 +168,7 @@ export interface ChatSettings {
   accountsOnly: boolean;
 }
 
-export const DEFAULT_CHAT_SETTINGS: ChatSettings = { slowModeSeconds: 0, blockedWords: [], accountsOnly: false };
+const DEFAULT_CHAT_SETTINGS: ChatSettings = { slowModeSeconds: 0, blockedWords: [], accountsOnly: false };
 
 export async function getChatSettings(db: Db, channelId: number): Promise<ChatSettings> {
   const row = await db.selectFrom('chat_settings').selectAll().where('channel_id', '=', channelId).executeTakeFirst();

@@ -33,13 +33,3 @@ export async function removeChannelRole(db: Db, channelId: number, userId: numbe
     .executeTakeFirst();
   return res.numDeletedRows > 0n;
 }
-
-export async function listChannelRoles(db: Db, channelId: number): Promise<{ userId: number; username: string; role: ChannelRole }[]> {
-  return db
-    .selectFrom('channel_roles')
-    .innerJoin('users', 'users.id', 'channel_roles.user_id')
-    .select(['channel_roles.user_id as userId', 'users.username as username', 'channel_roles.role as role'])
-    .where('channel_roles.channel_id', '=', channelId)
-    .orderBy('users.username_key')
-    .execute();
-}

@@ -30,8 +30,3 @@ export async function deleteSession(db: Db, tokenHash: string): Promise<boolean>
   const res = await db.deleteFrom('sessions').where('token_hash', '=', tokenHash).executeTakeFirst();
   return res.numDeletedRows > 0n;
 }
-
-export async function deleteExpiredSessions(db: Db, now: number): Promise<number> {
-  const res = await db.deleteFrom('sessions').where('expires_at', '<=', now).executeTakeFirst();
-  return Number(res.numDeletedRows);
-}

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { insertComments, recentCommentsWithRoles, softDeleteComment } from './comments.ts';
 import {
-  addUniqueViewer,
+  addUniqueViewers,
   computeStreamStats,
   createStream,
   getStream,
@@ -75,9 +75,9 @@ describe('viewer statistics', () => {
     const created = await createStream(ctx.db, { streamerId: ctx.streamerId, title: 't', description: '', now: 0 });
     if (!created.ok) throw new Error('create');
     const id = created.stream.id;
-    expect(await addUniqueViewer(ctx.db, id, 'u:1', 1)).toBe(true);
-    expect(await addUniqueViewer(ctx.db, id, 'u:1', 2)).toBe(false);
-    expect(await addUniqueViewer(ctx.db, id, 'a:x', 3)).toBe(true);
+    expect(await addUniqueViewers(ctx.db, id, ['u:1'], 1)).toBe(1);
+    expect(await addUniqueViewers(ctx.db, id, ['u:1'], 2)).toBe(0);
+    expect(await addUniqueViewers(ctx.db, id, ['a:x', 'u:1'], 3)).toBe(1);
     expect((await getStream(ctx.db, id))!.unique_viewers).toBe(2);
   });
 });

@@ -6,13 +6,13 @@ import type { LiveStream, StreamStatus } from './schema.ts';
  * The stream state machine, in one place: waiting → live → ended, and
  * waiting → ended (a stream abandoned before it went live). Nothing leaves `ended`.
  */
-export const STREAM_TRANSITIONS: Readonly<Record<StreamStatus, readonly StreamStatus[]>> = {
+const STREAM_TRANSITIONS: Readonly<Record<StreamStatus, readonly StreamStatus[]>> = {
   waiting: ['live', 'ended'],
   live: ['ended'],
   ended: [],
 };
 
-export function canTransition(from: StreamStatus, to: StreamStatus): boolean {
+function canTransition(from: StreamStatus, to: StreamStatus): boolean {
   return STREAM_TRANSITIONS[from].includes(to);
 }
 
@@ -139,11 +139,6 @@ export async function recordViewerCount(db: Db, id: number, viewers: number, now
     .execute();
 }
 
-/** Counts a viewer once per stream; returns true the first time this key is seen. */
-export async function addUniqueViewer(db: Db, streamId: number, viewerKey: string, now: number): Promise<boolean> {
-  return (await addUniqueViewers(db, streamId, [viewerKey], now)) > 0;
-}
-
 /** Counts a batch of viewers once per stream, in one transaction; returns how many were new. */
 export async function addUniqueViewers(db: Db, streamId: number, viewerKeys: readonly string[], now: number): Promise<number> {
   if (viewerKeys.length === 0) return 0;
@@ -167,10 +162,6 @@ export async function addUniqueViewers(db: Db, streamId: number, viewerKeys: rea
     }
     return added;
   });
-}
-
-export async function touchStream(db: Db, id: number, now: number): Promise<void> {
-  await db.updateTable('live_streams').set({ last_activity_at: now }).where('id', '=', id).where('status', '!=', 'ended').execute();
 }
 
 export async function insertViewerSample(db: Db, streamId: number, at: number, viewers: number): Promise<void> {

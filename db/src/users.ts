@@ -38,13 +38,3 @@ export async function findUserByUsername(db: Db, username: string): Promise<User
 export async function findUserById(db: Db, id: number): Promise<User | undefined> {
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
 }
-
-export async function findUsersByIds(db: Db, ids: readonly number[]): Promise<Pick<User, 'id' | 'username'>[]> {
-  if (ids.length === 0) return [];
-  return db.selectFrom('users').select(['id', 'username']).where('id', 'in', [...ids]).execute();
-}
-
-export async function countUsers(db: Db): Promise<number> {
-  const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  return Number(row.n);
-}

@@ -70,6 +70,8 @@ const SEND_TICK_MS = 10;
 const MAX_CATCH_UP_TICKS = 3;
 
 const COMMENT = Buffer.from('{"type":"comment",');
+/** A batch: several comments in one frame (the server coalesces a room's deliveries). */
+const COMMENTS = Buffer.from('{"type":"comments",');
 const ACK = Buffer.from('{"type":"comment_ack"');
 const ACK_ID = Buffer.from('"requestId":"k');
 const ERROR = Buffer.from('{"type":"error"');
@@ -158,19 +160,20 @@ export class ChatGroup {
 
   /** Runs for every frame every chat socket receives (thousands per second): bytes only, no string, no JSON. */
   #onFrame(socket: Socket, data: Buffer): boolean {
-    if (startsWith(data, COMMENT)) {
-      const i = data.indexOf(this.#needle);
-      if (i < 0) return true;
-      const seq = readNumber(data, i + this.#needle.length);
-      const sentAt = readNumber(data, seq.end + 1);
+    if (startsWith(data, COMMENT) || startsWith(data, COMMENTS)) {
       const at = nowMs();
-      if (socket.received.add(seq.value)) {
-        this.#delivered++;
-        this.#delivery.record(at - sentAt.value);
-        const c = data.indexOf(CREATED_AT, sentAt.end);
-        if (c >= 0) this.#fromServer.record(at - readNumber(data, c + CREATED_AT.length).value);
-      } else {
-        this.#duplicates++;
+      // Each comment's content holds the needle once; createdAt follows it within the same comment.
+      for (let i = data.indexOf(this.#needle); i >= 0; i = data.indexOf(this.#needle, i + 1)) {
+        const seq = readNumber(data, i + this.#needle.length);
+        const sentAt = readNumber(data, seq.end + 1);
+        if (socket.received.add(seq.value)) {
+          this.#delivered++;
+          this.#delivery.record(at - sentAt.value);
+          const c = data.indexOf(CREATED_AT, sentAt.end);
+          if (c >= 0) this.#fromServer.record(at - readNumber(data, c + CREATED_AT.length).value);
+        } else {
+          this.#duplicates++;
+        }
       }
       return true;
     }

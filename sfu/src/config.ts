@@ -18,6 +18,9 @@ export interface SfuConfig {
   /**
    * Consumers (a viewer of video + audio is two) one router carries before new
    * viewers' transports go to a router on another worker fed by pipeToRouter.
+   * A stream has at most one router per worker (mediasoup keeps a piped
+   * producer's id, unique per worker); once every worker has one, the
+   * least-loaded router takes new viewers past this number.
    *
    * 250, from CALIBRATION.md (mediasoup 3.8.4 on this class of 2-core box): the
    * publisher's bitrate collapsed once ~300 consumers sat on the producer's own

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { migrateToLatest, openDatabase } from '@redred/db';
-import { configFromEnv } from '../config.ts';
+import { configFromEnv, operatorPath } from '../config.ts';
 import { dbFileIn } from '../plugins/db.ts';
 import type { CliIo } from './io.ts';
 import { checkStreams, cleanupStreams, EXIT, forceCleanupStreams, type ExitCode } from './streams.ts';
@@ -16,7 +15,7 @@ Commands:
   force-cleanup   end every stream that is not ended, or the one given by --id
 
 Options:
-  --data-dir DIR  folder of redred.sqlite [env DATA_DIR, else ./data]
+  --data-dir DIR  folder of redred.sqlite [env DATA_DIR, else data/ in the repository]
   --json          (check) print JSON instead of a table
   --dry-run       (cleanup) print what would be ended; change nothing
   --id N          (force-cleanup) only stream N
@@ -126,7 +125,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     io.err(`redred: ${err instanceof Error ? err.message : String(err)}`);
     return EXIT.error;
   }
-  const file = dbFileIn(inv.dataDir === undefined ? defaultDataDir : resolve(inv.dataDir));
+  const file = dbFileIn(inv.dataDir === undefined ? defaultDataDir : operatorPath(inv.dataDir, io.env));
   // Opening would create an empty database: a wrong path must be an error, not an empty table.
   if (!existsSync(file)) {
     io.err(`redred: no database at ${file} (set --data-dir or DATA_DIR)`);

@@ -46,8 +46,6 @@ export type RoomEvent =
   /** A worker died under these connections: they re-negotiate their media. */
   | { kind: 'media_reset'; reason: string; scope: 'all' | 'viewers'; connectionIds: string[] | null };
 
-export type RoomEventKind = RoomEvent['kind'];
-
 /** What subscribers receive: `seq` counts the stream's events, from 1, in publish order. */
 export interface RoomEnvelope {
   streamId: number;

@@ -87,5 +87,3 @@ export async function moderationState(db: Db): Promise<unknown> {
     comments: await db.selectFrom('live_stream_comments').selectAll().orderBy('id').execute(),
   };
 }
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

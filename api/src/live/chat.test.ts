@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCOUNTS_ONLY_MIN_AGE_MS } from './chat-rules.ts';
 import { startTestServer, type TestServer } from '../testing/server.ts';
 import type { TestWsClient } from '../testing/ws-client.ts';
-import { errorCode, expectAck, openChannel, say, sleep, uniqueName, type Channel } from './chat-testkit.ts';
+import { errorCode, expectAck, openChannel, say, uniqueName, type Channel } from './chat-testkit.ts';
 
 let clockOffset = 0;
 /** While set, the server's clock stands still: pacing checks do not depend on how busy the machine is. */
@@ -11,7 +11,8 @@ const now = () => frozenAt ?? Date.now() + clockOffset;
 let server: TestServer;
 
 beforeAll(async () => {
-  server = await startTestServer({}, { now });
+  // The per-socket message rate is not under test here: lifted so senders can pipeline.
+  server = await startTestServer({ wsMessagesPerSecond: 10_000, wsMessageBurst: 10_000 }, { now });
 });
 
 afterAll(async () => {
@@ -100,23 +101,23 @@ describe('ordering and history', () => {
     const senders = await Promise.all(Array.from({ length: 10 }, (_, i) => ch.appoint(uniqueName(`s${i}x`), 'moderator')));
     const perSender = 50;
     const acked = new Map<string, number>();
-    // Joins while comments flow: history and live must meet with no gap and no overlap.
-    const midJoin = sleep(1500).then(() => ch.anonymous());
+    // Joins while comments flow, once 150 are acknowledged: history and live must meet with no gap and no overlap.
+    let reached150!: () => void;
+    const midJoin = new Promise<void>((r) => (reached150 = r)).then(() => ch.anonymous());
     await Promise.all(
       senders.map(async (s, si) => {
-        const inFlight: Promise<void>[] = [];
-        for (let i = 0; i < perSender; i++) {
-          const content = `s${si}-${i}`;
-          inFlight.push(
-            s.ws.request({ type: 'comment', content }).then((reply) => {
-              if (reply.type !== 'comment_ack') throw new Error(JSON.stringify(reply));
-              acked.set(content, reply.commentId);
-            }),
-          );
-          // Pipelined, but under the per-socket message rate (20/s).
-          await sleep(55);
-        }
-        await Promise.all(inFlight);
+        // Pipelined: four in flight per sender, each acknowledgement sending the next, so comments go out in order.
+        let next = 0;
+        const lane = async () => {
+          while (next < perSender) {
+            const content = `s${si}-${next++}`;
+            const reply = await s.ws.request({ type: 'comment', content });
+            if (reply.type !== 'comment_ack') throw new Error(JSON.stringify(reply));
+            acked.set(content, reply.commentId);
+            if (acked.size === 150) reached150();
+          }
+        };
+        await Promise.all([lane(), lane(), lane(), lane()]);
       }),
     );
     expect(acked.size).toBe(500);
@@ -152,5 +153,19 @@ describe('ordering and history', () => {
     const history = late.of('chat_history')[0]!.comments;
     expect(history.map((c) => c.content)).toEqual(byId.filter((c) => c !== 's3-49').slice(-50));
     expect(history.every((c) => c.author.role === 'moderator' && c.highlighted)).toBe(true);
+  });
+
+  it('delivers the comments committed within one flush window as one frame each, in commit order', async () => {
+    const ch = await openChannel(server);
+    const watcher = await ch.anonymous();
+    // The streamer skips the chat rate limit: ten comments pipelined, committed within a few turns of the event loop.
+    const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => ch.streamer.ws.request({ type: 'comment', content: `burst ${i}` })));
+    const ids = replies.map((r) => (r.type === 'comment_ack' ? r.commentId : 0));
+    expect(ids.every((id) => id > 0)).toBe(true);
+    await watcher.waitFor('comment', (m) => m.comment.id === Math.max(...ids));
+    expect(watcher.of('comment').map((m) => m.comment.content)).toEqual(Array.from({ length: 10 }, (_, i) => `burst ${i}`));
+    const commentFrames = (watcher.framesByType.get('comment') ?? 0) + (watcher.framesByType.get('comments') ?? 0);
+    expect(watcher.framesByType.get('comments') ?? 0).toBeGreaterThan(0);
+    expect(commentFrames).toBeLessThan(10);
   });
 });

@@ -20,9 +20,14 @@ export function toWireComment(
 }
 
 /**
- * The chat of one room: its comment writer (group commit) and the sockets
- * still waiting for their history (they get live comments only after it).
- * Created and closed with the room.
+ * The chat of one room: its comment writer (group commit), the outbox of
+ * committed comments not yet delivered, and the sockets still waiting for their
+ * history (they get live comments only after it). Created and closed with the room.
+ *
+ * Delivery is coalesced: comments committed within `chatFlushMs` of the last
+ * flush go out together as ONE frame per socket, serialised once. A flush after
+ * a quiet period goes out at the next turn of the event loop (with the rest of
+ * its commit), so a lone comment is not delayed.
  */
 export class RoomChat {
   readonly writer: CommentWriter;
@@ -30,6 +35,9 @@ export class RoomChat {
   readonly #room: StreamRoom;
   readonly #awaitingHistory = new Set<LiveConnection>();
   #historyQueued = false;
+  #outbox: WireComment[] = [];
+  #flushTimer: NodeJS.Timeout | null = null;
+  #lastFlushAt = -Infinity;
   /** Settings changes are numbered inside their transaction; an older one never overwrites a newer one. */
   settingsVersion = 0;
   appliedSettingsVersion = 0;
@@ -38,6 +46,28 @@ export class RoomChat {
     this.#ctx = ctx;
     this.#room = room;
     this.writer = new CommentWriter(ctx.db, room.gate, ctx.log.child({ module: 'comment-writer', streamId: room.streamId }));
+  }
+
+  /** A committed comment, delivered with the room's next flush (in commit order). */
+  deliver(comment: WireComment): void {
+    // Committed while the room closed (the writer drains on close): nobody is left to tell.
+    if (this.#room.closed) return;
+    this.#outbox.push(comment);
+    if (this.#flushTimer) return;
+    const wait = Math.max(0, this.#lastFlushAt + this.#ctx.config.chatFlushMs - this.#ctx.now());
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = null;
+      this.#flush();
+    }, wait);
+  }
+
+  #flush(): void {
+    const comments = this.#outbox;
+    if (comments.length === 0) return;
+    this.#outbox = [];
+    this.#lastFlushAt = this.#ctx.now();
+    const message: ServerMessage = comments.length === 1 ? { type: 'comment', comment: comments[0]! } : { type: 'comments', comments };
+    this.#room.publish({ kind: 'message', audience: { to: 'chat' }, message });
   }
 
   /** Live comments (audience `chat`) skip a socket until its history is out. */
@@ -62,6 +92,9 @@ export class RoomChat {
     const room = this.#room;
     return this.writer.exclusive(async () => {
       this.#historyQueued = false;
+      // Committed comments still in the outbox go to the sockets that have their
+      // history now; the history read below includes them for the newcomers.
+      this.#flush();
       const waiting = [...this.#awaitingHistory];
       try {
         const rows = await recentCommentsWithRoles(this.#ctx.db, room.streamId, room.channelId, LIMITS.historyBackfill);
@@ -79,6 +112,9 @@ export class RoomChat {
   /** Refuses new comments; resolves once every admitted one is committed or failed. */
   close(): Promise<void> {
     this.#awaitingHistory.clear();
+    if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    this.#flushTimer = null;
+    this.#outbox = [];
     return this.writer.close();
   }
 }
@@ -104,7 +140,7 @@ export const chatHandlers = {
       {
         stored(comment) {
           conn.send({ type: 'comment_ack', requestId: msg.requestId, commentId: comment.id, createdAt: comment.createdAt });
-          room.publish({ kind: 'message', audience: { to: 'chat' }, message: { type: 'comment', comment: toWireComment(comment, author.username, role) } });
+          room.chat.deliver(toWireComment(comment, author.username, role));
         },
         failed(err) {
           if (err instanceof AppError) {

@@ -3,7 +3,7 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
 import { AppError, isStorageUnavailable } from '../errors.ts';
 import { CLIENT_MESSAGE_TYPES, ClientMessageSchemas, type ClientMessage, type ClientMessageType } from '../protocol/client-messages.ts';
-import { CLOSE_CODES, LIMITS } from '../protocol/constants.ts';
+import { CLOSE_CODES } from '../protocol/constants.ts';
 import { chatHandlers } from './chat.ts';
 import type { LiveConnection } from './connection.ts';
 import type { LiveContext } from './context.ts';
@@ -27,7 +27,6 @@ export type ParseResult = { ok: true; message: ClientMessage } | { ok: false; er
 export function parseClientFrame(data: RawData, isBinary: boolean): ParseResult {
   if (isBinary) return { ok: false, error: new AppError('validation_failed', 'binary frames are not accepted; send JSON text') };
   const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
-  if (text.length > LIMITS.maxFrameBytes) return { ok: false, error: new AppError('frame_too_large', `frames are limited to ${LIMITS.maxFrameBytes} bytes`) };
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -41,7 +40,9 @@ export function parseClientFrame(data: RawData, isBinary: boolean): ParseResult 
   const requestId = typeof obj.requestId === 'string' && obj.requestId.length <= 64 ? obj.requestId : undefined;
   const type = obj.type;
   if (typeof type !== 'string' || !KNOWN_TYPES.has(type)) {
-    return { ok: false, error: new AppError('unknown_type', `unknown message type ${JSON.stringify(String(type)).slice(0, 80)}`), ...(requestId ? { requestId } : {}) };
+    // Never String() a parsed value: `{"toString":1}` makes that throw.
+    const shown = typeof type === 'string' ? JSON.stringify(type).slice(0, 80) : `of type ${type === null ? 'null' : typeof type}`;
+    return { ok: false, error: new AppError('unknown_type', `unknown message type ${shown}`), ...(requestId ? { requestId } : {}) };
   }
   const checker = checkers[type as ClientMessageType];
   if (!checker.Check(obj)) {
@@ -125,7 +126,15 @@ export function handleFrame(ctx: LiveContext, room: StreamRoom, conn: LiveConnec
     replyError(conn, new AppError('rate_limited', `at most ${ctx.config.wsMessagesPerSecond} messages per second`, { retryAfterSeconds: 1 }), undefined);
     return;
   }
-  const parsed = parseClientFrame(data, isBinary);
+  let parsed: ParseResult;
+  try {
+    parsed = parseClientFrame(data, isBinary);
+  } catch (err) {
+    // A throw here would escape the socket's 'message' listener and take the process down.
+    ctx.log.error({ err, connection: conn.id }, 'frame parser failed');
+    replyError(conn, new AppError('internal', 'internal error'), undefined);
+    return;
+  }
   if (!parsed.ok) {
     replyError(conn, parsed.error, parsed.requestId);
     return;

@@ -6,11 +6,19 @@ import { api, registerUser, startTestServer, type TestServer } from '../testing/
 import { setChannelRole, transitionStream } from '@redred/db';
 import type { ServerMessage } from '../protocol/server-messages.ts';
 import { CLIENT_MESSAGE_TYPES } from '../protocol/client-messages.ts';
+import { ERROR_CODES } from '../protocol/errors.ts';
+import { documentedErrorCodes } from '../testing/docs.ts';
+import { moderationState } from './chat-testkit.ts';
 
-// Property: whatever arrives on the socket, the server answers bad frames with an
-// error code (or closes with a close code), never crashes, and a well-behaved
-// streamer's comments keep reaching a watcher throughout.
+// Property: whatever arrives on the socket, the server answers bad frames with a
+// documented error code (or closes with a close code), never crashes, a refused
+// frame changes nothing stored, and a well-behaved streamer's comments keep
+// reaching a watcher throughout.
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
+/** Codes both in errors.ts and in docs/protocol.md: what a client may be told. */
+const DOCUMENTED = new Set([...ERROR_CODES].filter((c) => documentedErrorCodes().has(c)));
+/** Close codes for framing violations: bad UTF-8, policy (flooding), too large. */
+const FRAMING_CLOSES = [1007, 1008, 1009];
 
 let srv: TestServer;
 let streamA: number;
@@ -93,7 +101,6 @@ function isDisruptive(f: Frame, role: string): boolean {
 
 class Fuzzer {
   client!: TestWsClient;
-  sentinel = 0;
   constructor(
     readonly role: string,
     readonly streamId: number,
@@ -105,40 +112,73 @@ class Fuzzer {
     await this.client.waitFor('connection_established');
   }
 
-  /** Sends one frame, then a sentinel request; everything the server says in between is the frame's answer. */
-  async run(f: Frame): Promise<void> {
-    if (isDisruptive(f, this.role)) return;
+  /**
+   * Sends one frame, then a sentinel request; everything the server says in between
+   * is the frame's answer (a connection's messages are handled in the order sent).
+   * Returns whether the server refused the frame (an error, or a close).
+   */
+  async run(f: Frame): Promise<'refused' | 'accepted' | 'skipped'> {
+    if (isDisruptive(f, this.role)) return 'skipped';
     if (this.client.ws.readyState !== this.client.ws.OPEN) await this.connect();
     const start = this.client.messages.length;
     if (f.kind === 'text') this.client.sendRaw(f.data);
     else this.client.ws.send(f.data, { binary: f.kind === 'binary' });
-    const id = `s${++this.sentinel}`;
-    const reply = new Promise<'replied' | 'closed'>((resolve) => {
-      const timer = setInterval(() => {
-        if (this.client.messages.slice(start).some((m) => (m as { requestId?: string }).requestId === id)) {
-          clearInterval(timer);
-          resolve('replied');
-        } else if (this.client.closeCode !== null) {
-          clearInterval(timer);
-          resolve('closed');
-        }
-      }, 2);
-    });
-    if (this.client.ws.readyState === this.client.ws.OPEN) this.client.send({ type: 'list_viewers', requestId: id, limit: 1 });
-    const outcome = await Promise.race([reply, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5000))]);
-    expect(outcome, `no answer to ${JSON.stringify(f).slice(0, 200)}`).not.toBe('timeout');
+    const sentinel = this.client.request({ type: 'list_viewers', limit: 1 }, 5000);
+    const outcome = await Promise.race([sentinel, this.client.closedPromise.then(() => 'closed' as const)]);
     if (outcome === 'closed') {
       // Only framing violations close the socket, with their own code.
-      expect([1007, 1008, 1009]).toContain(this.client.closeCode);
-      return;
+      expect(FRAMING_CLOSES).toContain(this.client.closeCode);
+      return 'refused';
     }
-    const answer = this.client.messages.slice(start).filter((m) => (m as { requestId?: string }).requestId !== id) as ServerMessage[];
+    const answer = this.client.messages.slice(start).filter((m) => m !== outcome) as ServerMessage[];
+    const errors = answer.flatMap((m) => (m.type === 'error' ? [m.error.code] : []));
+    for (const code of errors) expect(DOCUMENTED, `undocumented error code ${code}`).toContain(code);
     const valid = f.kind === 'text' && parseClientFrame(Buffer.from(f.data), false).ok;
-    if (!valid) {
-      expect(answer.some((m) => m.type === 'error'), `bad frame not answered with an error: ${JSON.stringify(f).slice(0, 200)}`).toBe(true);
-    }
-    for (const m of answer) if (m.type === 'error') expect(typeof m.error.code).toBe('string');
+    if (!valid) expect(errors.length, `bad frame not answered with an error: ${JSON.stringify(f).slice(0, 200)}`).toBeGreaterThan(0);
+    return errors.length > 0 ? 'refused' : 'accepted';
   }
+}
+
+/** Counts fuzzed frames, so the chat check can pace itself by them instead of by the clock. */
+class Progress {
+  #count = 0;
+  #waiters: { at: number; resolve: () => void }[] = [];
+
+  tick(): void {
+    this.#count++;
+    this.#waiters = this.#waiters.filter((w) => (w.at <= this.#count ? (w.resolve(), false) : true));
+  }
+
+  /** Resolves once `n` more frames are done. */
+  after(n: number): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push({ at: this.#count + n, resolve }));
+  }
+}
+
+/** One connected fuzzer per role: anonymous, viewer, VIP and moderator on stream A, the owner of stream B. */
+async function connectFuzzers(): Promise<Fuzzer[]> {
+  const fuzzers = [
+    new Fuzzer('anonymous', streamA, undefined),
+    new Fuzzer('viewer', streamA, tokens.fz_viewer),
+    new Fuzzer('vip', streamA, tokens.fz_vip),
+    new Fuzzer('moderator', streamA, tokens.fz_mod),
+    new Fuzzer('streamer', streamB, tokens.owner_b),
+  ];
+  for (const f of fuzzers) await f.connect();
+  return fuzzers;
+}
+
+/** Every stored row a frame could change, minus the audience figures that move when fuzzers reconnect. */
+async function storedState(): Promise<unknown> {
+  return {
+    ...((await moderationState(srv.app.db)) as object),
+    users: await srv.app.db.selectFrom('users').selectAll().orderBy('id').execute(),
+    streams: await srv.app.db
+      .selectFrom('live_streams')
+      .select(['id', 'streamer_id', 'title', 'description', 'status', 'created_at', 'started_at', 'ended_at', 'end_reason', 'comments_count'])
+      .orderBy('id')
+      .execute(),
+  };
 }
 
 beforeAll(async () => {
@@ -163,6 +203,10 @@ describe('protocol fuzzing against a real server', () => {
     await watcher.waitFor('connection_established');
     let sent = 0;
     let flowing = true;
+    const progress = new Progress();
+    let fuzzingDone!: () => void;
+    const done = new Promise<void>((r) => (fuzzingDone = r));
+    // One comment per 25 fuzzed frames: it must be acknowledged and reach the watcher each time.
     const chat = (async () => {
       while (flowing) {
         const reply = await streamer.request({ type: 'comment', content: `still here ${sent}` });
@@ -170,34 +214,45 @@ describe('protocol fuzzing against a real server', () => {
         const id = (reply as { commentId: number }).commentId;
         await watcher.waitFor('comment', (m) => m.comment.id === id, 5000);
         sent++;
-        await new Promise((r) => setTimeout(r, 50));
+        await Promise.race([progress.after(25), done]);
       }
     })();
 
-    const fuzzers = [
-      new Fuzzer('anonymous', streamA, undefined),
-      new Fuzzer('viewer', streamA, tokens.fz_viewer),
-      new Fuzzer('vip', streamA, tokens.fz_vip),
-      new Fuzzer('moderator', streamA, tokens.fz_mod),
-      new Fuzzer('streamer', streamB, tokens.owner_b),
-    ];
-    for (const f of fuzzers) await f.connect();
+    const fuzzers = await connectFuzzers();
     const perFuzzer = Math.ceil(RUNS / fuzzers.length);
     await Promise.all(
       fuzzers.map((fz) =>
         fc.assert(
           fc.asyncProperty(frame, async (f) => {
             await fz.run(f as Frame);
+            progress.tick();
           }),
           { numRuns: perFuzzer, endOnFailure: true },
         ),
       ),
     );
     flowing = false;
+    fuzzingDone();
     await chat;
     console.log(`fuzz: ${perFuzzer * fuzzers.length} frames; ${sent} comments delivered meanwhile`);
     expect(sent).toBeGreaterThan(5);
     expect((await api(srv.url, 'GET', '/health')).status).toBe(200);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  }, 600_000);
+
+  it('changes nothing stored when it refuses a frame, whoever sends it', async () => {
+    const fuzzers = await connectFuzzers();
+    let refused = 0;
+    // One frame at a time: a snapshot pair must see that frame's effects and nobody else's.
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: fuzzers.length - 1 }), frame, async (who, f) => {
+        const before = await storedState();
+        if ((await fuzzers[who]!.run(f as Frame)) !== 'refused') return;
+        refused++;
+        expect(await storedState(), `refused frame changed the database: ${JSON.stringify(f).slice(0, 200)}`).toEqual(before);
+      }),
+      { numRuns: Math.ceil(RUNS / 10), endOnFailure: true },
+    );
+    expect(refused).toBeGreaterThan(0);
   }, 600_000);
 });

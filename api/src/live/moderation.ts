@@ -17,7 +17,7 @@ import {
   type LogEntryInput,
 } from '@redred/db';
 import { AppError } from '../errors.ts';
-import type { ClientMessageOf, ClientMessageType } from '../protocol/client-messages.ts';
+import type { ClientMessageOf, ModerationActionType } from '../protocol/client-messages.ts';
 import type { ChatSettings } from '../protocol/common.ts';
 import { LIMITS } from '../protocol/constants.ts';
 import type { PersonRef } from './bus.ts';
@@ -27,7 +27,8 @@ import type { LiveContext } from './context.ts';
 import type { Person } from './gate.ts';
 import type { StreamRoom } from './room.ts';
 
-type ModerationType = Extract<ClientMessageType, 'delete_comment' | 'timeout_user' | 'kick_user' | 'ban_user' | 'unban_user' | 'add_moderator' | 'remove_moderator' | 'add_vip' | 'remove_vip' | 'update_chat_settings' | 'get_moderation_log'>;
+/** The protocol's moderation actions, plus reading the log: the compiler ties this table to the protocol's list. */
+type ModerationType = ModerationActionType | 'get_moderation_log';
 
 type Handler<T extends ModerationType> = (ctx: LiveContext, room: StreamRoom, conn: LiveConnection, msg: ClientMessageOf<T>) => Promise<void>;
 

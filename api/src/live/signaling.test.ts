@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { TestWsClient } from '../testing/ws-client.ts';
-import { api, registerUser, startTestServer, type TestServer } from '../testing/server.ts';
+import { api, closeSeenByServer, registerUser, startTestServer, type TestServer } from '../testing/server.ts';
 
 let srv: TestServer;
 let streamA: number;
@@ -136,10 +136,7 @@ describe('signaling over the stream WebSocket', () => {
     await extra.waitFor('connection_established');
     await transport(extra, 'recv');
     expect(room.media.counts().transports).toBeGreaterThan(0);
-    await extra.close();
-    await bystander.close();
-    await streamerA.close();
-    for (let i = 0; i < 50 && room.media.counts().transports > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    for (const peer of [extra, bystander, streamerA]) await closeSeenByServer(srv, peer);
     expect(room.media.counts()).toMatchObject({ transports: 0, producers: 0, consumers: 0 });
   });
 });

@@ -5,7 +5,7 @@ import { getStream, transitionStream } from '@redred/db';
 import { defaultConfig } from '../config.ts';
 import { CLOSE_CODES } from '../protocol/constants.ts';
 import { goLive } from '../testing/publish.ts';
-import { api, registerUser, startTestServer, type TestServer } from '../testing/server.ts';
+import { api, closeSeenByServer, registerUser, startTestServer, type TestServer } from '../testing/server.ts';
 import { TestWsClient } from '../testing/ws-client.ts';
 import { StreamSweeper, type SweepAction } from './sweeper.ts';
 
@@ -58,26 +58,14 @@ async function liveStream(): Promise<Streamer & { streamer: TestWsClient }> {
   return { ...s, streamer };
 }
 
-/** An anonymous viewer, counted by the room before this resolves. */
+/** An anonymous viewer: the room counts it before it welcomes it, so it is counted when this resolves. */
 async function watch(streamId: number): Promise<TestWsClient> {
-  const before = srv.app.rooms.get(streamId)?.viewers.count ?? 0;
-  const c = await connect(streamId);
-  await until(() => (srv.app.rooms.get(streamId)?.viewers.count ?? 0) > before);
-  return c;
+  return connect(streamId);
 }
 
-async function leave(c: TestWsClient, streamId: number): Promise<void> {
-  const before = srv.app.rooms.get(streamId)?.viewers.count ?? 0;
-  await c.close();
-  await until(() => (srv.app.rooms.get(streamId)?.viewers.count ?? 0) < before);
-}
-
-async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** Resolves once the server has handled the close, so the room no longer counts the socket. */
+async function leave(c: TestWsClient): Promise<void> {
+  await closeSeenByServer(srv, c);
 }
 
 async function statusOf(streamId: number): Promise<string | undefined> {
@@ -125,7 +113,7 @@ describe('the sweeper, with a controlled clock', () => {
 
     t = T0 + 20 * MIN;
     expect(ended(await srv.app.sweeper.sweepOnce())).toEqual([]);
-    await leave(leaver, abandoned.stream);
+    await leave(leaver);
 
     t = T0 + 30 * MIN;
     expect(ended(await srv.app.sweeper.sweepOnce())).toEqual([]);
@@ -171,8 +159,8 @@ describe('the sweeper, with a controlled clock', () => {
     t = T0 + 20 * MIN;
     const leftSocket = await connect(left.stream, left.token);
     expect(ended(await srv.app.sweeper.sweepOnce())).toEqual([]);
-    await leftSocket.close();
-    await until(() => srv.app.rooms.get(left.stream)?.streamer() === undefined);
+    await leave(leftSocket);
+    expect(srv.app.rooms.get(left.stream)?.streamer()).toBeUndefined();
 
     t = T0 + 30 * MIN + 1;
     expect(ended(await srv.app.sweeper.sweepOnce())).toEqual([{ streamId: never.stream, reason: 'streamer_never_connected' }]);

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin';
+import { iceServersFor } from '../auth/turn-credentials.ts';
 import type { AppConfig } from '../config.ts';
 import { probeRoutes } from '../routes/probe.ts';
 import { streamKeyRoutes } from '../routes/stream-key.ts';
@@ -26,7 +27,7 @@ export const whipPlugin = fp<{ config: AppConfig; now: () => number }>(
       sessions.close();
       keys.close();
     });
-    await app.register(whipRoutes, { sessions, keys, now, iceServers: config.iceServers });
+    await app.register(whipRoutes, { sessions, keys, now, iceServers: (userId) => iceServersFor(config.turn, userId, now()) });
     await app.register(streamKeyRoutes, { sessions, now });
     // The studio's uplink probe, for the upload budget of both the browser studio and OBS.
     await app.register(probeRoutes, { now });

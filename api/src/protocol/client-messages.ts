@@ -14,6 +14,32 @@ import {
 
 const Reason = Type.String({ maxLength: LIMITS.reasonMaxLength });
 
+/** Moderation actions (streamer and moderators, as the policy allows): each answered by `ack` or an `error`. */
+export const ModerationActionSchemas = {
+  delete_comment: Type.Object({ type: Type.Literal('delete_comment'), requestId: RequestId, commentId: EntityId }),
+  timeout_user: Type.Object({
+    type: Type.Literal('timeout_user'),
+    requestId: RequestId,
+    userId: EntityId,
+    durationSeconds: Type.Integer({ minimum: LIMITS.timeoutMinSeconds, maximum: LIMITS.timeoutMaxSeconds }),
+    reason: Type.Optional(Reason),
+  }),
+  kick_user: Type.Object({ type: Type.Literal('kick_user'), requestId: RequestId, userId: EntityId, reason: Type.Optional(Reason) }),
+  ban_user: Type.Object({ type: Type.Literal('ban_user'), requestId: RequestId, userId: EntityId, reason: Type.Optional(Reason) }),
+  unban_user: Type.Object({ type: Type.Literal('unban_user'), requestId: RequestId, userId: EntityId }),
+  add_moderator: Type.Object({ type: Type.Literal('add_moderator'), requestId: RequestId, userId: EntityId }),
+  remove_moderator: Type.Object({ type: Type.Literal('remove_moderator'), requestId: RequestId, userId: EntityId }),
+  add_vip: Type.Object({ type: Type.Literal('add_vip'), requestId: RequestId, userId: EntityId }),
+  remove_vip: Type.Object({ type: Type.Literal('remove_vip'), requestId: RequestId, userId: EntityId }),
+  update_chat_settings: Type.Object({
+    type: Type.Literal('update_chat_settings'),
+    requestId: RequestId,
+    settings: Type.Partial(ChatSettingsSchema),
+  }),
+} satisfies Record<string, TObject>;
+
+export type ModerationActionType = keyof typeof ModerationActionSchemas;
+
 /**
  * Client → server. Every message that expects an answer carries a `requestId`;
  * the server echoes it on the reply (`offer`, `produced`, `ack`, `comment_ack`,
@@ -71,26 +97,7 @@ export const ClientMessageSchemas = {
   comment: Type.Object({ type: Type.Literal('comment'), requestId: RequestId, content: Type.String({ maxLength: 4096 }) }),
 
   // --- moderation ---
-  delete_comment: Type.Object({ type: Type.Literal('delete_comment'), requestId: RequestId, commentId: EntityId }),
-  timeout_user: Type.Object({
-    type: Type.Literal('timeout_user'),
-    requestId: RequestId,
-    userId: EntityId,
-    durationSeconds: Type.Integer({ minimum: LIMITS.timeoutMinSeconds, maximum: LIMITS.timeoutMaxSeconds }),
-    reason: Type.Optional(Reason),
-  }),
-  kick_user: Type.Object({ type: Type.Literal('kick_user'), requestId: RequestId, userId: EntityId, reason: Type.Optional(Reason) }),
-  ban_user: Type.Object({ type: Type.Literal('ban_user'), requestId: RequestId, userId: EntityId, reason: Type.Optional(Reason) }),
-  unban_user: Type.Object({ type: Type.Literal('unban_user'), requestId: RequestId, userId: EntityId }),
-  add_moderator: Type.Object({ type: Type.Literal('add_moderator'), requestId: RequestId, userId: EntityId }),
-  remove_moderator: Type.Object({ type: Type.Literal('remove_moderator'), requestId: RequestId, userId: EntityId }),
-  add_vip: Type.Object({ type: Type.Literal('add_vip'), requestId: RequestId, userId: EntityId }),
-  remove_vip: Type.Object({ type: Type.Literal('remove_vip'), requestId: RequestId, userId: EntityId }),
-  update_chat_settings: Type.Object({
-    type: Type.Literal('update_chat_settings'),
-    requestId: RequestId,
-    settings: Type.Partial(ChatSettingsSchema),
-  }),
+  ...ModerationActionSchemas,
   get_moderation_log: Type.Object({
     type: Type.Literal('get_moderation_log'),
     requestId: RequestId,
@@ -109,8 +116,6 @@ export const ClientMessageSchemas = {
 
 export type ClientMessageType = keyof typeof ClientMessageSchemas;
 export const CLIENT_MESSAGE_TYPES = Object.keys(ClientMessageSchemas) as ClientMessageType[];
-
-export const ClientMessageSchema = Type.Union(Object.values(ClientMessageSchemas).flatMap((s) => ('anyOf' in s ? s.anyOf : [s])));
 
 export type ClientMessageOf<T extends ClientMessageType> = Static<(typeof ClientMessageSchemas)[T]>;
 export type ClientMessage = { [T in ClientMessageType]: ClientMessageOf<T> }[ClientMessageType];

@@ -44,15 +44,13 @@ export const LIMITS = {
 /** Emotes only VIPs (and staff) may use; others see the code as text. */
 export const VIP_EMOTES = ['redheart', 'hype', 'gg', 'clap', 'fire'] as const;
 
-/** WebSocket close codes the server uses, beyond the standard ones. */
+/** WebSocket close codes of this protocol (`ws` itself closes with 1007 and 1009 on frames it rejects). */
 export const CLOSE_CODES = {
   normal: 1000,
   goingAway: 1001,
   policyViolation: 1008,
-  messageTooBig: 1009,
   internalError: 1011,
   kicked: 4001,
   banned: 4003,
   streamEnded: 4004,
-  replaced: 4009,
 } as const;

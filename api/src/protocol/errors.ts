@@ -4,7 +4,6 @@ export const ERROR_CODES = [
   'invalid_json',
   'unknown_type',
   'validation_failed',
-  'frame_too_large',
   'rate_limited',
   'internal',
   'unavailable',
@@ -22,11 +21,8 @@ export const ERROR_CODES = [
   'invalid_password',
   // streams
   'stream_not_found',
-  'stream_not_live',
   'stream_ended',
   'stream_already_open',
-  'invalid_transition',
-  'already_ended',
   // media
   'invalid_parameters',
   'cannot_consume',
@@ -42,6 +38,7 @@ export const ERROR_CODES = [
   'method_not_allowed',
   'precondition_required',
   'precondition_failed',
+  'stream_not_live',
   // chat
   'comment_empty',
   'comment_too_long',

@@ -4,6 +4,7 @@ import {
   CommentSchema,
   ConsumerOfferSchema,
   EntityId,
+  IceServerSchema,
   LayerSchema,
   MediaId,
   ModerationLogEntrySchema,
@@ -28,8 +29,12 @@ export const ServerMessageSchemas = {
     user: Type.Union([Type.Object({ id: EntityId, username: Type.String() }), Type.Null()]),
     stream: StreamInfoSchema,
     routerRtpCapabilities: Type.Unknown(),
-    /** Empty: the SFU listens on announced addresses and is ICE-lite; no STUN/TURN needed on a LAN or public IP. */
-    iceServers: Type.Array(Type.Unknown()),
+    /**
+     * For this connection's transports. Empty without TURN_URLS (the SFU is ICE-lite on
+     * announced addresses: nothing to discover); with TURN, a relay with a credential that
+     * expires TURN_CREDENTIAL_TTL_S from now, for networks that cannot reach the SFU directly.
+     */
+    iceServers: Type.Array(IceServerSchema),
     producers: Type.Array(ProducerInfoSchema),
     chatSettings: ChatSettingsSchema,
     /** Server time at connect, to align clocks for countdowns. */
@@ -69,7 +74,10 @@ export const ServerMessageSchemas = {
   /** The streamer edited the stream's title or description. */
   stream_info: Type.Object({ type: Type.Literal('stream_info'), title: Type.String(), description: Type.String() }),
 
+  /** One new comment: a flush of the room's chat that holds exactly one. */
   comment: Type.Object({ type: Type.Literal('comment'), comment: CommentSchema }),
+  /** Several new comments at once, oldest first: one frame per flush (at most one per `CHAT_FLUSH_MS` per stream). */
+  comments: Type.Object({ type: Type.Literal('comments'), comments: Type.Array(CommentSchema, { minItems: 2 }) }),
   comment_ack: Type.Object({ type: Type.Literal('comment_ack'), ...Reply, commentId: EntityId, createdAt: Type.Integer() }),
   chat_history: Type.Object({ type: Type.Literal('chat_history'), comments: Type.Array(CommentSchema) }),
   comment_deleted: Type.Object({ type: Type.Literal('comment_deleted'), commentIds: Type.Array(EntityId), by: Type.Object({ id: EntityId, username: Type.String() }) }),

@@ -8,7 +8,7 @@ import { SlidingWindowLimiter } from '../security/rateLimiter.ts';
 import { Credentials, ErrorBody, MeBody, SessionBody } from '../protocol/rest.ts';
 
 /** Login/register limits: guessing is slow per account and per address, a typo is not punished. */
-export const AUTH_LIMITS = {
+const AUTH_LIMITS = {
   failuresPerUsername: 10,
   failuresPerIp: 30,
   failureWindowMs: 15 * 60 * 1000,

@@ -5,7 +5,7 @@ import { requireUser } from '../plugins/auth.ts';
 import type { StreamInfo } from '../protocol/common.ts';
 import { CreateStreamBody, ErrorBody, StatsBody, StreamBody, StreamListBody, UpdateStreamBody } from '../protocol/rest.ts';
 
-export function toStreamInfo(s: StreamWithStreamer, liveViewers?: number): StreamInfo {
+function toStreamInfo(s: StreamWithStreamer, liveViewers?: number): StreamInfo {
   return {
     id: s.id,
     title: s.title,
@@ -69,7 +69,7 @@ export async function streamRoutes(app: FastifyInstance, opts: { now: () => numb
     const title = request.body.title?.trim();
     if (title !== undefined && title.length === 0) throw new AppError('validation_failed', 'title must not be blank');
     const updated = await updateStreamDetails(app.db, id, { title, description: request.body.description?.trim() });
-    if (!updated) throw new AppError('invalid_transition', 'this stream has ended');
+    if (!updated) throw new AppError('stream_ended', 'this stream has ended', { statusCode: 409 });
     app.rooms.get(id)?.publish({ kind: 'stream_info', title: updated.title, description: updated.description });
     const s = await getStreamWithStreamer(app.db, id);
     return { stream: toStreamInfo(s!, app.rooms.get(id)?.viewers.count) };

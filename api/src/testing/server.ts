@@ -1,9 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
 import { buildApp } from '../app.ts';
 import { defaultConfig, type AppConfig } from '../config.ts';
+import type { TestWsClient } from './ws-client.ts';
 
 export interface TestServer {
   app: FastifyInstance;
@@ -58,4 +61,33 @@ export async function registerUser(base: string, username: string, password = 'c
   const res = await api(base, 'POST', '/api/auth/register', { body: { username, password } });
   if (res.status !== 201) throw new Error(`register ${username}: ${res.status} ${JSON.stringify(res.body)}`);
   return { token: res.body.token, id: res.body.user.id, username: res.body.user.username };
+}
+
+/** The server's end of a test client's socket (matched by TCP port). */
+function serverSocketOf(srv: TestServer, client: TestWsClient): WebSocket | undefined {
+  const port = (client.ws as unknown as { _socket: Socket })._socket.localPort;
+  for (const ws of srv.app.websocketServer.clients) {
+    if ((ws as unknown as { _socket: Socket })._socket.remotePort === port) return ws;
+  }
+  return undefined;
+}
+
+/**
+ * Resolves once the server's end of this client's socket has closed, whoever closed
+ * it. Its `close` listeners run in order, so the room's, attached at connect, ran first.
+ */
+export function serverSideClosed(srv: TestServer, client: TestWsClient): Promise<void> {
+  const serverSide = serverSocketOf(srv, client);
+  if (!serverSide) return Promise.reject(new Error('no server socket for this client'));
+  return new Promise<void>((resolve) => {
+    if (serverSide.readyState === serverSide.CLOSED) resolve();
+    else serverSide.once('close', () => resolve());
+  });
+}
+
+/** Closes a client and resolves once the server has handled the close. */
+export async function closeSeenByServer(srv: TestServer, client: TestWsClient): Promise<void> {
+  const handled = serverSideClosed(srv, client);
+  await client.close();
+  await handled;
 }

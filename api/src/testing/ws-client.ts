@@ -7,7 +7,15 @@ import type { ServerMessage, ServerMessageOf, ServerMessageType } from '../proto
  * messages by type and predicate, and sends typed requests with request ids.
  */
 export class TestWsClient {
+  /**
+   * Every message received, in order. A `comments` batch is recorded as the
+   * `comment` messages it holds, so tests read one comment per entry; `frames`
+   * counts what actually arrived on the wire.
+   */
   readonly messages: ServerMessage[] = [];
+  frames = 0;
+  /** Frames by their type as sent (`comments` batches counted as one). */
+  readonly framesByType = new Map<ServerMessageType, number>();
   closeCode: number | null = null;
   closeReason = '';
   readonly #waiters: { pred: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void }[] = [];
@@ -31,17 +39,24 @@ export class TestWsClient {
       });
     });
     ws.on('message', (data) => {
-      const msg = JSON.parse(data.toString()) as ServerMessage;
-      this.messages.push(msg);
-      for (let i = this.#waiters.length - 1; i >= 0; i--) {
-        const w = this.#waiters[i]!;
-        if (w.pred(msg)) {
-          this.#waiters.splice(i, 1);
-          w.resolve(msg);
-        }
-      }
+      this.frames++;
+      const frame = JSON.parse(data.toString()) as ServerMessage;
+      this.framesByType.set(frame.type, (this.framesByType.get(frame.type) ?? 0) + 1);
+      const received: ServerMessage[] = frame.type === 'comments' ? frame.comments.map((comment) => ({ type: 'comment', comment })) : [frame];
+      for (const msg of received) this.#receive(msg);
     });
     ws.on('error', () => {});
+  }
+
+  #receive(msg: ServerMessage): void {
+    this.messages.push(msg);
+    for (let i = this.#waiters.length - 1; i >= 0; i--) {
+      const w = this.#waiters[i]!;
+      if (w.pred(msg)) {
+        this.#waiters.splice(i, 1);
+        w.resolve(msg);
+      }
+    }
   }
 
   static async connect(url: string, opts: { token?: string; origin?: string; headers?: Record<string, string> } = {}): Promise<TestWsClient> {

@@ -83,6 +83,11 @@ export function parseOffer(text: string, expect: 'publish' | 'play'): ParsedOffe
   }
   const mids = new Set(sections.map((s) => s.mid));
   if (mids.size !== sections.length) throw invalid('two media sections share one a=mid');
+  // One BUNDLE transport demultiplexes by SSRC and rid: each must name one stream of one section.
+  const ssrcs = sections.flatMap((s) => s.ssrcs.flatMap((e) => (e.rtxSsrc ? [e.ssrc, e.rtxSsrc] : [e.ssrc])));
+  if (new Set(ssrcs).size !== ssrcs.length) throw invalid('one SSRC is announced for two streams');
+  const rids = sections.flatMap((s) => s.rids.map((r) => r.id));
+  if (new Set(rids).size !== rids.length) throw invalid('one rid is used by two media sections');
 
   return {
     sections,

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { StreamKeyOwner } from '@redred/db';
 import type { LayerPreference } from '@redred/sfu';
 import { AppError } from '../errors.ts';
+import type { IceServer } from '../protocol/common.ts';
 import { LAYERS } from '../protocol/constants.ts';
 import { SlidingWindowLimiter } from '../security/rateLimiter.ts';
 import { parseOffer } from './offer.ts';
@@ -21,17 +22,12 @@ export const SDP_BODY_LIMIT = 64 * 1024;
 /** Sessions one address may create per minute (each costs a transport): an avalanche guard (RFC 9725 §7). */
 export const SESSIONS_PER_IP_PER_MINUTE = 120;
 
-export interface IceServer {
-  urls: string;
-  username?: string;
-  credential?: string;
-}
-
 export interface WhipRoutesOptions {
   sessions: MediaSessions;
   keys: StreamKeyAuth;
   now: () => number;
-  iceServers: IceServer[];
+  /** STUN/TURN for a client (TURN credentials are per user and expire): TURN_URLS, see auth/turn-credentials.ts. */
+  iceServers: (userId: number | null) => IceServer[];
 }
 
 declare module 'fastify' {
@@ -73,13 +69,16 @@ function bodyOf(request: FastifyRequest, type: string): string {
   return request.body;
 }
 
-function iceServerLinks(servers: IceServer[]): string[] {
+/** RFC 9725 §4.6: one `Link: <url>; rel="ice-server"` per URL, TURN ones with their credential. */
+export function iceServerLinks(servers: IceServer[]): string[] {
   const quote = (v: string) => `"${v.replace(/["\\]/g, '')}"`;
-  return servers.map((s) => {
-    let link = `<${s.urls}>; rel="ice-server"`;
-    if (s.username !== undefined && s.credential !== undefined) link += `; username=${quote(s.username)}; credential=${quote(s.credential)}; credential-type="password"`;
-    return link;
-  });
+  return servers.flatMap((s) =>
+    s.urls.map((url) => {
+      let link = `<${url}>; rel="ice-server"`;
+      if (s.username !== undefined && s.credential !== undefined) link += `; username=${quote(s.username)}; credential=${quote(s.credential)}; credential-type="password"`;
+      return link;
+    }),
+  );
 }
 
 function parseLayer(raw: unknown): LayerPreference {
@@ -130,7 +129,7 @@ export async function whipRoutes(app: FastifyInstance, opts: WhipRoutesOptions):
   const created = (reply: FastifyReply, session: MediaSession & { answer: string }, base: string) => {
     cors(reply);
     reply.code(201).header('location', `${base}/sessions/${session.id}`).header('etag', session.etag).header('accept-patch', SDPFRAG_TYPE).header('content-type', SDP_TYPE);
-    const links = iceServerLinks(opts.iceServers);
+    const links = iceServerLinks(opts.iceServers(session.user?.id ?? null));
     if (links.length > 0) reply.header('link', links);
     return reply.send(session.answer);
   };

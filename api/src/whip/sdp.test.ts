@@ -138,6 +138,7 @@ describe('offers we refuse, with the status the RFC asks for', () => {
     expectCode(() => parseOffer(obs.replace(/a=fingerprint[^\r\n]*\r\n/, ''), 'publish'), 'invalid_sdp', /fingerprint/);
     expectCode(() => parseOffer(obs.replace(/a=ice-pwd[^\r\n]*\r\n/, ''), 'publish'), 'invalid_sdp', /ice-ufrag/);
     expectCode(() => parseOffer(obs.replace('a=mid:1', 'a=mid:0'), 'publish'), 'invalid_sdp', /mid/);
+    expectCode(() => parseOffer(obs.replaceAll('3471839202', '3471839201'), 'publish'), 'invalid_sdp', /SSRC/);
   });
 
   it('422 unsupported_sdp: no media, data channels, two video tracks, plain RTP', () => {

@@ -44,7 +44,7 @@ export class WhepSession extends MediaSession {
     const producers = media.getProducers();
     const producerFor = (section: OfferSection) =>
       section.kind === 'video' ? (producers.find((p) => p.source === 'camera') ?? producers.find((p) => p.kind === 'video')) : producers.find((p) => p.source === 'microphone');
-    if (!producers.some((p) => p.kind === 'video')) throw new AppError('stream_not_live', 'this stream has no video right now; try again when it is live', { statusCode: 409 });
+    if (!producers.some((p) => p.kind === 'video')) throw new AppError('stream_not_live', 'this stream has no video right now; try again when it is live');
 
     const session = new WhepSession(args);
     try {

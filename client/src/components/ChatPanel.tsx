@@ -1,6 +1,6 @@
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { WireComment } from '../../../api/src/protocol/index.ts';
-import { LIMITS } from '../../../api/src/protocol/constants.ts';
+import type { WireComment } from '@redred/api/protocol';
+import { LIMITS } from '@redred/api/protocol/constants';
 import { emoteUrl, emotesAllowed, splitEmotes } from '../lib/emotes.ts';
 import { formatClock, formatRemaining, graphemeLength } from '../lib/format.ts';
 import { useNow } from '../lib/hooks.ts';

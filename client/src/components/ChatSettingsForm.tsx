@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { LIMITS } from '../../../api/src/protocol/constants.ts';
+import { LIMITS } from '@redred/api/protocol/constants';
 import type { LiveRoom } from '../state/live-room.ts';
 
 const SLOW_MODES = [0, 3, 5, 10, 30, 60, LIMITS.slowModeMaxSeconds];

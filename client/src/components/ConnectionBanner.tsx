@@ -31,12 +31,7 @@ export function ConnectionBanner({ connection }: { connection: LiveConnection })
   }
   // status === 'over'
   if (!over || over.kind === 'ended') return null;
-  const text =
-    over.kind === 'kicked'
-      ? `You were removed from this stream. ${over.message}`
-      : over.kind === 'banned'
-        ? `You are banned from this channel. ${over.message}`
-        : 'This stream is open in another tab or window; this one is disconnected.';
+  const text = over.kind === 'kicked' ? `You were removed from this stream. ${over.message}` : `You are banned from this channel. ${over.message}`;
   return (
     <div class="banner banner--error" role="alert" data-testid="connection-status" data-status={over.kind}>
       {text}

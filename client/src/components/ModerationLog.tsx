@@ -1,4 +1,4 @@
-import type { ModerationLogEntry } from '../../../api/src/protocol/index.ts';
+import type { ModerationLogEntry } from '@redred/api/protocol';
 import { formatClock, formatRemaining } from '../lib/format.ts';
 import type { LiveRoom } from '../state/live-room.ts';
 import { Icon } from './Icon.tsx';

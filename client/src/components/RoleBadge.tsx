@@ -1,4 +1,4 @@
-import type { Role } from '../../../api/src/protocol/constants.ts';
+import type { Role } from '@redred/api/protocol';
 
 const LABEL: Partial<Record<Role, string>> = { streamer: 'Streamer', moderator: 'Mod', vip: 'VIP' };
 

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { StreamStats } from '../../../api/src/protocol/index.ts';
+import type { StreamStats } from '@redred/api/protocol';
 import { restApi } from '../net/api.ts';
 import { formatClock, formatDuration } from '../lib/format.ts';
 

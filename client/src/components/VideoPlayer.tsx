@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { LAYERS, type Layer } from '../../../api/src/protocol/constants.ts';
+import { LAYERS, type Layer } from '@redred/api/protocol/constants';
 import { Icon } from './Icon.tsx';
 
 const LAYER_LABEL: Record<Layer, string> = { auto: 'Auto', low: 'Low', medium: 'Medium', high: 'High' };

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { ViewerEntry } from '../../../api/src/protocol/index.ts';
+import type { ViewerEntry } from '@redred/api/protocol';
 import { formatDuration } from '../lib/format.ts';
 import { useNow } from '../lib/hooks.ts';
 import type { LiveRoom } from '../state/live-room.ts';

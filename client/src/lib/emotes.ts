@@ -1,4 +1,4 @@
-import { VIP_EMOTES, type Role } from '../../../api/src/protocol/constants.ts';
+import { VIP_EMOTES, type Role } from '@redred/api/protocol/constants';
 
 export type VipEmote = (typeof VIP_EMOTES)[number];
 

@@ -11,8 +11,8 @@ import type {
   StreamKeyStatusBody,
   UpdateStreamBody,
   UploadProbeBody,
-} from '../../../api/src/protocol/index.ts';
-import { ERROR_CODES, type ErrorCode, type WireError } from '../../../api/src/protocol/errors.ts';
+} from '@redred/api/protocol';
+import { ERROR_CODES, type ErrorCode, type WireError } from '@redred/api/protocol/errors';
 
 /** A refusal from the REST API, with the server's stable code. */
 export class ApiError extends Error {

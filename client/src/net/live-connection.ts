@@ -1,19 +1,17 @@
 import { signal, type ReadonlySignal } from '@preact/signals';
-import type { ClientMessage, ClientRequest, ServerMessage, ServerMessageOf, ServerMessageType } from '../../../api/src/protocol/index.ts';
-import { CLOSE_CODES } from '../../../api/src/protocol/constants.ts';
-import type { ErrorCode, WireError } from '../../../api/src/protocol/errors.ts';
+import type { ClientMessage, ClientRequest, ServerMessage, ServerMessageOf, ServerMessageType, ErrorCode, WireError } from '@redred/api/protocol';
+import { CLOSE_CODES } from '@redred/api/protocol/constants';
 
 /**
  * connecting → open ⇄ reconnecting; `over` is final (the server ended it: stream
- * ended, kicked, banned, replaced by another tab); `closed` is final (we closed it).
+ * ended, kicked, banned); `closed` is final (we closed it).
  */
 export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting' | 'over' | 'closed';
 
 export type OverReason =
   | { kind: 'ended' }
   | { kind: 'kicked'; message: string; retryAfterSeconds?: number }
-  | { kind: 'banned'; message: string }
-  | { kind: 'replaced' };
+  | { kind: 'banned'; message: string };
 
 /** A request the server refused (`type: 'error'` with our requestId), or one that never got an answer. */
 export class RequestError extends Error {
@@ -56,7 +54,6 @@ const TERMINAL_CLOSE: Record<number, OverReason['kind']> = {
   [CLOSE_CODES.streamEnded]: 'ended',
   [CLOSE_CODES.kicked]: 'kicked',
   [CLOSE_CODES.banned]: 'banned',
-  [CLOSE_CODES.replaced]: 'replaced',
 };
 
 /** Same-origin WebSocket URL of a stream's room; the session cookie authenticates it. */
@@ -258,7 +255,6 @@ export class LiveConnection {
       case 'banned':
         return { kind, message: error?.message ?? 'you are banned from this channel' };
       case 'ended':
-      case 'replaced':
         return { kind };
     }
   }

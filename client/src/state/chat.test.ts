@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { WireComment } from '../../../api/src/protocol/index.ts';
+import type { WireComment } from '@redred/api/protocol';
 import { RequestError } from '../net/live-connection.ts';
 import { CHAT_LINES_KEPT, createChatState } from './chat.ts';
 

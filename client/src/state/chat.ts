@@ -1,5 +1,5 @@
 import { batch, signal } from '@preact/signals';
-import type { ChatSettings, WireComment } from '../../../api/src/protocol/index.ts';
+import type { ChatSettings, WireComment } from '@redred/api/protocol';
 import type { RequestError } from '../net/live-connection.ts';
 
 /** Lines kept in memory and in the DOM: older ones scroll away for good. */
@@ -40,10 +40,13 @@ export function createChatState() {
     setHistory(comments: WireComment[]) {
       lines.value = keep(comments.map((comment) => ({ kind: 'comment', key: `c${comment.id}`, comment })));
     },
-    add(comment: WireComment) {
+    /** New comments (`comment` or a `comments` batch), oldest first; one already shown is skipped. */
+    add(...comments: WireComment[]) {
       const current = lines.peek();
-      if (current.some((l) => l.kind === 'comment' && l.comment.id === comment.id)) return;
-      lines.value = keep([...current, { kind: 'comment', key: `c${comment.id}`, comment }]);
+      const shown = new Set(current.flatMap((l) => (l.kind === 'comment' ? [l.comment.id] : [])));
+      const fresh = comments.filter((c) => !shown.has(c.id));
+      if (fresh.length === 0) return;
+      lines.value = keep([...current, ...fresh.map((comment) => ({ kind: 'comment' as const, key: `c${comment.id}`, comment }))]);
     },
     remove(commentIds: number[]) {
       const gone = new Set(commentIds);

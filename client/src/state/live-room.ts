@@ -1,6 +1,5 @@
 import { batch, signal } from '@preact/signals';
-import type { ChatSettings, ProducerInfo, ServerMessage, ServerMessageOf } from '../../../api/src/protocol/index.ts';
-import type { Layer, Role } from '../../../api/src/protocol/constants.ts';
+import type { ChatSettings, Layer, ModerationActionType, ProducerInfo, Role, ServerMessage, ServerMessageOf } from '@redred/api/protocol';
 import { LiveConnection, RequestError, liveSocketUrl, type RequestBody } from '../net/live-connection.ts';
 import { createChatState } from './chat.ts';
 import { createModerationLogState } from './moderation-log.ts';
@@ -29,22 +28,7 @@ export interface RoomNotice {
 /** Roles a streamer (or moderator, as the server allows) can give. */
 export type AssignableRole = 'moderator' | 'vip' | 'viewer';
 
-type ModerationRequest = Extract<
-  RequestBody,
-  {
-    type:
-      | 'delete_comment'
-      | 'timeout_user'
-      | 'kick_user'
-      | 'ban_user'
-      | 'unban_user'
-      | 'add_moderator'
-      | 'remove_moderator'
-      | 'add_vip'
-      | 'remove_vip'
-      | 'update_chat_settings';
-  }
->;
+type ModerationRequest = Extract<RequestBody, { type: ModerationActionType }>;
 
 export const ROLE_LABEL: Record<Role, string> = {
   streamer: 'Streamer',
@@ -188,6 +172,9 @@ export function createLiveRoom(streamId: number, { url, now = Date.now }: LiveRo
         return;
       case 'comment':
         chat.add(msg.comment);
+        return;
+      case 'comments':
+        chat.add(...msg.comments);
         return;
       case 'comment_deleted':
         chat.remove(msg.commentIds);

@@ -1,5 +1,5 @@
 import { batch, signal } from '@preact/signals';
-import type { ModerationLogEntry } from '../../../api/src/protocol/index.ts';
+import type { ModerationLogEntry } from '@redred/api/protocol';
 
 export function createModerationLogState() {
   const entries = signal<ModerationLogEntry[]>([]);

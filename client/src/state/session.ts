@@ -1,5 +1,5 @@
 import { signal } from '@preact/signals';
-import type { Credentials } from '../../../api/src/protocol/index.ts';
+import type { Credentials } from '@redred/api/protocol';
 import { ApiError, restApi } from '../net/api.ts';
 import type { RoomUser } from './stream.ts';
 

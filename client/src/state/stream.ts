@@ -1,6 +1,5 @@
 import { batch, computed, signal } from '@preact/signals';
-import type { ServerMessageOf, StreamInfo } from '../../../api/src/protocol/index.ts';
-import type { Role } from '../../../api/src/protocol/constants.ts';
+import type { ServerMessageOf, StreamInfo, Role } from '@redred/api/protocol';
 
 export interface RoomUser {
   id: number;

@@ -1,6 +1,5 @@
 import { batch, computed, signal } from '@preact/signals';
-import type { UserRef, ViewerEntry } from '../../../api/src/protocol/index.ts';
-import type { Role } from '../../../api/src/protocol/constants.ts';
+import type { UserRef, ViewerEntry, Role } from '@redred/api/protocol';
 
 const ROLE_RANK: Record<Role, number> = { streamer: 0, moderator: 1, vip: 2, viewer: 3, anonymous: 4 };
 

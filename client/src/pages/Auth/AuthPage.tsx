@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
-import { LIMITS } from '../../../../api/src/protocol/constants.ts';
-import type { ErrorCode } from '../../../../api/src/protocol/errors.ts';
+import { LIMITS } from '@redred/api/protocol/constants';
+import type { ErrorCode } from '@redred/api/protocol';
 import { useApp } from '../../app-context.ts';
 import { ApiError } from '../../net/api.ts';
 import { Field } from '../../components/Field.tsx';

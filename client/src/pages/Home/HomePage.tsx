@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { StreamInfo } from '../../../../api/src/protocol/index.ts';
+import type { StreamInfo } from '@redred/api/protocol';
 import { useApp } from '../../app-context.ts';
 import { restApi } from '../../net/api.ts';
 import { formatCount, formatDuration } from '../../lib/format.ts';

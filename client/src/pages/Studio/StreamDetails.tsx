@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { LIMITS } from '../../../../api/src/protocol/constants.ts';
+import { LIMITS } from '@redred/api/protocol/constants';
 import { Field } from '../../components/Field.tsx';
 import { restApi } from '../../net/api.ts';
 import type { LiveRoom } from '../../state/live-room.ts';

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { StreamKeyStatusBody } from '../../../../api/src/protocol/index.ts';
+import type { StreamKeyStatusBody } from '@redred/api/protocol';
 import { restApi } from '../../net/api.ts';
 
 function CopyButton({ text, testid }: { text: string; testid: string }) {

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { LIMITS } from '../../../../api/src/protocol/constants.ts';
-import type { StreamInfo } from '../../../../api/src/protocol/index.ts';
+import { LIMITS } from '@redred/api/protocol/constants';
+import type { StreamInfo } from '@redred/api/protocol';
 import { useApp } from '../../app-context.ts';
 import { ApiError, restApi } from '../../net/api.ts';
 import { useDocumentTitle } from '../../lib/hooks.ts';

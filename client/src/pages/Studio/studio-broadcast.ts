@@ -1,7 +1,7 @@
 import { effect, signal } from '@preact/signals';
-import type { ServerMessageOf } from '../../../../api/src/protocol/index.ts';
+import type { ServerMessageOf } from '@redred/api/protocol';
 import type { LiveConnection } from '../../net/live-connection.ts';
-import { CAMERA_ENCODINGS, Publisher } from '../../net/media.ts';
+import { CAMERA_ENCODINGS, Publisher, type MediaSession } from '../../net/media.ts';
 import type { MediaHandler } from '../../state/live-room.ts';
 import type { StudioDevices } from './studio-devices.ts';
 
@@ -25,7 +25,7 @@ export class StudioBroadcast implements MediaHandler {
   readonly #devices: StudioDevices;
   #publisher: Publisher | null = null;
   #stopSync: (() => void) | null = null;
-  #caps: unknown = null;
+  #session: MediaSession | null = null;
   #generation = 0;
 
   constructor(conn: LiveConnection, devices: StudioDevices) {
@@ -38,7 +38,7 @@ export class StudioBroadcast implements MediaHandler {
   }
 
   established(msg: ServerMessageOf<'connection_established'>): void {
-    this.#caps = msg.routerRtpCapabilities;
+    this.#session = msg;
     // On (re)connect every producer listed is someone else's: ours went with the old socket.
     this.#otherVideo.clear();
     for (const p of msg.producers) if (p.kind === 'video') this.#otherVideo.add(p.id);
@@ -93,7 +93,8 @@ export class StudioBroadcast implements MediaHandler {
 
   #start(): void {
     this.#teardown();
-    if (this.#caps === null || this.#conn.status.peek() !== 'open') {
+    const session = this.#session;
+    if (session === null || this.#conn.status.peek() !== 'open') {
       // Published as soon as the session is (re)established.
       this.state.value = 'starting';
       return;
@@ -101,7 +102,7 @@ export class StudioBroadcast implements MediaHandler {
     const generation = this.#generation;
     this.state.value = 'starting';
     this.error.value = null;
-    Publisher.create(this.#conn, this.#caps, this.#cameraEncodings).then(
+    Publisher.create(this.#conn, session, this.#cameraEncodings).then(
       (publisher) => {
         if (generation !== this.#generation) {
           publisher.close();

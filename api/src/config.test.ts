@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { configFromEnv, REPO_ROOT } from './config.ts';
+
+describe('configuration paths', () => {
+  it('puts the database and the web client under the repository by default, whatever the working directory', () => {
+    const config = configFromEnv({});
+    expect(config.dataDir).toBe(join(REPO_ROOT, 'data'));
+    expect(config.clientDir).toBe(join(REPO_ROOT, 'client', 'dist'));
+  });
+
+  it('takes a relative DATA_DIR or CLIENT_DIR from the folder the command was typed in (npm records it in INIT_CWD)', () => {
+    const config = configFromEnv({ DATA_DIR: 'state', CLIENT_DIR: '../web', INIT_CWD: '/srv/redred' });
+    expect(config.dataDir).toBe('/srv/redred/state');
+    expect(config.clientDir).toBe('/srv/web');
+    expect(configFromEnv({ DATA_DIR: '/var/lib/redred', INIT_CWD: '/srv/redred' }).dataDir).toBe('/var/lib/redred');
+  });
+});
+
+describe('PUBLIC_URL', () => {
+  it('keeps the origin browsers use, in the spelling browsers send, and marks cookies Secure when it is https', () => {
+    const config = configFromEnv({ PUBLIC_URL: 'https://Live.Example.com:443/' });
+    expect(config.publicUrl).toBe('https://live.example.com');
+    expect(config.secureCookies).toBe(true);
+    expect(configFromEnv({ PUBLIC_URL: 'http://10.0.0.5:8080' })).toMatchObject({ publicUrl: 'http://10.0.0.5:8080', secureCookies: false });
+    expect(configFromEnv({ PUBLIC_URL: 'https://live.example.com', SECURE_COOKIES: 'false' }).secureCookies).toBe(false);
+    expect(configFromEnv({})).toMatchObject({ publicUrl: undefined, secureCookies: false });
+  });
+
+  it('refuses anything but an http(s) origin, naming PUBLIC_URL', () => {
+    for (const bad of ['live.example.com', 'ftp://live.example.com', 'https://live.example.com/app', 'https://live.example.com/?x=1', 'https://u:p@live.example.com']) {
+      expect(() => configFromEnv({ PUBLIC_URL: bad }), bad).toThrow(/PUBLIC_URL/);
+    }
+  });
+});
+
+describe('documentation', () => {
+  it("lists every variable the server reads in README.md's configuration table", () => {
+    const read = new Set<string>();
+    configFromEnv(new Proxy({} as NodeJS.ProcessEnv, { get: (_, name) => (typeof name === 'string' && read.add(name), undefined) }));
+    read.delete('INIT_CWD'); // npm's, not ours
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## Workspaces'));
+    expect(read.size).toBeGreaterThan(20);
+    expect([...read].filter((name) => !table.includes(`\`${name}\``))).toEqual([]);
+  });
+});

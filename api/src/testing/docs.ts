@@ -1,0 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../config.ts';
+
+/** The error codes docs/protocol.md documents: the first column of its "error code" table. */
+export function documentedErrorCodes(): Set<string> {
+  const doc = readFileSync(join(REPO_ROOT, 'docs', 'protocol.md'), 'utf8');
+  const table = doc.slice(doc.indexOf('| error code | meaning |'));
+  const rows = table.slice(0, table.indexOf('\n\n')).split('\n');
+  return new Set(rows.flatMap((row) => /^\| `([a-z_]+)` \|/.exec(row)?.[1] ?? []));
+}
