@@ -18,7 +18,10 @@ const sockets: TestWsClient[] = [];
 const obs = fixture('obs-whip-h264.sdp');
 
 beforeAll(async () => {
-  srv = await startTestServer({ sweeper: { ...defaultConfig().sweeper, restartGraceMs: GRACE_MS } });
+  srv = await startTestServer({
+    sweeper: { ...defaultConfig().sweeper, restartGraceMs: GRACE_MS },
+    turn: { urls: ['stun:stun.example.net:3478', 'turn:turn.example.net:3478?transport=udp'], secret: 'a-shared-coturn-secret-of-32-chars', ttlSeconds: 3600 },
+  });
 });
 
 afterAll(async () => {
@@ -72,6 +75,10 @@ describe('WHIP ingest (RFC 9725)', () => {
     expect(res.headers.get('etag')).toMatch(/^"[A-Za-z0-9_-]+"$/);
     expect(res.headers.get('accept-patch')).toBe('application/trickle-ice-sdpfrag');
     expect(res.headers.get('access-control-expose-headers')).toContain('Location');
+    // The TURN_URLS servers, TURN with a credential for this channel that coturn can check.
+    const links = res.headers.get('link')!;
+    expect(links).toContain('<stun:stun.example.net:3478>; rel="ice-server"');
+    expect(links).toMatch(new RegExp(`<turn:turn\\.example\\.net:3478\\?transport=udp>; rel="ice-server"; username="\\d+:${bo.id}"; credential="[A-Za-z0-9+/=]+"; credential-type="password"`));
     const answer = sdpTransform.parse(res.text);
     expect(answer.media.map((m) => [m.type, m.direction, String(m.mid)])).toEqual([['audio', 'recvonly', '0'], ['video', 'recvonly', '1']]);
     const stream = await mine(bo.token);
