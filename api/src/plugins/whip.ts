@@ -28,7 +28,7 @@ export const whipPlugin = fp<{ config: AppConfig; now: () => number }>(
       keys.close();
     });
     await app.register(whipRoutes, { sessions, keys, now, iceServers: (userId) => iceServersFor(config.turn, userId, now()) });
-    await app.register(streamKeyRoutes, { sessions, now });
+    await app.register(streamKeyRoutes, { sessions, now, publicUrl: config.publicUrl });
     // The studio's uplink probe, for the upload budget of both the browser studio and OBS.
     await app.register(probeRoutes, { now });
   },

@@ -5,17 +5,17 @@ import { ErrorBody, StreamKeyBody, StreamKeyStatusBody } from '../protocol/rest.
 import type { MediaSessions } from '../whip/sessions.ts';
 import { rotateStreamKey } from '../whip/stream-keys.ts';
 
-/** The WHIP endpoint as the request reached us (behind a proxy with TRUST_PROXY, its public name). */
-export function whipUrlOf(request: FastifyRequest): string {
-  return `${request.protocol}://${request.host}/api/whip`;
+/** The WHIP endpoint OBS must use: PUBLIC_URL's origin behind a proxy, else the origin the request reached. */
+export function whipUrlOf(request: FastifyRequest, publicUrl: string | undefined): string {
+  return `${(publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/+$/, '')}/api/whip`;
 }
 
 /** The studio's stream key: its status, and rotation (which disconnects an encoder using the old key). */
-export async function streamKeyRoutes(app: FastifyInstance, opts: { sessions: MediaSessions; now: () => number }): Promise<void> {
+export async function streamKeyRoutes(app: FastifyInstance, opts: { sessions: MediaSessions; now: () => number; publicUrl: string | undefined }): Promise<void> {
   app.get('/api/stream-key', { schema: { response: { 200: StreamKeyStatusBody, '4xx': ErrorBody } } }, async (request) => {
     const user = requireUser(request);
     const createdAt = (await streamKeyCreatedAt(app.db, user.id)) ?? null;
-    return { hasKey: createdAt !== null, createdAt, whipUrl: whipUrlOf(request) };
+    return { hasKey: createdAt !== null, createdAt, whipUrl: whipUrlOf(request, opts.publicUrl) };
   });
 
   app.post('/api/stream-key', { schema: { response: { 201: StreamKeyBody, '4xx': ErrorBody } } }, async (request, reply) => {
@@ -25,6 +25,6 @@ export async function streamKeyRoutes(app: FastifyInstance, opts: { sessions: Me
     opts.sessions.keyRotated(user.id);
     request.log.info({ channelId: user.id }, 'stream key rotated');
     reply.code(201).header('cache-control', 'no-store');
-    return { key, createdAt: now, whipUrl: whipUrlOf(request) };
+    return { key, createdAt: now, whipUrl: whipUrlOf(request, opts.publicUrl) };
   });
 }

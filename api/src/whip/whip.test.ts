@@ -65,6 +65,18 @@ describe('stream keys', () => {
   });
 });
 
+describe('the WHIP URL the studio shows', () => {
+  it('is PUBLIC_URL behind a proxy', async () => {
+    const proxied = await startTestServer({ publicUrl: 'https://live.example.com' });
+    try {
+      const ana = await registerUser(proxied.url, 'proxyana');
+      expect((await api(proxied.url, 'GET', '/api/stream-key', { token: ana.token })).body.whipUrl).toBe('https://live.example.com/api/whip');
+    } finally {
+      await proxied.close();
+    }
+  });
+});
+
 describe('WHIP ingest (RFC 9725)', () => {
   it('POST with the key creates the channel stream and takes it live: 201, Location, ETag, an SDP answer', async () => {
     const bo = await streamer('whipbo');
