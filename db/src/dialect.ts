@@ -7,6 +7,8 @@ import { PostgresAdapter, sql, type Kysely } from 'kysely';
 export type SqlDialect = 'sqlite' | 'postgres';
 
 export function dialectOf(db: Kysely<any>): SqlDialect {
+  // getExecutor() is marked internal, but it is how Kysely's own Migrator asks its adapter
+  // what the dialect supports; it works for transactions too, where a wrapper map would not.
   return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
 }
 
