@@ -26,6 +26,11 @@ if (want('media')) {
   const media = await runMediaBench();
   for (const [k, v] of Object.entries(media)) rows.push([`media: ${k}`, typeof v === 'number' ? v.toFixed(0) : String(v)]);
 }
+if (want('restart')) {
+  const { runRestartBench } = await import('./bench-restart.ts');
+  const restart = await runRestartBench();
+  for (const [k, v] of Object.entries(restart)) rows.push([`restart: ${k}`, v.toFixed(0)]);
+}
 
 const width = Math.max(...rows.map(([k]) => k.length));
 console.log('\nRED-RED Live benchmarks (medians of one run)\n');

@@ -53,4 +53,9 @@ if (existsSync(distIndex) && statSync(distIndex).mtimeMs > sources) {
 } else {
   step('client build', () => runNpm(['run', 'build', '-w', '@redred/client'], { node: runtime.node, cwd: root, env, stdio: 'inherit' }));
 }
+
+// The server runs compiled (api/dist/server.mjs): always rebuilt, it takes a fraction of a second.
+const { buildServer } = await import('./build-server.mjs');
+const serverStarted = Date.now();
+log.info(`server build: ${await buildServer(root)} in ${((Date.now() - serverStarted) / 1000).toFixed(1)} s`);
 log.info(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -16,6 +16,7 @@ import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { streamRoutes } from './routes/streams.ts';
 import { isOriginAllowed } from './security/origin.ts';
+import { warnOnUndeclaredProxy } from './security/proxy-warning.ts';
 
 export interface BuildAppOptions {
   /** Injectable clock (ms since the epoch) so tests can control time. */
@@ -100,6 +101,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     return payload;
   });
 
+  warnOnUndeclaredProxy(app, config);
   await app.register(cookie);
   await app.register(dbPlugin, { dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   await app.register(authPlugin, { now });
@@ -109,7 +111,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   app.addHook('preHandler', async (request) => {
     if (request.authVia !== 'cookie') return;
     if (['GET', 'HEAD', 'OPTIONS'].includes(request.method)) return;
-    if (!isOriginAllowed(request, config.allowedOrigins)) {
+    if (!isOriginAllowed(request, config)) {
       throw new AppError('csrf_rejected', 'cross-site request refused');
     }
   });

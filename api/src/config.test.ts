@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configFromEnv, isClusterMode, REPO_ROOT } from './config.ts';
@@ -31,5 +32,34 @@ describe('cluster services', () => {
   it('refuses a URL of the wrong kind without echoing it (it may hold a password)', () => {
     expect(() => configFromEnv({ DATABASE_URL: 'mysql://u:secret@db/x' })).toThrow(/^DATABASE_URL must start with postgres:\/\/ or postgresql:\/\/$/);
     expect(() => configFromEnv({ REDIS_URL: 'not a url secret' })).toThrow(/^REDIS_URL is not a URL$/);
+  });
+});
+
+describe('PUBLIC_URL', () => {
+  it('keeps the origin browsers use, in the spelling browsers send, and marks cookies Secure when it is https', () => {
+    const config = configFromEnv({ PUBLIC_URL: 'https://Live.Example.com:443/' });
+    expect(config.publicUrl).toBe('https://live.example.com');
+    expect(config.secureCookies).toBe(true);
+    expect(configFromEnv({ PUBLIC_URL: 'http://10.0.0.5:8080' })).toMatchObject({ publicUrl: 'http://10.0.0.5:8080', secureCookies: false });
+    expect(configFromEnv({ PUBLIC_URL: 'https://live.example.com', SECURE_COOKIES: 'false' }).secureCookies).toBe(false);
+    expect(configFromEnv({})).toMatchObject({ publicUrl: undefined, secureCookies: false });
+  });
+
+  it('refuses anything but an http(s) origin, naming PUBLIC_URL', () => {
+    for (const bad of ['live.example.com', 'ftp://live.example.com', 'https://live.example.com/app', 'https://live.example.com/?x=1', 'https://u:p@live.example.com']) {
+      expect(() => configFromEnv({ PUBLIC_URL: bad }), bad).toThrow(/PUBLIC_URL/);
+    }
+  });
+});
+
+describe('documentation', () => {
+  it("lists every variable the server reads in README.md's configuration table", () => {
+    const read = new Set<string>();
+    configFromEnv(new Proxy({} as NodeJS.ProcessEnv, { get: (_, name) => (typeof name === 'string' && read.add(name), undefined) }));
+    read.delete('INIT_CWD'); // npm's, not ours
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## Workspaces'));
+    expect(read.size).toBeGreaterThan(20);
+    expect([...read].filter((name) => !table.includes(`\`${name}\``))).toEqual([]);
   });
 });

@@ -1,6 +1,9 @@
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseTurnConfig, type TurnConfig } from './auth/turn-credentials.ts';
+import { ConfigError } from './config-error.ts';
+import { parsePublicUrl } from './security/public-url.ts';
 
 /**
  * The repository root. Default paths hang off it, not off the working directory:
@@ -40,7 +43,11 @@ export interface AppConfig {
   allowedOrigins: string[];
   /** Off by default so a spoofed X-Forwarded-For cannot dodge bans or limits. */
   trustProxy: boolean;
+  /** The origin browsers use (PUBLIC_URL), behind a proxy: allowed origin, `Secure` cookies, absolute links. */
+  publicUrl: string | undefined;
   secureCookies: boolean;
+  /** coturn REST-API credentials handed out as ICE servers; undefined: no TURN. */
+  turn: TurnConfig | undefined;
   sessionTtlMs: number;
   heartbeatMs: number;
   /**
@@ -83,7 +90,9 @@ export function defaultConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     maxConsumersPerRouter: 250,
     allowedOrigins: [],
     trustProxy: false,
+    publicUrl: undefined,
     secureCookies: false,
+    turn: undefined,
     sessionTtlMs: 30 * 24 * 3600 * 1000,
     heartbeatMs: 10_000,
     chatFlushMs: 50,
@@ -101,10 +110,6 @@ export function defaultConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     },
     ...overrides,
   };
-}
-
-class ConfigError extends Error {
-  readonly code = 'invalid_config';
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
@@ -147,6 +152,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const d = defaultConfig();
   const level = (env.LOG_LEVEL ?? d.logLevel) as AppConfig['logLevel'];
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) throw new ConfigError(`LOG_LEVEL "${level}" is not a pino level`);
+  const publicUrl = parsePublicUrl(env.PUBLIC_URL);
   const cfg = defaultConfig({
     host: env.HOST || d.host,
     port: int(env, 'PORT', d.port, 0, 65535),
@@ -162,7 +168,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     maxConsumersPerRouter: int(env, 'MAX_CONSUMERS_PER_ROUTER', d.maxConsumersPerRouter, 1, 100_000),
     allowedOrigins: (env.ALLOWED_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     trustProxy: bool(env, 'TRUST_PROXY', d.trustProxy),
-    secureCookies: bool(env, 'SECURE_COOKIES', d.secureCookies),
+    publicUrl,
+    // An https PUBLIC_URL means browsers only ever reach us over TLS (at the proxy).
+    secureCookies: bool(env, 'SECURE_COOKIES', publicUrl?.startsWith('https:') ?? d.secureCookies),
+    turn: parseTurnConfig(env),
     heartbeatMs: int(env, 'HEARTBEAT_MS', d.heartbeatMs, 1000, 60_000),
     chatFlushMs: int(env, 'CHAT_FLUSH_MS', d.chatFlushMs, 0, 1000),
     registrationsPerIpPerHour: int(env, 'REGISTRATIONS_PER_IP_PER_HOUR', d.registrationsPerIpPerHour, 1),

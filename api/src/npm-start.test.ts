@@ -1,7 +1,8 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './config.ts';
 import { bounded, killProcessGroup, processGroup, startNpmStart, survivorsOf, type ServerProcess } from './testing/process.ts';
 import { api, registerUser } from './testing/server.ts';
@@ -9,6 +10,18 @@ import { TestWsClient } from './testing/ws-client.ts';
 
 // The README's command, run the way a user or a service manager runs it: `npm start`
 // from the repository root, configured only through the environment it documents.
+
+// `npm start` runs the compiled server that `npm run setup` builds; build it from
+// the sources under test, as setup would (a fraction of a second).
+beforeAll(() => {
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build-server.mjs')], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('server build failed');
+});
+
+/** The command lines of a process group's members (Node 24 names its main thread "MainThread", so not by name). */
+function groupCommands(pgid: number): string[] {
+  return processGroup(pgid).map((p) => readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' '));
+}
 
 let server: ServerProcess | undefined;
 const cleanups: (() => void)[] = [];
@@ -26,6 +39,10 @@ describe('npm start, as the README says', () => {
     server = await startNpmStart({ PORT: '0' });
 
     expect(server.dataDir).toBe(dataDir);
+    // Production runs JavaScript: no TypeScript loader in the server's command line.
+    const commands = groupCommands(server.child.pid!);
+    expect(commands).toContainEqual(expect.stringMatching(/^node api\/dist\/server\.mjs$/));
+    expect(commands.join('\n')).not.toContain('tsx');
     expect(existsSync(join(dataDir, 'redred.sqlite'))).toBe(true);
     const home = await fetch(`${server.url}/`);
     expect(home.status).toBe(200);

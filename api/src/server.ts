@@ -1,5 +1,6 @@
 import { buildApp } from './app.ts';
 import { configFromEnv } from './config.ts';
+import { publicLink } from './security/public-url.ts';
 
 // The entry file only parses config, listens, and shuts down cleanly.
 const config = configFromEnv();
@@ -25,4 +26,5 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
 
 const url = await app.listen({ host: config.host, port: config.port });
-app.log.info({ url, dataDir: config.dataDir }, 'RED-RED Live is up');
+app.log.info({ url, dataDir: config.dataDir, publicUrl: config.publicUrl ?? null }, 'RED-RED Live is up');
+if (config.publicUrl) app.log.info(`streamers go live at ${publicLink(config.publicUrl, '/studio')}`);

@@ -1,67 +1,23 @@
 // The web client against a real server, in Debian's Chromium with fake camera and
 // microphone: issue 8's scenario, plus the XSS and reconnect checks. The steps run
 // in order on shared pages; each `it` names what it proves.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLIENT_DIST, ensureClientBuilt, expectMovingVideo, videoProgress } from '../../api/src/testing/browser/live-pages.ts';
 import { launchChromium } from '../../api/src/testing/chromium.ts';
 import { registerUser, startTestServer, type TestServer } from '../../api/src/testing/server.ts';
 import { TestWsClient } from '../../api/src/testing/ws-client.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const clientDir = join(root, 'client');
-const distDir = join(clientDir, 'dist');
+const distDir = CLIENT_DIST;
 const shotsDir = join(root, 'test-artifacts', 'screenshots');
 const PASSWORD = 'correct horse battery';
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const XSS = '<img src=x onerror=alert(1)><script>window.__xss=1</script>';
-
-function newestMtime(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-/** `npm test` builds the client in its pretest; a direct `vitest run client/` may find it stale. */
-function ensureClientBuilt(): void {
-  const index = join(distDir, 'index.html');
-  const sources = Math.max(
-    newestMtime(join(clientDir, 'src')),
-    newestMtime(join(clientDir, 'public')),
-    statSync(join(clientDir, 'index.html')).mtimeMs,
-    newestMtime(join(root, 'api', 'src', 'protocol')),
-  );
-  if (existsSync(index) && statSync(index).mtimeMs > sources) return;
-  // vitest sets NODE_ENV=test, which would make Vite bundle Preact's development build.
-  const r = spawnSync('npm', ['run', '--silent', 'build', '-w', '@redred/client'], { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
-  if (r.status !== 0) throw new Error('client build failed');
-}
-
-/** Frames the page's main <video> has presented so far, and its intrinsic size. */
-function videoProgress(page: Page) {
-  return page.getByTestId('video').evaluate((v: HTMLVideoElement) => ({
-    frames: v.getVideoPlaybackQuality().totalVideoFrames,
-    width: v.videoWidth,
-    height: v.videoHeight,
-    box: v.getBoundingClientRect().width,
-  }));
-}
-
-async function expectMovingVideo(page: Page): Promise<void> {
-  await expect.poll(async () => (await videoProgress(page)).frames, { timeout: 20_000 }).toBeGreaterThan(0);
-  const first = await videoProgress(page);
-  expect(first.width).toBeGreaterThan(0);
-  expect(first.height).toBeGreaterThan(0);
-  expect(first.box).toBeGreaterThan(0);
-  await expect.poll(async () => (await videoProgress(page)).frames, { timeout: 10_000 }).toBeGreaterThan(first.frames + 10);
-}
 
 const comment = (page: Page, id: number) => page.locator(`[data-testid="chat-message"][data-comment-id="${id}"]`);
 

@@ -38,7 +38,9 @@ describeEachDialect('queries', (fx) => {
 
   beforeEach(async () => {
     h = await fx.openDatabase();
-    const made = await Promise.all(['Ana', 'Bo', 'Cy'].map((username, i) => createUser(h.db, { username, passwordHash: 'x', now: T0 + i })));
+    // One after the other: ids ascend in this order on both dialects.
+    const made = [];
+    for (const [i, username] of ['Ana', 'Bo', 'Cy'].entries()) made.push(await createUser(h.db, { username, passwordHash: 'x', now: T0 + i }));
     const [ana, bo, cy] = made.map((r) => (r.ok ? r.user.id : 0));
     ids = { ana: ana!, bo: bo!, cy: cy! };
   });

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { expect, it } from 'vitest';
-import { freePort } from '@redred/db/testing';
+import { freePort } from '../testing/owned-process.ts';
 import { describeWithRedis } from '../testing/redis.ts';
 import { describeRoomBus } from './bus-contract.ts';
 import type { RoomBus, RoomEnvelope, RoomEvent } from './bus.ts';

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { iceServersFor } from '../auth/turn-credentials.ts';
 import { AppError } from '../errors.ts';
 import { CLOSE_CODES, type Role } from '../protocol/constants.ts';
 import { isOriginAllowed } from '../security/origin.ts';
@@ -60,7 +61,7 @@ export function registerLiveWebSocket(app: FastifyInstance, ctx: LiveContext, ro
       preValidation: async (request, reply) => {
         // Browsers attach cookies to cross-site upgrades: refuse foreign origins.
         // Non-browser clients (no Origin) must use a bearer token or stay anonymous.
-        if (request.headers.origin !== undefined && !isOriginAllowed(request, ctx.config.allowedOrigins)) {
+        if (request.headers.origin !== undefined && !isOriginAllowed(request, ctx.config)) {
           return reply.code(403).send({ error: { code: 'forbidden', message: 'cross-origin WebSocket refused' } });
         }
         if (request.headers.origin === undefined && request.authVia === 'cookie') {
@@ -108,7 +109,7 @@ export function registerLiveWebSocket(app: FastifyInstance, ctx: LiveContext, ro
         user: request.user,
         stream: room.info(),
         routerRtpCapabilities: room.media.rtpCapabilities,
-        iceServers: [],
+        iceServers: iceServersFor(ctx.config.turn, request.user?.id ?? null, ctx.now()),
         producers: room.media.getProducers().map((p) => ({ id: p.id, kind: p.kind, source: p.source })),
         chatSettings: chatSettingsFor(role, room.chatSettings),
         serverTime: ctx.now(),

@@ -126,6 +126,17 @@ export const ModerationLogEntrySchema = Type.Object({
 });
 export type ModerationLogEntry = Static<typeof ModerationLogEntrySchema>;
 
+/**
+ * An RTCIceServer for `RTCPeerConnection`'s `iceServers`: STUN URLs alone, TURN
+ * URLs with a time-limited username and credential (coturn `use-auth-secret`).
+ */
+export const IceServerSchema = Type.Object({
+  urls: Type.Array(Type.String()),
+  username: Type.Optional(Type.String()),
+  credential: Type.Optional(Type.String()),
+});
+export type IceServer = Static<typeof IceServerSchema>;
+
 export const TransportOfferSchema = Type.Object({
   id: MediaId,
   iceParameters: Type.Unknown(),

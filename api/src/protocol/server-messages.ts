@@ -4,6 +4,7 @@ import {
   CommentSchema,
   ConsumerOfferSchema,
   EntityId,
+  IceServerSchema,
   LayerSchema,
   MediaId,
   ModerationLogEntrySchema,
@@ -28,8 +29,12 @@ export const ServerMessageSchemas = {
     user: Type.Union([Type.Object({ id: EntityId, username: Type.String() }), Type.Null()]),
     stream: StreamInfoSchema,
     routerRtpCapabilities: Type.Unknown(),
-    /** Empty: the SFU listens on announced addresses and is ICE-lite; no STUN/TURN needed on a LAN or public IP. */
-    iceServers: Type.Array(Type.Unknown()),
+    /**
+     * For this connection's transports. Empty without TURN_URLS (the SFU is ICE-lite on
+     * announced addresses: nothing to discover); with TURN, a relay with a credential that
+     * expires TURN_CREDENTIAL_TTL_S from now, for networks that cannot reach the SFU directly.
+     */
+    iceServers: Type.Array(IceServerSchema),
     producers: Type.Array(ProducerInfoSchema),
     chatSettings: ChatSettingsSchema,
     /** Server time at connect, to align clocks for countdowns. */

@@ -1,6 +1,6 @@
 import { signal, type ReadonlySignal, type Signal } from '@preact/signals';
 import { Device, type types } from 'mediasoup-client';
-import type { ProducerInfo, ServerMessageOf, Layer, MediaSource } from '@redred/api/protocol';
+import type { IceServer, ProducerInfo, ServerMessageOf, Layer, MediaSource } from '@redred/api/protocol';
 import { RequestError, type LiveConnection } from './live-connection.ts';
 
 /**
@@ -13,6 +13,13 @@ export const CAMERA_ENCODINGS: types.RtpEncodingParameters[] = [
   { scaleResolutionDownBy: 1, maxBitrate: 1_200_000 },
 ];
 const SCREEN_ENCODINGS: types.RtpEncodingParameters[] = [{ maxBitrate: 1_500_000 }];
+
+/**
+ * What this connection's transports are made from (`connection_established`): the
+ * router's capabilities, and the ICE servers — a TURN relay with this session's
+ * credentials when the server has one, for networks that cannot reach the SFU.
+ */
+export type MediaSession = Pick<ServerMessageOf<'connection_established'>, 'routerRtpCapabilities' | 'iceServers'>;
 
 type TransportOffer = Extract<ServerMessageOf<'offer'>, { kind: 'transport' }>['transport'];
 type ConsumerOffer = Extract<ServerMessageOf<'offer'>, { kind: 'consumer' }>['consumer'];
@@ -31,10 +38,11 @@ async function requestTransport(conn: LiveConnection, direction: 'send' | 'recv'
   return offer.transport;
 }
 
-function transportOptions(offer: TransportOffer): types.TransportOptions {
+function transportOptions(offer: TransportOffer, iceServers: IceServer[]): types.TransportOptions {
   // Opaque on the wire (`Type.Unknown`): mediasoup's own WebRtcTransport parameters.
   return {
     id: offer.id,
+    iceServers,
     iceParameters: offer.iceParameters as types.IceParameters,
     iceCandidates: offer.iceCandidates as types.IceCandidate[],
     dtlsParameters: offer.dtlsParameters as types.DtlsParameters,
@@ -84,18 +92,20 @@ export type PublishedTracks = Partial<Record<MediaSource, MediaStreamTrack | nul
 export class Publisher {
   readonly #conn: LiveConnection;
   readonly #device: Device;
+  readonly #iceServers: IceServer[];
   readonly #queue = new SerialQueue();
   readonly #producers = new Map<MediaSource, types.Producer>();
   #transport: types.Transport | null = null;
   #closed = false;
 
-  private constructor(conn: LiveConnection, device: Device) {
+  private constructor(conn: LiveConnection, device: Device, iceServers: IceServer[]) {
     this.#conn = conn;
     this.#device = device;
+    this.#iceServers = iceServers;
   }
 
-  static async create(conn: LiveConnection, routerRtpCapabilities: unknown): Promise<Publisher> {
-    return new Publisher(conn, await loadDevice(routerRtpCapabilities));
+  static async create(conn: LiveConnection, session: MediaSession): Promise<Publisher> {
+    return new Publisher(conn, await loadDevice(session.routerRtpCapabilities), session.iceServers);
   }
 
   get closed(): boolean {
@@ -122,7 +132,7 @@ export class Publisher {
   async #ensureTransport(): Promise<types.Transport> {
     if (this.#transport && !this.#transport.closed) return this.#transport;
     const offer = await requestTransport(this.#conn, 'send');
-    const transport = this.#device.createSendTransport(transportOptions(offer));
+    const transport = this.#device.createSendTransport(transportOptions(offer, this.#iceServers));
     wireTransport(this.#conn, transport);
     transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
       const source = appData.source as MediaSource;
@@ -198,6 +208,7 @@ interface ReceivedConsumer {
 export class Receiver {
   readonly #conn: LiveConnection;
   readonly #device: Device;
+  readonly #iceServers: IceServer[];
   readonly #queue = new SerialQueue();
   readonly #consumers = new Map<string, ReceivedConsumer>();
   readonly #tracks = signal<ReceivedTracks>({});
@@ -205,15 +216,16 @@ export class Receiver {
   #transport: types.Transport | null = null;
   #closed = false;
 
-  private constructor(conn: LiveConnection, device: Device, layer: Layer) {
+  private constructor(conn: LiveConnection, device: Device, iceServers: IceServer[], layer: Layer) {
     this.#conn = conn;
     this.#device = device;
+    this.#iceServers = iceServers;
     this.#layer = signal(layer);
   }
 
   /** `layer`: the viewer's pinned quality, carried over when the media is rebuilt. */
-  static async create(conn: LiveConnection, routerRtpCapabilities: unknown, layer: Layer = 'auto'): Promise<Receiver> {
-    return new Receiver(conn, await loadDevice(routerRtpCapabilities), layer);
+  static async create(conn: LiveConnection, session: MediaSession, layer: Layer = 'auto'): Promise<Receiver> {
+    return new Receiver(conn, await loadDevice(session.routerRtpCapabilities), session.iceServers, layer);
   }
 
   get tracks(): ReadonlySignal<ReceivedTracks> {
@@ -255,7 +267,7 @@ export class Receiver {
   async #ensureTransport(): Promise<types.Transport> {
     if (this.#transport && !this.#transport.closed) return this.#transport;
     const offer = await requestTransport(this.#conn, 'recv');
-    const transport = this.#device.createRecvTransport(transportOptions(offer));
+    const transport = this.#device.createRecvTransport(transportOptions(offer, this.#iceServers));
     wireTransport(this.#conn, transport);
     this.#transport = transport;
     return transport;

@@ -2,8 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-// Real servers a test owns (PostgreSQL, Redis): a child process in a temp dir
-// on a free port, stopped by the test that started it.
+// Real servers a db test owns (PostgreSQL): a child process in a temp dir on a
+// free port, stopped by the test that started it. The api's tests have the same
+// for third-party servers in api/src/testing/owned-process.ts; db cannot import
+// from api, and PostgreSQL needs what that one does not (another user, data
+// kept across a restart).
 
 /** A port free on 127.0.0.1 right now (the kernel picks it; a server started on it may still lose a race, so callers retry). */
 export function freePort(): Promise<number> {

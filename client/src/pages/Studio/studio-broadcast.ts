@@ -1,7 +1,7 @@
 import { effect, signal } from '@preact/signals';
 import type { ServerMessageOf } from '@redred/api/protocol';
 import type { LiveConnection } from '../../net/live-connection.ts';
-import { Publisher } from '../../net/media.ts';
+import { Publisher, type MediaSession } from '../../net/media.ts';
 import type { MediaHandler } from '../../state/live-room.ts';
 import type { StudioDevices } from './studio-devices.ts';
 
@@ -21,7 +21,7 @@ export class StudioBroadcast implements MediaHandler {
   readonly #devices: StudioDevices;
   #publisher: Publisher | null = null;
   #stopSync: (() => void) | null = null;
-  #caps: unknown = null;
+  #session: MediaSession | null = null;
   #generation = 0;
 
   constructor(conn: LiveConnection, devices: StudioDevices) {
@@ -34,7 +34,7 @@ export class StudioBroadcast implements MediaHandler {
   }
 
   established(msg: ServerMessageOf<'connection_established'>): void {
-    this.#caps = msg.routerRtpCapabilities;
+    this.#session = msg;
     if (this.onAir.peek()) this.#start();
   }
 
@@ -69,7 +69,8 @@ export class StudioBroadcast implements MediaHandler {
 
   #start(): void {
     this.#teardown();
-    if (this.#caps === null || this.#conn.status.peek() !== 'open') {
+    const session = this.#session;
+    if (session === null || this.#conn.status.peek() !== 'open') {
       // Published as soon as the session is (re)established.
       this.state.value = 'starting';
       return;
@@ -77,7 +78,7 @@ export class StudioBroadcast implements MediaHandler {
     const generation = this.#generation;
     this.state.value = 'starting';
     this.error.value = null;
-    Publisher.create(this.#conn, this.#caps).then(
+    Publisher.create(this.#conn, session).then(
       (publisher) => {
         if (generation !== this.#generation) {
           publisher.close();

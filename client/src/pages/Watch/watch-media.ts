@@ -1,7 +1,7 @@
 import { effect, signal } from '@preact/signals';
 import type { ProducerInfo, ServerMessageOf, Layer } from '@redred/api/protocol';
 import { RequestError, type LiveConnection } from '../../net/live-connection.ts';
-import { Receiver, type ReceivedTracks } from '../../net/media.ts';
+import { Receiver, type MediaSession, type ReceivedTracks } from '../../net/media.ts';
 import type { MediaHandler } from '../../state/live-room.ts';
 
 /** Refusals that only mean the producer went away meanwhile. */
@@ -19,7 +19,7 @@ export class WatchMedia implements MediaHandler {
   #receiver: Promise<Receiver | null> = Promise.resolve(null);
   #current: Receiver | null = null;
   #stopMirror: (() => void) | null = null;
-  #caps: unknown = null;
+  #session: MediaSession | null = null;
   #generation = 0;
 
   constructor(conn: LiveConnection) {
@@ -27,9 +27,9 @@ export class WatchMedia implements MediaHandler {
   }
 
   established(msg: ServerMessageOf<'connection_established'>): void {
-    this.#caps = msg.routerRtpCapabilities;
+    this.#session = msg;
     if (msg.stream.status === 'ended') return;
-    this.#start(msg.producers);
+    this.#start(msg, msg.producers);
   }
 
   producerAdded(producer: ProducerInfo): void {
@@ -48,7 +48,7 @@ export class WatchMedia implements MediaHandler {
 
   /** The SFU rebuilt the router: new transport, then the streamer's new producers arrive as `producer_added`. */
   mediaReset(): void {
-    if (this.#caps !== null) this.#start([]);
+    if (this.#session !== null) this.#start(this.#session, []);
   }
 
   disconnected(): void {
@@ -68,11 +68,11 @@ export class WatchMedia implements MediaHandler {
     this.#teardown();
   }
 
-  #start(producers: ProducerInfo[]): void {
+  #start(session: MediaSession, producers: ProducerInfo[]): void {
     this.#teardown();
     const generation = this.#generation;
     this.error.value = null;
-    this.#receiver = Receiver.create(this.#conn, this.#caps, this.layer.peek()).then(
+    this.#receiver = Receiver.create(this.#conn, session, this.layer.peek()).then(
       (receiver) => {
         if (generation !== this.#generation) {
           receiver.close();
