@@ -93,6 +93,11 @@ export function openPostgresDatabase({ url, poolSize = 10, connectTimeoutMs = 50
     types,
   });
   pool.on('error', (err) => onIdleError?.(err));
+  // The pool listens only to idle clients. A connection that dies while checked
+  // out (inside a transaction, between two queries) emits 'error' on its client,
+  // which without a listener would crash the process; the query in flight, if
+  // any, fails on its own and the pool discards the client when it is released.
+  pool.on('connect', (client) => client.on('error', (err) => onIdleError?.(err)));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new PortableSchemaPlugin()] });
   let closed = false;
   return {
