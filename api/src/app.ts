@@ -104,7 +104,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
 
   warnOnUndeclaredProxy(app, config);
   await app.register(cookie);
-  await app.register(dbPlugin, { dataDir: config.dataDir });
+  await app.register(dbPlugin, { dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   await app.register(authPlugin, { now });
 
   // CSRF: a write authenticated by cookie must come from an allowed origin.

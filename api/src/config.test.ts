@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configFromEnv, REPO_ROOT } from './config.ts';
+import { configFromEnv, isClusterMode, REPO_ROOT } from './config.ts';
 
 describe('configuration paths', () => {
   it('puts the database and the web client under the repository by default, whatever the working directory', () => {
@@ -15,6 +15,23 @@ describe('configuration paths', () => {
     expect(config.dataDir).toBe('/srv/redred/state');
     expect(config.clientDir).toBe('/srv/web');
     expect(configFromEnv({ DATA_DIR: '/var/lib/redred', INIT_CWD: '/srv/redred' }).dataDir).toBe('/var/lib/redred');
+  });
+});
+
+describe('cluster services', () => {
+  it('runs embedded (SQLite, in-process bus) unless both DATABASE_URL and REDIS_URL are set', () => {
+    const embedded = configFromEnv({});
+    expect(embedded).toMatchObject({ databaseUrl: undefined, redisUrl: undefined });
+    expect(isClusterMode(embedded)).toBe(false);
+    expect(isClusterMode(configFromEnv({ DATABASE_URL: 'postgres://u:p@db:5432/redred' }))).toBe(false);
+    const cluster = configFromEnv({ DATABASE_URL: 'postgresql://u:p@db/redred', REDIS_URL: 'redis://cache:6379/0' });
+    expect(cluster).toMatchObject({ databaseUrl: 'postgresql://u:p@db/redred', redisUrl: 'redis://cache:6379/0' });
+    expect(isClusterMode(cluster)).toBe(true);
+  });
+
+  it('refuses a URL of the wrong kind without echoing it (it may hold a password)', () => {
+    expect(() => configFromEnv({ DATABASE_URL: 'mysql://u:secret@db/x' })).toThrow(/^DATABASE_URL must start with postgres:\/\/ or postgresql:\/\/$/);
+    expect(() => configFromEnv({ REDIS_URL: 'not a url secret' })).toThrow(/^REDIS_URL is not a URL$/);
   });
 });
 

@@ -24,8 +24,12 @@ export function operatorPath(path: string, env: NodeJS.ProcessEnv = process.env)
 export interface AppConfig {
   host: string;
   port: number;
-  /** Folder holding the SQLite file (`redred.sqlite`). */
+  /** Folder holding the SQLite file (`redred.sqlite`); unused for the database when `databaseUrl` is set. */
   dataDir: string;
+  /** `postgres://…` (DATABASE_URL): PostgreSQL instead of the SQLite file. Cluster mode needs it (docs/scaling.md). */
+  databaseUrl: string | undefined;
+  /** `redis://…` (REDIS_URL): the Redis a cluster's room bus runs on. Cluster mode needs it (docs/scaling.md). */
+  redisUrl: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Address mediasoup binds for RTC; `rtcAnnouncedIp` is what goes into ICE candidates (public IP behind NAT). */
   rtcListenIp: string;
@@ -75,6 +79,8 @@ export function defaultConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     host: '127.0.0.1',
     port: 8080,
     dataDir: join(REPO_ROOT, 'data'),
+    databaseUrl: undefined,
+    redisUrl: undefined,
     logLevel: 'info',
     rtcListenIp: '127.0.0.1',
     rtcAnnouncedIp: undefined,
@@ -114,6 +120,25 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, ma
   return n;
 }
 
+/** A URL whose scheme is one of `schemes`; the message never echoes it (it may hold a password). */
+function serviceUrl(env: NodeJS.ProcessEnv, name: string, schemes: readonly string[]): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  let scheme: string;
+  try {
+    scheme = new URL(raw).protocol.replace(/:$/, '');
+  } catch {
+    throw new ConfigError(`${name} is not a URL`);
+  }
+  if (!schemes.includes(scheme)) throw new ConfigError(`${name} must start with ${schemes.map((s) => `${s}://`).join(' or ')}`);
+  return raw;
+}
+
+/** Cluster mode: several nodes share PostgreSQL and Redis. Both must be set; neither is the embedded default. */
+export function isClusterMode(config: Pick<AppConfig, 'databaseUrl' | 'redisUrl'>): boolean {
+  return config.databaseUrl !== undefined && config.redisUrl !== undefined;
+}
+
 function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -132,6 +157,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     host: env.HOST || d.host,
     port: int(env, 'PORT', d.port, 0, 65535),
     dataDir: env.DATA_DIR ? operatorPath(env.DATA_DIR, env) : d.dataDir,
+    databaseUrl: serviceUrl(env, 'DATABASE_URL', ['postgres', 'postgresql']),
+    redisUrl: serviceUrl(env, 'REDIS_URL', ['redis', 'rediss']),
     logLevel: level,
     rtcListenIp: env.RTC_LISTEN_IP || d.rtcListenIp,
     rtcAnnouncedIp: env.RTC_ANNOUNCED_IP || undefined,

@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from '@redred/db';
 import type { ErrorCode } from './protocol/errors.ts';
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -51,8 +52,11 @@ export class AppError extends Error {
   }
 }
 
-/** SQLite errors that mean "could not store", as opposed to a bug: reported as `unavailable`, never as success. */
+/**
+ * Database errors that mean "could not store", as opposed to a bug: SQLite busy,
+ * full, read-only…; PostgreSQL unreachable, shutting down, out of resources
+ * (`isDatabaseUnavailable` lists them). Reported as `unavailable`, never as success.
+ */
 export function isStorageUnavailable(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|FULL|READONLY|IOERR|CANTOPEN|CORRUPT)/.test(code);
+  return isDatabaseUnavailable(err);
 }

@@ -39,14 +39,16 @@ describe('storage faults', () => {
     const users = await srv.app.db.selectFrom('users').selectAll().execute();
 
     // The database refuses writes (as on a read-only or full disk): SQLITE_READONLY.
-    srv.app.dbHandle.sqlite.pragma('query_only = 1');
+    const handle = srv.app.dbHandle;
+    if (handle.dialect !== 'sqlite') throw new Error('this test drives SQLite');
+    handle.sqlite.pragma('query_only = 1');
     const reg = await api(srv.url, 'POST', '/api/auth/register', { body: { username: 'ro_new', password: 'correct horse battery' } });
     expect(reg.status).toBe(503);
     expect(reg.body.error.code).toBe('unavailable');
     const refused = await streamer.request({ type: 'comment', content: 'lost?' });
     expect(refused).toMatchObject({ type: 'error', error: { code: 'unavailable' } });
 
-    srv.app.dbHandle.sqlite.pragma('query_only = 0');
+    handle.sqlite.pragma('query_only = 0');
     expect(await srv.app.db.selectFrom('users').selectAll().execute()).toEqual(users);
     expect(await srv.app.db.selectFrom('live_stream_comments').select('id').where('stream_id', '=', id).execute()).toEqual([]);
     const ok = await streamer.request({ type: 'comment', content: 'back' });

@@ -1,8 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
+import type { Pool } from 'pg';
 import { Kysely, Migrator, SqliteDialect, sql, type MigrationResultSet } from 'kysely';
 import { migrations } from './migrations/index.ts';
+import { openPostgresDatabase } from './postgres.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -15,12 +17,25 @@ export interface OpenDatabaseOptions {
   readonly?: boolean;
 }
 
-export interface DatabaseHandle {
+/** The embedded default: one SQLite file. */
+export interface SqliteDatabaseHandle {
+  readonly dialect: 'sqlite';
   db: Db;
   sqlite: SQLite.Database;
   /** Checkpoints the WAL into the main file and closes. Idempotent. */
   close(): Promise<void>;
 }
+
+/** Cluster mode: a PostgreSQL server shared by every node (postgres.ts). */
+export interface PostgresDatabaseHandle {
+  readonly dialect: 'postgres';
+  db: Db;
+  pool: Pool;
+  /** Ends the pool once its queries have finished. Idempotent. */
+  close(): Promise<void>;
+}
+
+export type DatabaseHandle = SqliteDatabaseHandle | PostgresDatabaseHandle;
 
 /**
  * Opens the database with the durability settings every acknowledged write relies on:
@@ -28,7 +43,7 @@ export interface DatabaseHandle {
  * we ack it, even across power loss, not only across a process crash), foreign keys on,
  * and a busy timeout so the operator CLI and the server can share the file.
  */
-export function openDatabase({ file, busyTimeoutMs = 5000, readonly = false }: OpenDatabaseOptions): DatabaseHandle {
+export function openDatabase({ file, busyTimeoutMs = 5000, readonly = false }: OpenDatabaseOptions): SqliteDatabaseHandle {
   if (file !== ':memory:' && !readonly) mkdirSync(dirname(file), { recursive: true });
   const sqlite = new SQLite(file, { readonly, timeout: busyTimeoutMs });
   if (!readonly) sqlite.pragma('journal_mode = WAL');
@@ -38,6 +53,7 @@ export function openDatabase({ file, busyTimeoutMs = 5000, readonly = false }: O
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   let closed = false;
   return {
+    dialect: 'sqlite',
     db,
     sqlite,
     async close() {
@@ -53,6 +69,15 @@ export function openDatabase({ file, busyTimeoutMs = 5000, readonly = false }: O
       await db.destroy();
     },
   };
+}
+
+/**
+ * The database the configuration names: PostgreSQL when `databaseUrl` is set
+ * (cluster mode), else the SQLite file (the embedded default).
+ */
+export function openConfiguredDatabase(opts: { databaseUrl?: string | undefined; file: string; onIdleError?: (err: Error) => void }): DatabaseHandle {
+  if (opts.databaseUrl) return openPostgresDatabase({ url: opts.databaseUrl, ...(opts.onIdleError ? { onIdleError: opts.onIdleError } : {}) });
+  return openDatabase({ file: opts.file });
 }
 
 export class MigrationError extends Error {

@@ -1,4 +1,6 @@
 export * from './database.ts';
+export * from './dialect.ts';
+export { openPostgresDatabase, type OpenPostgresOptions } from './postgres.ts';
 export type * from './schema.ts';
 export * from './users.ts';
 export * from './sessions.ts';

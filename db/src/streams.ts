@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from './database.ts';
+import { isUniqueViolation } from './dialect.ts';
 import type { LiveStream, StreamStatus } from './schema.ts';
 
 /**
@@ -12,6 +13,13 @@ const STREAM_TRANSITIONS: Readonly<Record<StreamStatus, readonly StreamStatus[]>
   ended: [],
 };
 
+/**
+ * viewer_ms with the current count's time since the last change folded in, up
+ * to `now`. Portable SQL: SQLite's two-argument max() is greatest() in PostgreSQL.
+ */
+const viewerMsUntil = (now: number) =>
+  sql<number>`viewer_ms + case when status = 'live' and viewers_changed_at is not null and ${now} > viewers_changed_at then viewers_count * (${now} - viewers_changed_at) else 0 end`;
+
 function canTransition(from: StreamStatus, to: StreamStatus): boolean {
   return STREAM_TRANSITIONS[from].includes(to);
 }
@@ -22,6 +30,19 @@ export async function createStream(
   db: Db,
   input: { streamerId: number; title: string; description: string; now: number },
 ): Promise<CreateStreamResult> {
+  try {
+    return await insertStreamIfNoneOpen(db, input);
+  } catch (err) {
+    // Two creations racing past the check (pooled PostgreSQL connections, two
+    // nodes): the partial unique index refuses the second; report it as the check would.
+    if (!isUniqueViolation(err)) throw err;
+    const open = await findOpenStreamOf(db, input.streamerId);
+    if (!open) throw err;
+    return { ok: false, reason: 'stream_already_open', stream: open };
+  }
+}
+
+function insertStreamIfNoneOpen(db: Db, input: { streamerId: number; title: string; description: string; now: number }): Promise<CreateStreamResult> {
   return db.transaction().execute(async (trx) => {
     const open = await findOpenStreamOf(trx, input.streamerId);
     if (open) return { ok: false, reason: 'stream_already_open', stream: open } as const;
@@ -106,7 +127,7 @@ export async function transitionStream(
         status: 'ended',
         ended_at: now,
         end_reason: opts.reason ?? 'ended',
-        viewer_ms: sql<number>`viewer_ms + case when status = 'live' and viewers_changed_at is not null then viewers_count * max(0, ${now} - viewers_changed_at) else 0 end`,
+        viewer_ms: viewerMsUntil(now),
         viewers_count: 0,
         viewers_changed_at: now,
       });
@@ -126,9 +147,10 @@ export async function recordViewerCount(db: Db, id: number, viewers: number, now
   await db
     .updateTable('live_streams')
     .set({
-      viewer_ms: sql<number>`viewer_ms + case when status = 'live' and viewers_changed_at is not null then viewers_count * max(0, ${now} - viewers_changed_at) else 0 end`,
+      viewer_ms: viewerMsUntil(now),
       viewers_count: viewers,
-      peak_viewers: sql<number>`max(peak_viewers, ${viewers})`,
+      // Portable max(peak_viewers, viewers).
+      peak_viewers: sql<number>`case when peak_viewers > ${viewers} then peak_viewers else ${viewers} end`,
       viewers_changed_at: sql<number>`case when status = 'live' then ${now} else viewers_changed_at end`,
       // Someone watched until now if anyone is watching now or was until this change.
       last_viewer_at: sql<number | null>`case when ${viewers} > 0 then ${now} else last_viewer_at end`,

@@ -1,4 +1,5 @@
 import type { Db } from './database.ts';
+import { isUniqueViolation } from './dialect.ts';
 import type { User } from './schema.ts';
 
 export function usernameKey(username: string): string {
@@ -24,7 +25,8 @@ export async function createUser(db: Db, input: { username: string; passwordHash
     return { ok: true, user };
   } catch (err) {
     // Two registrations racing for one name: the unique index decides.
-    if (err instanceof Error && /UNIQUE constraint failed: users.username_key/.test(err.message)) {
+    // Two registrations racing for one name: the unique index (username_key, the table's only unique column) decides.
+    if (isUniqueViolation(err)) {
       return { ok: false, reason: 'username_taken' };
     }
     throw err;

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { migrateToLatest, openDatabase } from '@redred/db';
+import { migrateToLatest, openConfiguredDatabase } from '@redred/db';
 import { configFromEnv, operatorPath } from '../config.ts';
 import { dbFileIn } from '../plugins/db.ts';
 import type { CliIo } from './io.ts';
@@ -15,7 +15,8 @@ Commands:
   force-cleanup   end every stream that is not ended, or the one given by --id
 
 Options:
-  --data-dir DIR  folder of redred.sqlite [env DATA_DIR, else data/ in the repository]
+  --data-dir DIR  folder of redred.sqlite [env DATA_DIR, else data/ in the repository];
+                  with DATABASE_URL set, that PostgreSQL database instead
   --json          (check) print JSON instead of a table
   --dry-run       (cleanup) print what would be ended; change nothing
   --id N          (force-cleanup) only stream N
@@ -117,24 +118,26 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
 
   let rules;
   let defaultDataDir;
+  let databaseUrl;
   try {
     const config = configFromEnv(io.env);
     rules = config.sweeper;
     defaultDataDir = config.dataDir;
+    databaseUrl = config.databaseUrl;
   } catch (err) {
     io.err(`redred: ${err instanceof Error ? err.message : String(err)}`);
     return EXIT.error;
   }
   const file = dbFileIn(inv.dataDir === undefined ? defaultDataDir : operatorPath(inv.dataDir, io.env));
   // Opening would create an empty database: a wrong path must be an error, not an empty table.
-  if (!existsSync(file)) {
+  if (!databaseUrl && !existsSync(file)) {
     io.err(`redred: no database at ${file} (set --data-dir or DATA_DIR)`);
     return EXIT.error;
   }
 
   let handle;
   try {
-    handle = openDatabase({ file });
+    handle = openConfiguredDatabase({ databaseUrl, file });
     await migrateToLatest(handle.db);
     const ctx = { db: handle.db, now: io.now(), rules, io };
     switch (inv.command) {

@@ -2,19 +2,32 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RoomBus, RoomEnvelope, RoomEvent } from './bus.ts';
 
 /**
- * The RoomBus contract, run against each implementation (the in-process bus
- * today; a Redis bus in cluster mode): `describeRoomBus('name', makeBus)`.
+ * The RoomBus contract, run against each implementation (the in-process bus;
+ * the Redis bus of cluster mode): `describeRoomBus('name', makeBus)`.
+ * `settle(bus)` resolves once what was published so far has been delivered by
+ * `bus` (a no-op for a synchronous bus). `peerOf(bus)` is another node on the
+ * same backbone; for the in-process bus, one process is the only node: itself.
  */
-export function describeRoomBus(name: string, makeBus: (onHandlerError: (err: unknown) => void) => Promise<RoomBus> | RoomBus, settle: (bus: RoomBus) => Promise<void> = async () => {}): void {
+export function describeRoomBus(
+  name: string,
+  makeBus: (onHandlerError: (err: unknown) => void) => Promise<RoomBus> | RoomBus,
+  settle: (bus: RoomBus) => Promise<void> = async () => {},
+  peerOf: (bus: RoomBus, onHandlerError: (err: unknown) => void) => Promise<RoomBus> | RoomBus = (bus) => bus,
+): void {
   describe(`RoomBus contract: ${name}`, () => {
     let bus: RoomBus;
     let handlerErrors: unknown[];
+    let peers: RoomBus[];
 
     beforeEach(async () => {
       handlerErrors = [];
+      peers = [];
       bus = await makeBus((err) => handlerErrors.push(err));
     });
-    afterEach(() => bus.close());
+    afterEach(() => {
+      for (const peer of peers) peer.close();
+      bus.close();
+    });
 
     const comment = (n: number): RoomEvent => ({
       kind: 'message',
@@ -88,6 +101,31 @@ export function describeRoomBus(name: string, makeBus: (onHandlerError: (err: un
       await settle(bus);
       expect(b).toEqual([1, 2]);
       expect(handlerErrors).toHaveLength(2);
+    });
+
+    it('gives every node one order: events published on two nodes reach the subscribers of both in the same sequence', async () => {
+      const peer = await peerOf(bus, (err) => handlerErrors.push(err));
+      peers.push(peer);
+      const here: RoomEnvelope[] = [];
+      const there: RoomEnvelope[] = [];
+      bus.subscribe(3, (e) => here.push(e));
+      peer.subscribe(3, (e) => there.push(e));
+      // Both subscriptions in place before either node publishes.
+      await settle(bus);
+      await settle(peer);
+      for (let i = 1; i <= 40; i++) (i % 2 === 1 ? bus : peer).publish(3, comment(i));
+      await settle(bus);
+      await settle(peer);
+      await settle(bus);
+      expect(here.map((e) => e.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+      expect(there).toEqual(here);
+      // Each node's own events keep the order it published them in.
+      const ids = here.map((e) => (e.event.kind === 'message' && e.event.message.type === 'comment' ? e.event.message.comment.id : 0));
+      const odd = ids.filter((id) => id % 2 === 1);
+      const even = ids.filter((id) => id % 2 === 0);
+      expect(odd).toEqual([...odd].sort((a, b) => a - b));
+      expect(even).toEqual([...even].sort((a, b) => a - b));
+      expect(handlerErrors).toEqual([]);
     });
 
     it('refuses publish and subscribe after close, and close is idempotent', () => {

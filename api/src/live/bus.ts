@@ -76,6 +76,8 @@ export interface RoomBus {
   subscribe(streamId: number, handler: RoomEventHandler): RoomSubscription;
   close(): void;
   readonly closed: boolean;
+  /** Whether events can flow now (a cluster bus: its Redis is reachable). What /health reports for the bus. */
+  readonly healthy: boolean;
 }
 
 export class RoomBusClosedError extends Error {
@@ -104,6 +106,10 @@ export class InProcessRoomBus implements RoomBus {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  get healthy(): boolean {
+    return !this.#closed;
   }
 
   publish(streamId: number, event: RoomEvent): void {

@@ -1,4 +1,4 @@
-import { activeRestrictionsOf, activeRestrictionUntil, findUserById, isBanned, type ActiveRestriction, type Db } from '@redred/db';
+import { activeRestrictionsOf, activeRestrictionUntil, findUserById, isBanned, serializeChannelWrites, type ActiveRestriction, type Db } from '@redred/db';
 import { AppError } from '../errors.ts';
 import type { AuthUser } from '../plugins/auth.ts';
 import type { ChatSettings } from '../protocol/common.ts';
@@ -82,9 +82,11 @@ export class ModerationGate {
   /**
    * Inside the action's transaction: loads the target and checks the policy on
    * the roles stored now (a role revoked a moment ago counts), so a refusal
-   * rolls the transaction back.
+   * rolls the transaction back. First in the transaction: the channel's writes
+   * take turns from here (`serializeChannelWrites`).
    */
   async authorize(trx: Db, actor: Person, action: Action, targetId: number): Promise<Target> {
+    await serializeChannelWrites(trx, this.channelId);
     const user = await findUserById(trx, targetId);
     if (!user) throw new AppError('user_not_found', `no user ${targetId}`);
     const [actorRole, targetRole] = await Promise.all([resolveRole(trx, this.channelId, actor.id), resolveRole(trx, this.channelId, user.id)]);
@@ -94,6 +96,7 @@ export class ModerationGate {
 
   /** Re-reads the actor's stored role for an untargeted action (chat settings). */
   async authorizeOwn(trx: Db, actor: Person, action: Action): Promise<void> {
+    await serializeChannelWrites(trx, this.channelId);
     assertCan(await resolveRole(trx, this.channelId, actor.id), action);
   }
 
@@ -128,6 +131,8 @@ export class ModerationGate {
    * stored, so they are never broadcast nor shown in the history.
    */
   async refusalsAtCommit(trx: Db, authorIds: readonly number[], now: number): Promise<Map<number, AppError>> {
+    // After a ban committed on another connection or node, never before it.
+    await serializeChannelWrites(trx, this.channelId);
     const ids = authorIds.filter((id) => id !== this.channelId);
     const refusals = new Map<number, AppError>();
     for (const [userId, restriction] of await activeRestrictionsOf(trx, this.channelId, ids, now)) {

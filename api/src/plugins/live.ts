@@ -17,6 +17,11 @@ export const livePlugin = fp<{ config: AppConfig; now: () => number }>(
   async (app, opts) => {
     const log = app.log.child({ module: 'live' });
     const bus = new InProcessRoomBus((err, envelope) => log.error({ err, streamId: envelope.streamId, kind: envelope.event.kind }, 'room event handler failed'));
+    if (opts.config.redisUrl) {
+      // RedisRoomBus passes the bus contract, but rooms still count on synchronous delivery
+      // (history then live comments, end then close): until they do not, a node runs alone.
+      log.warn('REDIS_URL is set, but rooms do not use the Redis room bus yet: this node serves its own sockets only (docs/scaling.md)');
+    }
     const ctx: LiveContext = { db: app.db, now: opts.now, log, pool: app.sfu.pool, config: opts.config, bus };
     const rooms = new RoomRegistry(ctx);
     app.decorate('rooms', rooms);

@@ -1,0 +1,346 @@
+import { randomUUID } from 'node:crypto';
+import { Redis, type Result } from 'ioredis';
+import { RoomBusClosedError, type RoomBus, type RoomEnvelope, type RoomEvent, type RoomEventHandler, type RoomSubscription } from './bus.ts';
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    redredRoomPublish(seqKey: string, channel: string, eventJson: string, streamId: string, seqTtlMs: string): Result<number, Context>;
+  }
+}
+
+/**
+ * One round trip, atomic in Redis: the stream's next `seq` and the PUBLISH of
+ * the envelope carrying it. Redis runs scripts one at a time and delivers a
+ * channel's messages in PUBLISH order, so every subscriber on every node sees
+ * one order, and seq counts it. The counter's TTL is refreshed by every
+ * event; a stream silent for that long has no room anywhere.
+ */
+const PUBLISH_SCRIPT = `
+local seq = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PUBLISH', ARGV[1], '{"streamId":' .. ARGV[3] .. ',"seq":' .. seq .. ',"event":' .. ARGV[2] .. '}')
+return seq
+`;
+
+const SEQ_TTL_MS = 24 * 3600 * 1000;
+
+export type RoomBusErrorCode =
+  /** Redis cannot be reached (reported on every failed connection attempt while it lasts). */
+  | 'bus_unavailable'
+  | 'bus_publish_failed'
+  | 'bus_subscribe_failed'
+  /** Events of a stream were missed (a subscriber connection dropped meanwhile): `details` says which. */
+  | 'bus_gap'
+  /** The sequence went back (Redis restarted without its data): counting resumes from the new value. */
+  | 'bus_sequence_reset'
+  /** Something on a stream's channel that is not an envelope. */
+  | 'bus_bad_message';
+
+export class RoomBusError extends Error {
+  override readonly name = 'RoomBusError';
+  constructor(
+    readonly code: RoomBusErrorCode,
+    message: string,
+    readonly details: { streamId?: number; expectedSeq?: number; seq?: number } = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface RedisRoomBusOptions {
+  /** `redis://[user:password@]host:port[/db]` (REDIS_URL). */
+  url: string;
+  /** Prefix of keys and channels: the nodes of one cluster share it. */
+  namespace?: string;
+  onHandlerError: (err: unknown, envelope: RoomEnvelope) => void;
+  /** Every problem of the bus itself (the process goes on; deliveries may be missing, never wrong). */
+  onError?: (err: RoomBusError) => void;
+  onHealthChange?: (healthy: boolean) => void;
+}
+
+interface Subscriber {
+  readonly handler: RoomEventHandler;
+}
+
+interface Topic {
+  readonly streamId: number;
+  readonly channel: string;
+  readonly subscribers: Set<Subscriber>;
+  /** Last seq delivered here; undefined until the first. */
+  lastSeq: number | undefined;
+  /** Flush markers sent through the channel, resolved when they come back. */
+  readonly barriers: Map<string, () => void>;
+}
+
+/** Where the Redis is, for messages: never the URL itself (it may hold a password). */
+function describeServer(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || '6379'}`;
+  } catch {
+    return 'REDIS_URL';
+  }
+}
+
+/**
+ * The room bus of a cluster: every node publishes a stream's events on that
+ * stream's Redis channel, and each node's subscriber connection fans them out
+ * to its rooms. Delivery is asynchronous: `flush()` resolves once everything
+ * published before it has reached this node's subscribers. The bus carries
+ * deliveries, not storage: what was acknowledged is already in the database,
+ * and a subscriber that misses events (Redis unreachable for a while) is told
+ * (`bus_gap`), so the room can read back what it missed.
+ */
+export class RedisRoomBus implements RoomBus {
+  readonly #pub: Redis;
+  readonly #sub: Redis;
+  readonly #ns: string;
+  readonly #opts: RedisRoomBusOptions;
+  readonly #topics = new Map<number, Topic>();
+  readonly #byChannel = new Map<string, Topic>();
+  /** Publishes waiting for this node's subscriptions to be in place, so that a room hears its own events. */
+  #held: Array<() => void> = [];
+  #pendingSubscribes = 0;
+  readonly #inflight = new Set<Promise<unknown>>();
+  #healthy = false;
+  #closed = false;
+
+  /** Connects both connections; rejects with `bus_unavailable` if Redis cannot be reached now. */
+  static async connect(opts: RedisRoomBusOptions): Promise<RedisRoomBus> {
+    const bus = new RedisRoomBus(opts);
+    try {
+      await Promise.all([bus.#pub.connect(), bus.#sub.connect()]);
+    } catch (err) {
+      bus.close();
+      throw new RoomBusError('bus_unavailable', `Redis at ${describeServer(opts.url)} is unreachable: ${err instanceof Error ? err.message : String(err)}`, {}, { cause: err });
+    }
+    return bus;
+  }
+
+  private constructor(opts: RedisRoomBusOptions) {
+    this.#opts = opts;
+    this.#ns = opts.namespace ?? 'redred';
+    const common = {
+      lazyConnect: true,
+      // Commands wait through a short outage, in order, then fail (reported) rather than pile up.
+      maxRetriesPerRequest: 2,
+      retryStrategy: (attempt: number) => Math.min(100 * attempt, 2000),
+      // We resubscribe ourselves, holding publishes meanwhile (#resubscribeAll).
+      autoResubscribe: false,
+    };
+    this.#pub = new Redis(opts.url, { ...common, connectionName: `${this.#ns}-bus-pub` });
+    this.#sub = new Redis(opts.url, { ...common, connectionName: `${this.#ns}-bus-sub` });
+    this.#pub.defineCommand('redredRoomPublish', { numberOfKeys: 1, lua: PUBLISH_SCRIPT });
+    for (const conn of [this.#pub, this.#sub]) {
+      conn.on('ready', () => this.#updateHealth());
+      conn.on('close', () => this.#updateHealth());
+      conn.on('end', () => this.#updateHealth());
+      // An unhandled 'error' event would end the process: every one is reported instead.
+      conn.on('error', (err: Error) => {
+        if (!this.#closed) this.#report(new RoomBusError('bus_unavailable', `Redis at ${describeServer(opts.url)}: ${err.message}`, {}, { cause: err }));
+      });
+    }
+    this.#sub.on('ready', () => this.#resubscribeAll());
+    this.#sub.on('message', (channel: string, text: string) => this.#onMessage(channel, text));
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The prefix of its keys and channels: another node of the cluster uses the same. */
+  get namespace(): string {
+    return this.#ns;
+  }
+
+  /** Both connections are up. What /health reports for the bus. */
+  get healthy(): boolean {
+    return this.#healthy;
+  }
+
+  publish(streamId: number, event: RoomEvent): void {
+    if (this.#closed) throw new RoomBusClosedError('the room bus is closed');
+    // Serialised now: a caller changing the object later changes nothing on the wire.
+    const json = JSON.stringify(event);
+    const sent = this.#send(() => this.#pub.redredRoomPublish(this.#seqKey(streamId), this.#channel(streamId), json, String(streamId), String(SEQ_TTL_MS)));
+    this.#track(sent).catch((err: unknown) => {
+      this.#report(new RoomBusError('bus_publish_failed', `event ${event.kind} of stream ${streamId} was not published: ${(err as Error).message}`, { streamId }, { cause: err }));
+    });
+  }
+
+  subscribe(streamId: number, handler: RoomEventHandler): RoomSubscription {
+    if (this.#closed) throw new RoomBusClosedError('the room bus is closed');
+    let topic = this.#topics.get(streamId);
+    if (!topic) {
+      topic = { streamId, channel: this.#channel(streamId), subscribers: new Set(), lastSeq: undefined, barriers: new Map() };
+      this.#topics.set(streamId, topic);
+      this.#byChannel.set(topic.channel, topic);
+      this.#subscribeChannel(topic.channel);
+    }
+    const subscribed = topic;
+    const subscriber: Subscriber = { handler };
+    subscribed.subscribers.add(subscriber);
+    let open = true;
+    return {
+      close: () => {
+        if (!open) return;
+        open = false;
+        subscribed.subscribers.delete(subscriber);
+        if (subscribed.subscribers.size > 0 || this.#topics.get(streamId) !== subscribed) return;
+        this.#dropTopic(subscribed);
+        if (!this.#closed) {
+          this.#track(this.#sub.unsubscribe(subscribed.channel)).catch((err: unknown) => {
+            this.#report(new RoomBusError('bus_subscribe_failed', `unsubscribing stream ${streamId}: ${(err as Error).message}`, { streamId }, { cause: err }));
+          });
+        }
+      },
+    };
+  }
+
+  /**
+   * Resolves once every event published (and subscription closed) on this node so far has reached Redis,
+   * and every event published anywhere before this call (and already in Redis)
+   * has been delivered to this node's subscribers: a marker goes through each
+   * subscribed channel and comes back behind them.
+   */
+  async flush(): Promise<void> {
+    await Promise.all([...this.#inflight].map((p) => p.catch(() => undefined)));
+    await Promise.all([...this.#topics.values()].map((topic) => this.#barrier(topic)));
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const topic of [...this.#topics.values()]) this.#dropTopic(topic);
+    // Publishes accepted before close still go out; the pub connection quits after them.
+    this.#release();
+    if (this.#pub.status === 'ready') this.#pub.quit().catch(() => this.#pub.disconnect());
+    else this.#pub.disconnect();
+    this.#sub.disconnect();
+    this.#updateHealth();
+  }
+
+  #seqKey(streamId: number): string {
+    return `${this.#ns}:room:${streamId}:seq`;
+  }
+
+  #channel(streamId: number): string {
+    return `${this.#ns}:room:${streamId}`;
+  }
+
+  #track<T>(p: Promise<T>): Promise<T> {
+    this.#inflight.add(p);
+    const done = () => this.#inflight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  /** Sends at once, in call order, unless this node's subscriptions are being set up: then after them. */
+  #send<T>(op: () => Promise<T>): Promise<T> {
+    if (this.#pendingSubscribes === 0 && this.#held.length === 0) return op();
+    return new Promise<T>((resolve, reject) => this.#held.push(() => void op().then(resolve, reject)));
+  }
+
+  #release(): void {
+    const held = this.#held;
+    this.#held = [];
+    for (const send of held) send();
+  }
+
+  #subscribeChannel(channel: string): void {
+    this.#pendingSubscribes++;
+    this.#sub
+      .subscribe(channel)
+      .catch((err: unknown) => {
+        if (this.#closed) return;
+        // Redis is down: the channel is subscribed again when the connection is back (#resubscribeAll).
+        this.#report(new RoomBusError('bus_subscribe_failed', `subscribing ${channel}: ${(err as Error).message}`, {}, { cause: err }));
+      })
+      .finally(() => {
+        if (--this.#pendingSubscribes === 0) this.#release();
+      });
+  }
+
+  #resubscribeAll(): void {
+    if (this.#closed) return;
+    for (const topic of this.#topics.values()) this.#subscribeChannel(topic.channel);
+  }
+
+  #dropTopic(topic: Topic): void {
+    this.#topics.delete(topic.streamId);
+    this.#byChannel.delete(topic.channel);
+    for (const resolve of topic.barriers.values()) resolve();
+    topic.barriers.clear();
+  }
+
+  #barrier(topic: Topic): Promise<void> {
+    const token = randomUUID();
+    const back = new Promise<void>((resolve) => topic.barriers.set(token, resolve));
+    const sent = this.#send(() => this.#pub.publish(topic.channel, JSON.stringify({ barrier: token })));
+    return sent.then(() => back);
+  }
+
+  #onMessage(channel: string, text: string): void {
+    if (this.#closed) return;
+    const topic = this.#byChannel.get(channel);
+    if (!topic) return;
+    let msg: unknown;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      msg = undefined;
+    }
+    const m = msg as { barrier?: unknown; streamId?: unknown; seq?: unknown; event?: unknown } | undefined;
+    if (typeof m?.barrier === 'string') {
+      topic.barriers.get(m.barrier)?.();
+      topic.barriers.delete(m.barrier);
+      return;
+    }
+    if (!m || m.streamId !== topic.streamId || typeof m.seq !== 'number' || typeof m.event !== 'object' || m.event === null) {
+      this.#report(new RoomBusError('bus_bad_message', `a message on ${channel} is not a room envelope`, { streamId: topic.streamId }));
+      return;
+    }
+    const envelope: RoomEnvelope = { streamId: topic.streamId, seq: m.seq, event: m.event as RoomEvent };
+    this.#checkSequence(topic, envelope.seq);
+    for (const subscriber of [...topic.subscribers]) {
+      // A subscriber closed by an earlier handler in this same delivery is skipped.
+      if (!topic.subscribers.has(subscriber)) continue;
+      try {
+        subscriber.handler(envelope);
+      } catch (err) {
+        this.#opts.onHandlerError(err, envelope);
+      }
+    }
+  }
+
+  /**
+   * Redis delivers a channel in publish order and never twice, so seq only
+   * ever moves by one here, unless messages were lost (a gap: our connection
+   * dropped) or the counter restarted (Redis lost its data). Both are reported;
+   * the event is delivered either way.
+   */
+  #checkSequence(topic: Topic, seq: number): void {
+    const expected = topic.lastSeq === undefined ? seq : topic.lastSeq + 1;
+    topic.lastSeq = seq;
+    if (seq === expected) return;
+    const details = { streamId: topic.streamId, expectedSeq: expected, seq };
+    if (seq > expected) this.#report(new RoomBusError('bus_gap', `stream ${topic.streamId}: events ${expected}..${seq - 1} were missed`, details));
+    else this.#report(new RoomBusError('bus_sequence_reset', `stream ${topic.streamId}: sequence went back from ${expected - 1} to ${seq}`, details));
+  }
+
+  #updateHealth(): void {
+    const healthy = !this.#closed && this.#pub.status === 'ready' && this.#sub.status === 'ready';
+    if (healthy === this.#healthy) return;
+    this.#healthy = healthy;
+    this.#opts.onHealthChange?.(healthy);
+  }
+
+  #report(err: RoomBusError): void {
+    try {
+      this.#opts.onError?.(err);
+    } catch {
+      // A failing reporter must not break delivery.
+    }
+  }
+}
