@@ -12,6 +12,8 @@ import { sfuPlugin } from './plugins/sfu.ts';
 import { livePlugin } from './plugins/live.ts';
 import { lifecyclePlugin } from './plugins/lifecycle.ts';
 import { whipPlugin } from './plugins/whip.ts';
+import { recordingPlugin } from './plugins/recording.ts';
+import { recordingRoutes } from './routes/recordings.ts';
 import { authRoutes } from './routes/auth.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
@@ -134,11 +136,13 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   await app.register(sfuPlugin, { config });
   await app.register(livePlugin, { config, now });
   await app.register(lifecyclePlugin, { config });
+  await app.register(recordingPlugin, { config, now });
   await app.register(whipPlugin, { config, now });
 
   await app.register(healthRoutes);
   await app.register(authRoutes, { now, sessionTtlMs: config.sessionTtlMs, secureCookies: config.secureCookies, registrationsPerIpPerHour: config.registrationsPerIpPerHour });
   await app.register(streamRoutes, { now });
+  await app.register(recordingRoutes);
   await app.register(metricsRoutes);
 
   if (config.clientDir && existsSync(config.clientDir)) {

@@ -62,6 +62,20 @@ export interface AppConfig {
   registrationsPerIpPerHour: number;
   /** Built client to serve at `/`, if present. */
   clientDir: string | undefined;
+  /** Recordings (docs/recording.md): files under DATA_DIR/recordings/. */
+  recording: {
+    /** Days a finished recording is kept (RECORDING_RETENTION_DAYS); 0 keeps them. */
+    retentionDays: number;
+    /** Total size of recordings, in GB (RECORDING_MAX_GB); the oldest go first; 0: no quota. */
+    maxGb: number;
+    /** Segment length (RECORDING_SEGMENT_SECONDS): at most this much is lost when a recorder dies. */
+    segmentSeconds: number;
+    /** Recorders stop (reason `disk_low`) when the disk has less free space, in MB (RECORDING_MIN_FREE_MB). */
+    minFreeMb: number;
+    /** ffmpeg and ffprobe (FFMPEG_PATH, FFPROBE_PATH): Debian's `ffmpeg` package. */
+    ffmpegPath: string;
+    ffprobePath: string;
+  };
   sweeper: {
     intervalMs: number;
     maxLiveMs: number;
@@ -100,6 +114,7 @@ export function defaultConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     wsMessagesPerSecond: 20,
     wsMessageBurst: 40,
     clientDir: undefined,
+    recording: { retentionDays: 30, maxGb: 50, segmentSeconds: 60, minFreeMb: 1024, ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe' },
     sweeper: {
       intervalMs: 60_000,
       maxLiveMs: 4 * 3600 * 1000,
@@ -178,6 +193,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     wsMessagesPerSecond: int(env, 'WS_MESSAGES_PER_SECOND', d.wsMessagesPerSecond, 1),
     wsMessageBurst: int(env, 'WS_MESSAGE_BURST', d.wsMessageBurst, 1),
     clientDir: env.CLIENT_DIR ? operatorPath(env.CLIENT_DIR, env) : join(REPO_ROOT, 'client', 'dist'),
+    recording: {
+      retentionDays: int(env, 'RECORDING_RETENTION_DAYS', d.recording.retentionDays, 0, 36_500),
+      maxGb: int(env, 'RECORDING_MAX_GB', d.recording.maxGb, 0, 1_000_000),
+      segmentSeconds: int(env, 'RECORDING_SEGMENT_SECONDS', d.recording.segmentSeconds, 2, 3600),
+      minFreeMb: int(env, 'RECORDING_MIN_FREE_MB', d.recording.minFreeMb, 0, 10_000_000),
+      ffmpegPath: env.FFMPEG_PATH || d.recording.ffmpegPath,
+      ffprobePath: env.FFPROBE_PATH || d.recording.ffprobePath,
+    },
     sweeper: {
       intervalMs: int(env, 'SWEEP_INTERVAL_MS', d.sweeper.intervalMs, 1000),
       maxLiveMs: int(env, 'SWEEP_MAX_LIVE_MS', d.sweeper.maxLiveMs, 1000),

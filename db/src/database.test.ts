@@ -38,7 +38,10 @@ describe('openDatabase + migrateToLatest', () => {
       'live_stream_comments',
       'live_streams',
       'moderation_log',
+      'recording_settings',
+      'recordings',
       'sessions',
+      'stream_keys',
       'stream_viewers',
       'users',
       'viewer_samples',
@@ -66,7 +69,10 @@ const TABLES = [
   'live_stream_comments',
   'live_streams',
   'moderation_log',
+  'recording_settings',
+  'recordings',
   'sessions',
+  'stream_keys',
   'stream_viewers',
   'users',
   'viewer_samples',
@@ -119,7 +125,7 @@ describePostgres('PostgreSQL specifics', (fx) => {
       expect(rows.length).toBeGreaterThan(50);
       expect(new Set(rows.map((r) => r.data_type))).toEqual(new Set(['bigint', 'text']));
       const identities = rows.filter((r) => r.is_identity === 'YES').map((r) => `${r.table_name}.${r.column_name}`).sort();
-      expect(identities).toEqual(['channel_restrictions.id', 'live_stream_comments.id', 'live_streams.id', 'moderation_log.id', 'sessions.id', 'users.id']);
+      expect(identities).toEqual(['channel_restrictions.id', 'live_stream_comments.id', 'live_streams.id', 'moderation_log.id', 'recordings.id', 'sessions.id', 'users.id']);
       expect(rows.find((r) => r.table_name === 'live_streams' && r.column_name === 'created_at')?.data_type).toBe('bigint');
     } finally {
       await h.dispose();

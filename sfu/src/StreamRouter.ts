@@ -3,6 +3,7 @@ import { moduleLogger, type SfuLogger } from './logger.ts';
 import { OriginRebuild } from './OriginRebuild.ts';
 import { OriginRouter } from './OriginRouter.ts';
 import { PeerMedia } from './PeerMedia.ts';
+import { RecorderTap, type RecorderTapRequest } from './RecorderTap.ts';
 import type { PeerTransport } from './PeerTransport.ts';
 import { RouterSet } from './RouterSet.ts';
 import { isLayerPreference, type StreamConsumer } from './StreamConsumer.ts';
@@ -204,6 +205,15 @@ export class StreamRouter extends TypedEmitter<StreamRouterEvents> {
     const producer = this.#routers.origin.producer(producerId);
     if (!producer || producer.peerId !== peerId) throw new SfuError('producer_not_found', `producer ${producerId} not found`);
     return producer.streams();
+  }
+
+  /** The recorder's tap on the origin: top video layer and audio, paused (RecorderTap). Closes with the origin router. */
+  async createRecorderTap(request: RecorderTapRequest): Promise<RecorderTap> {
+    await this.#whenUsable();
+    const tap = await RecorderTap.create(this.#routers.origin, this.#ctx, request);
+    if (this.#closed) tap.close();
+    this.#assertOpen();
+    return tap;
   }
 
   getProducers(): ProducerInfo[] {

@@ -98,6 +98,8 @@ export const StreamInfoSchema = Type.Object({
   createdAt: Type.Integer(),
   /** Present while the live stream's publisher is gone: the stream ends at this time unless it comes back. */
   reconnectingUntil: Type.Optional(Type.Integer()),
+  /** The stream is being recorded now (viewers show a badge). */
+  recording: Type.Optional(Type.Boolean()),
 });
 export type StreamInfo = Static<typeof StreamInfoSchema>;
 

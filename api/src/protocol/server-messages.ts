@@ -72,6 +72,8 @@ export const ServerMessageSchemas = {
   /** The live stream's publisher dropped ('reconnecting': the stream ends at `until` unless it returns) or is back ('publishing'). */
   publisher_status: Type.Object({ type: Type.Literal('publisher_status'), status: Type.Union([Type.Literal('reconnecting'), Type.Literal('publishing')]), until: Type.Union([Type.Integer(), Type.Null()]) }),
   /** The streamer edited the stream's title or description. */
+  /** The stream's recorder started or stopped; `reason` says why it stopped early (e.g. `disk_low`). */
+  recording_status: Type.Object({ type: Type.Literal('recording_status'), recording: Type.Boolean(), reason: Type.Optional(Type.String()) }),
   stream_info: Type.Object({ type: Type.Literal('stream_info'), title: Type.String(), description: Type.String() }),
 
   /** One new comment: a flush of the room's chat that holds exactly one. */

@@ -204,6 +204,16 @@ const harness = {
     await streamer.sig!.request({ type: 'end_stream' });
   },
 
+  /** The largest frame the streamer's encoder sends now (the top simulcast layer). */
+  async streamerTopFrameSize(): Promise<{ width: number; height: number }> {
+    let best = { width: 0, height: 0 };
+    const stats = await streamer.transport!.getStats();
+    stats.forEach((s: { type: string; kind?: string; frameWidth?: number; frameHeight?: number }) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video' && (s.frameWidth ?? 0) > best.width) best = { width: s.frameWidth ?? 0, height: s.frameHeight ?? 0 };
+    });
+    return best;
+  },
+
   async streamerVideoBytesSent(): Promise<number> {
     let bytes = 0;
     const stats = await streamer.transport!.getStats();
