@@ -30,7 +30,7 @@ let ctx: Ctx;
 beforeEach(async () => {
   const logger = captureLogger();
   const timer = new ManualTimer();
-  const pool = await WorkerPool.create({ numWorkers: 2, rtcMinPort: 42000, rtcMaxPort: 42999 }, { logger });
+  const pool = await WorkerPool.create({ numWorkers: 2, rtcPort: 0, rtcMinPort: 42000, rtcMaxPort: 42999 }, { logger });
   const stream = await StreamRouter.create(pool, 'stream-1', {
     maxConsumersPerRouter: 2,
     keyFrameRetryDelaysMs: KEYFRAME_RETRY_DELAYS_MS,

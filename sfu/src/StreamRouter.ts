@@ -77,6 +77,7 @@ export class StreamRouter extends TypedEmitter<StreamRouterEvents> {
       log,
       timer: options.timer ?? systemTimer,
       keyFrameRetryDelaysMs: options.keyFrameRetryDelaysMs ?? DEFAULT_KEYFRAME_RETRY_DELAYS_MS,
+      webRtcServer: (worker) => pool.webRtcServer(worker),
     };
     const origin = await OriginRouter.create(await pool.leastLoadedWorker(), ctx);
     return new StreamRouter(pool, ctx, origin, options.maxConsumersPerRouter ?? pool.config.maxConsumersPerRouter);

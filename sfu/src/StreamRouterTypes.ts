@@ -104,6 +104,8 @@ export interface MediaContext {
   readonly log: SfuLogger;
   readonly timer: Timer;
   readonly keyFrameRetryDelaysMs: readonly number[];
+  /** The WebRtcServer of a worker (the pool's): every WebRtcTransport is served on its port. */
+  readonly webRtcServer: (worker: ms.Worker) => ms.WebRtcServer;
 }
 
 export interface StreamRouterCounts {

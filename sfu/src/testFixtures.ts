@@ -1,4 +1,6 @@
-// Shared by the sfu tests: what a Chromium publisher sends, a streamer and viewers, event waiting, a manual timer.
+// Shared by the sfu tests: what a Chromium publisher sends, a streamer and viewers, event waiting, a manual timer, free ports.
+import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
 import { expect } from 'vitest';
 import { SfuError, type SfuErrorCode } from './errors.ts';
 import type { SfuLogger } from './logger.ts';
@@ -208,4 +210,34 @@ export class ManualTimer implements Timer {
     }
     this.#now = until;
   }
+}
+
+async function canBind(port: number): Promise<boolean> {
+  const udp = await new Promise<boolean>((resolve) => {
+    const socket = createSocket('udp4');
+    socket.once('error', () => resolve(false));
+    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
+  });
+  if (!udp) return false;
+  return new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A base port from which `count` consecutive ports are free for UDP and TCP on
+ * 127.0.0.1 right now, outside every range the sfu tests give their pools.
+ * (Another process may still take one before the test binds it: rare, and the
+ * test then fails loudly with worker_unavailable.)
+ */
+export async function freeConsecutivePorts(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 9_000);
+    let free = true;
+    for (let port = base; free && port < base + count; port++) free = await canBind(port);
+    if (free) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports found`);
 }
