@@ -48,10 +48,14 @@ class Signaling {
   }
 }
 
-async function createTransport(sig: Signaling, device: Device, direction: 'send' | 'recv'): Promise<Transport> {
+type IceProtocol = 'udp' | 'tcp';
+
+async function createTransport(sig: Signaling, device: Device, direction: 'send' | 'recv', only?: IceProtocol): Promise<Transport> {
   const offer = await sig.request<'offer'>({ type: 'create_transport', direction });
   if (offer.kind !== 'transport') throw new Error('expected a transport offer');
   const params = offer.transport as Parameters<Device['createSendTransport']>[0];
+  // A network that blocks UDP, as the browser sees it: only the server's TCP candidate is left.
+  if (only) params.iceCandidates = params.iceCandidates.filter((c) => c.protocol === only);
   const transport = direction === 'send' ? device.createSendTransport(params) : device.createRecvTransport(params);
   transport.on('connect', ({ dtlsParameters }, ok, fail) => {
     sig.request({ type: 'answer', kind: 'connect', transportId: transport.id, dtlsParameters }).then(() => ok(), fail);
@@ -127,6 +131,7 @@ const viewer = {
   transport: null as Transport | null,
   consumers: new Map<string, Consumer>(),
   layer: 'auto' as Layer,
+  iceProtocol: undefined as IceProtocol | undefined,
   resets: 0,
   startedAt: 0,
   firstFrameAt: 0,
@@ -165,7 +170,7 @@ async function startViewing(): Promise<void> {
   if (!sig || !device) return;
   for (const v of document.querySelectorAll('video')) v.remove();
   viewer.consumers.clear();
-  viewer.transport = await createTransport(sig, device, 'recv');
+  viewer.transport = await createTransport(sig, device, 'recv', viewer.iceProtocol);
   for (const p of knownProducers.values()) await consume(p);
 }
 
@@ -212,13 +217,13 @@ const harness = {
     return bytes;
   },
 
-  async watch(streamId: number, layer: Layer = 'auto'): Promise<void> {
+  async watch(streamId: number, layer: Layer = 'auto', iceProtocol?: IceProtocol): Promise<void> {
     viewer.startedAt = performance.now();
     const sig = new Signaling();
     await sig.open(streamId);
     const device = new Device();
     await device.load({ routerRtpCapabilities: sig.established.routerRtpCapabilities as never });
-    Object.assign(viewer, { sig, device, layer });
+    Object.assign(viewer, { sig, device, layer, iceProtocol });
     for (const p of sig.established.producers) knownProducers.set(p.id, p);
     sig.listeners.push((m) => {
       if (m.type === 'producer_added') {
@@ -237,12 +242,12 @@ const harness = {
     await startViewing();
   },
 
-  async viewerStats(): Promise<{ videos: { source: string; framesDecoded: number; frameWidth: number; width: number; height: number }[]; audioPackets: number; resets: number }> {
-    const videos: { source: string; framesDecoded: number; frameWidth: number; width: number; height: number }[] = [];
+  async viewerStats(): Promise<{ videos: { source: string; framesDecoded: number; frameWidth: number; frameHeight: number; width: number; height: number }[]; audioPackets: number; resets: number }> {
+    const videos: { source: string; framesDecoded: number; frameWidth: number; frameHeight: number; width: number; height: number }[] = [];
     let audioPackets = 0;
     for (const c of viewer.consumers.values()) {
       const stats = await c.getStats();
-      stats.forEach((s: { type: string; kind?: string; framesDecoded?: number; frameWidth?: number; packetsReceived?: number }) => {
+      stats.forEach((s: { type: string; kind?: string; framesDecoded?: number; frameWidth?: number; frameHeight?: number; packetsReceived?: number }) => {
         if (s.type !== 'inbound-rtp') return;
         if (s.kind === 'audio') audioPackets += s.packetsReceived ?? 0;
         if (s.kind === 'video') {
@@ -251,6 +256,7 @@ const harness = {
             source: String((c.appData as { source?: string }).source),
             framesDecoded: s.framesDecoded ?? 0,
             frameWidth: s.frameWidth ?? 0,
+            frameHeight: s.frameHeight ?? 0,
             width: el?.videoWidth ?? 0,
             height: el?.clientHeight ?? 0,
           });
@@ -258,6 +264,21 @@ const harness = {
       });
     }
     return { videos, audioPackets, resets: viewer.resets };
+  },
+
+  /** The viewer transport's selected ICE candidate pair: the server's side of it. */
+  async viewerRoute(): Promise<{ protocol: string; remotePort: number; srtpCipher: string } | null> {
+    const stats = await viewer.transport!.getStats();
+    let pairId: string | undefined;
+    let srtpCipher = '';
+    stats.forEach((s: { type: string; selectedCandidatePairId?: string; srtpCipher?: string }) => {
+      if (s.type !== 'transport') return;
+      pairId = s.selectedCandidatePairId;
+      srtpCipher = s.srtpCipher ?? '';
+    });
+    const pair = pairId ? (stats.get(pairId) as { remoteCandidateId?: string } | undefined) : undefined;
+    const remote = pair?.remoteCandidateId ? (stats.get(pair.remoteCandidateId) as { protocol?: string; port?: number } | undefined) : undefined;
+    return remote ? { protocol: remote.protocol ?? '', remotePort: remote.port ?? 0, srtpCipher } : null;
   },
 
   /** ms from the viewer's WebSocket connect to the first decoded camera frame (0 until then). */
