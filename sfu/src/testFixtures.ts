@@ -1,4 +1,4 @@
-// Shared by the sfu tests: what a Chromium publisher sends, a streamer and viewers, event waiting, a manual timer, free ports.
+// Shared by the sfu tests: what a Chromium publisher sends, a streamer and viewers, event waiting, free ports.
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { expect } from 'vitest';
@@ -6,7 +6,6 @@ import { SfuError, type SfuErrorCode } from './errors.ts';
 import type { SfuLogger } from './logger.ts';
 import type { StreamRouter } from './StreamRouter.ts';
 import type { DtlsParameters, RtpParameters } from './StreamRouterTypes.ts';
-import type { Timer } from './timer.ts';
 import type { EventMap, TypedEmitter } from './TypedEmitter.ts';
 
 const CNAME = 'streamer-cname';
@@ -172,44 +171,6 @@ export async function view(stream: StreamRouter, peerId: string, producerIds: st
 export async function expectSfuError(promise: Promise<unknown> | (() => unknown), code: SfuErrorCode): Promise<void> {
   const run = typeof promise === 'function' ? async () => promise() : () => promise;
   await expect(run()).rejects.toSatisfy((error: unknown) => error instanceof SfuError && error.code === code);
-}
-
-/** A Timer the test drives: nothing runs until advance() reaches its due time. */
-export class ManualTimer implements Timer {
-  #now = 0;
-  readonly #due = new Set<{ at: number; callback: () => void }>();
-
-  schedule(callback: () => void, delayMs: number): () => void {
-    const entry = { at: this.#now + delayMs, callback };
-    this.#due.add(entry);
-    return () => {
-      this.#due.delete(entry);
-    };
-  }
-
-  /** Milliseconds advanced so far; inside a callback, the time it was due. */
-  get now(): number {
-    return this.#now;
-  }
-
-  /** Callbacks scheduled and not yet run or cancelled. */
-  get pending(): number {
-    return this.#due.size;
-  }
-
-  /** Runs, in time order, every callback due within `ms` from now (including ones they schedule). */
-  advance(ms: number): void {
-    const until = this.#now + ms;
-    for (;;) {
-      let next: { at: number; callback: () => void } | undefined;
-      for (const entry of this.#due) if (entry.at <= until && (!next || entry.at < next.at)) next = entry;
-      if (!next) break;
-      this.#due.delete(next);
-      this.#now = next.at;
-      next.callback();
-    }
-    this.#now = until;
-  }
 }
 
 async function canBind(port: number): Promise<boolean> {
