@@ -10,9 +10,10 @@
 import { loadavg } from 'node:os';
 import { buildMediaHarness } from '../api/src/testing/browser/build.ts';
 import { launchChromium } from '../api/src/testing/chromium.ts';
-import { api, registerUser, startTestServer } from '../api/src/testing/server.ts';
+import { openHarnessPage, publishFromHarness } from '../api/src/testing/browser/pages.ts';
+import { startTestServer } from '../api/src/testing/server.ts';
 
-declare const harness: { publish(id: number): Promise<unknown>; watch(id: number): Promise<void>; timeToFirstFrame(): number };
+declare const harness: { watch(id: number): Promise<void>; cameraFrameTimes(): number[] };
 
 const WATCH_MS = 4000;
 const joins = Number(process.argv[2] ?? 50);
@@ -26,43 +27,18 @@ const clientDir = await buildMediaHarness();
 const srv = await startTestServer({ clientDir, mediasoupWorkers: 1 });
 const browser = await launchChromium();
 try {
-  const streamer = await registerUser(srv.url, 'stall_streamer');
-  const id = (await api(srv.url, 'POST', '/api/live/create/', { token: streamer.token, body: { title: 'stalls' } })).body.stream.id as number;
-  const sctx = await browser.newContext();
-  await sctx.addCookies([{ name: 'redred_session', value: streamer.token, url: srv.url }]);
-  const sp = await sctx.newPage();
-  await sp.goto(srv.url + '/');
-  await sp.waitForFunction(() => document.title === 'harness ready');
-  await sp.evaluate((sid) => harness.publish(sid), id);
+  const { streamId: id } = await publishFromHarness(browser, srv.url, 'stall_streamer', 'stalls');
   // Let the encoder reach its three layers before the first viewer.
   await new Promise((r) => setTimeout(r, 8000));
   const rows: { ttff: number; fifth: number; maxGap: number; frames: number; stalled: boolean }[] = [];
   const load = loadavg()[0]!.toFixed(2);
   for (let i = 0; i < joins; i++) {
-    const ctx = await browser.newContext();
-    // tsx (esbuild keepNames) wraps named functions in __name(), which the page does not have.
-    await ctx.addInitScript('window.__name = (f) => f');
-    const page = await ctx.newPage();
-    await page.goto(srv.url + '/');
-    await page.waitForFunction(() => document.title === 'harness ready');
-    const frames = await page.evaluate(
-      async ({ sid, watchMs }) => {
-        const t0 = performance.now();
-        await harness.watch(sid);
-        const video = document.querySelector<HTMLVideoElement>('video[data-source="camera"]')!;
-        const at: number[] = [];
-        const tick = () => {
-          at.push(performance.now() - t0);
-          video.requestVideoFrameCallback(tick);
-        };
-        video.requestVideoFrameCallback(tick);
-        await new Promise((r) => setTimeout(r, watchMs - (performance.now() - t0)));
-        const first = harness.timeToFirstFrame();
-        return first > 0 && (at.length === 0 || first < at[0]! - 5) ? [first, ...at] : at;
-      },
-      { sid: id, watchMs: WATCH_MS },
-    );
-    await ctx.close();
+    const page = await openHarnessPage(browser, srv.url);
+    await page.evaluate((sid) => harness.watch(sid), id);
+    // The measurement window: frames decoded within WATCH_MS of the join.
+    await page.waitForTimeout(WATCH_MS);
+    const frames = (await page.evaluate(() => harness.cameraFrameTimes())).filter((t) => t <= WATCH_MS);
+    await page.context().close();
     const ttff = frames[0] ?? Infinity;
     let maxGap = 0;
     for (let f = 1; f < frames.length; f++) maxGap = Math.max(maxGap, frames[f]! - frames[f - 1]!);

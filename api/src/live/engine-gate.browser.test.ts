@@ -5,7 +5,8 @@ import { version as mediasoupVersion } from 'mediasoup';
 import { LoadViewer } from '../../../load-tests/src/viewer.ts';
 import { buildMediaHarness } from '../testing/browser/build.ts';
 import { launchChromium } from '../testing/chromium.ts';
-import { api, registerUser, startTestServer, type TestServer } from '../testing/server.ts';
+import { openHarnessPage, publishFromHarness } from '../testing/browser/pages.ts';
+import { startTestServer, type TestServer } from '../testing/server.ts';
 
 // The real-browser gate of the media engine (sfu/engine/README.md): the mediasoup
 // worker this checkout built, driven by real Chromium through the server. A worker
@@ -16,7 +17,6 @@ import { api, registerUser, startTestServer, type TestServer } from '../testing/
 
 type Video = { source: string; framesDecoded: number; frameWidth: number; frameHeight: number };
 type Harness = {
-  publish(id: number): Promise<{ producers: number }>;
   watch(id: number, layer?: string, iceProtocol?: 'udp' | 'tcp'): Promise<void>;
   viewerStats(): Promise<{ videos: Video[]; audioPackets: number }>;
   viewerRoute(): Promise<{ protocol: string; remotePort: number; srtpCipher: string } | null>;
@@ -31,13 +31,9 @@ let browser: Browser;
 let streamId: number;
 const contexts: BrowserContext[] = [];
 
-async function openPage(token?: string): Promise<Page> {
-  const context = await browser.newContext();
-  contexts.push(context);
-  if (token) await context.addCookies([{ name: 'redred_session', value: token, url: srv.url }]);
-  const page = await context.newPage();
-  await page.goto(srv.url + '/');
-  await page.waitForFunction(() => document.title === 'harness ready');
+async function openPage(): Promise<Page> {
+  const page = await openHarnessPage(browser, srv.url);
+  contexts.push(page.context());
   return page;
 }
 
@@ -67,11 +63,7 @@ beforeAll(async () => {
   const clientDir = await buildMediaHarness();
   srv = await startTestServer({ clientDir, mediasoupWorkers: 1 });
   browser = await launchChromium();
-  const streamer = await registerUser(srv.url, 'gate-streamer');
-  const created = await api(srv.url, 'POST', '/api/live/create/', { token: streamer.token, body: { title: 'engine gate' } });
-  streamId = created.body.stream.id;
-  const page = await openPage(streamer.token);
-  await page.evaluate((id) => harness.publish(id), streamId);
+  ({ streamId } = await publishFromHarness(browser, srv.url, 'gate-streamer', 'engine gate'));
   console.log(`engine gate: mediasoup ${mediasoupVersion}, worker ${process.env.MEDIASOUP_WORKER_BIN ?? 'built by setup'}, ports ${JSON.stringify(serverPorts())}`);
 }, 60_000);
 

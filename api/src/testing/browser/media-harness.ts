@@ -125,6 +125,9 @@ async function produceTrack(track: MediaStreamTrack, source: string): Promise<Pr
   return producer;
 }
 
+/** ~30 s of camera frames at 30 fps. */
+const MAX_FRAME_TIMES = 1000;
+
 const viewer = {
   sig: null as Signaling | null,
   device: null as Device | null,
@@ -135,6 +138,8 @@ const viewer = {
   resets: 0,
   startedAt: 0,
   firstFrameAt: 0,
+  /** ms from watch() to each decoded camera frame: a gap shows a stall. */
+  frameTimes: [] as number[],
 };
 
 async function consume(p: ProducerInfo): Promise<void> {
@@ -153,9 +158,13 @@ async function consume(p: ProducerInfo): Promise<void> {
     video.dataset.source = c.source;
     video.srcObject = new MediaStream([consumer.track]);
     if (c.source === 'camera') {
-      video.requestVideoFrameCallback(() => {
-        viewer.firstFrameAt ||= performance.now();
-      });
+      const onFrame = () => {
+        const now = performance.now();
+        viewer.firstFrameAt ||= now;
+        if (viewer.frameTimes.length < MAX_FRAME_TIMES) viewer.frameTimes.push(now - viewer.startedAt);
+        video.requestVideoFrameCallback(onFrame);
+      };
+      video.requestVideoFrameCallback(onFrame);
     }
     document.body.append(video);
     if (c.source === 'camera' && viewer.layer !== 'auto') await sig.request({ type: 'set_layer', consumerId: consumer.id, layer: viewer.layer });
@@ -284,6 +293,11 @@ const harness = {
   /** ms from the viewer's WebSocket connect to the first decoded camera frame (0 until then). */
   timeToFirstFrame(): number {
     return viewer.firstFrameAt ? viewer.firstFrameAt - viewer.startedAt : 0;
+  },
+
+  /** ms from watch() to each camera frame decoded so far. */
+  cameraFrameTimes(): number[] {
+    return [...viewer.frameTimes];
   },
 
   log(): string[] {
