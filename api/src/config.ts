@@ -31,9 +31,12 @@ export interface AppConfig {
   /** `redis://…` (REDIS_URL): the Redis a cluster's room bus runs on. Cluster mode needs it (docs/scaling.md). */
   redisUrl: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  /** Address mediasoup binds for RTC; `rtcAnnouncedIp` is what goes into ICE candidates (public IP behind NAT). */
+  /** Address mediasoup binds for RTC; `rtcAnnouncedAddress` (IP or hostname) is what goes into ICE candidates (behind NAT). */
   rtcListenIp: string;
-  rtcAnnouncedIp: string | undefined;
+  rtcAnnouncedAddress: string | undefined;
+  /** UDP + TCP media port of the first worker; worker i uses rtcPort + i. 0: any free port (tests). */
+  rtcPort: number;
+  /** Pipe transport ports (fan-out between workers), split between workers. */
   rtcMinPort: number;
   rtcMaxPort: number;
   mediasoupWorkers: number;
@@ -97,9 +100,10 @@ export function defaultConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     redisUrl: undefined,
     logLevel: 'info',
     rtcListenIp: '127.0.0.1',
-    rtcAnnouncedIp: undefined,
-    rtcMinPort: 40000,
-    rtcMaxPort: 49999,
+    rtcAnnouncedAddress: undefined,
+    rtcPort: 40000,
+    rtcMinPort: 40100,
+    rtcMaxPort: 40999,
     mediasoupWorkers: Math.max(1, cpus().length),
     maxConsumersPerRouter: 250,
     allowedOrigins: [],
@@ -176,7 +180,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     redisUrl: serviceUrl(env, 'REDIS_URL', ['redis', 'rediss']),
     logLevel: level,
     rtcListenIp: env.RTC_LISTEN_IP || d.rtcListenIp,
-    rtcAnnouncedIp: env.RTC_ANNOUNCED_IP || undefined,
+    // RTC_ANNOUNCED_IP: the deprecated name, from before hostnames were allowed.
+    rtcAnnouncedAddress: env.RTC_ANNOUNCED_ADDRESS || env.RTC_ANNOUNCED_IP || undefined,
+    rtcPort: int(env, 'RTC_PORT', d.rtcPort, 0, 65535),
     rtcMinPort: int(env, 'RTC_MIN_PORT', d.rtcMinPort, 1024, 65535),
     rtcMaxPort: int(env, 'RTC_MAX_PORT', d.rtcMaxPort, 1024, 65535),
     mediasoupWorkers: int(env, 'MEDIASOUP_WORKERS', d.mediasoupWorkers, 1, 64),

@@ -34,9 +34,6 @@ import type {
   TransportOffer,
 } from './StreamRouterTypes.ts';
 
-/** CALIBRATION.md: re-requesting a keyframe at these delays fixed 10 of 11 stalled joins. */
-const DEFAULT_KEYFRAME_RETRY_DELAYS_MS = [700, 1400] as const;
-
 const SOURCE_KIND: Record<ProducerSource, MediaKind> = {
   camera: 'video',
   microphone: 'audio',
@@ -50,8 +47,8 @@ const SOURCE_KIND: Record<ProducerSource, MediaKind> = {
  * The work is done by objects that each own one resource: a RouterSet (the
  * origin router with the producers, and fan-out routers piped from it on
  * other workers once it carries `maxConsumersPerRouter` consumers), one
- * PeerMedia per peer, PeerTransports, StreamProducers and StreamConsumers
- * (with their keyframe retries). This class wires them to the api's events.
+ * PeerMedia per peer, PeerTransports, StreamProducers and StreamConsumers.
+ * This class wires them to the api's events.
  *
  * Worker death: if the origin's worker dies every router is dropped, a new
  * origin is made on a live worker and `mediareset` (scope 'all') is emitted:
@@ -79,7 +76,7 @@ export class StreamRouter extends TypedEmitter<StreamRouterEvents> {
       config: pool.config,
       log,
       timer: options.timer ?? systemTimer,
-      keyFrameRetryDelaysMs: options.keyFrameRetryDelaysMs ?? DEFAULT_KEYFRAME_RETRY_DELAYS_MS,
+      webRtcServer: (worker) => pool.webRtcServer(worker),
     };
     const origin = await OriginRouter.create(await pool.leastLoadedWorker(), ctx);
     return new StreamRouter(pool, ctx, origin, options.maxConsumersPerRouter ?? pool.config.maxConsumersPerRouter);
