@@ -9,6 +9,7 @@ import { CLOSE_CODES, LIMITS } from './protocol/constants.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { dbPlugin } from './plugins/db.ts';
 import { sfuPlugin } from './plugins/sfu.ts';
+import { clusterPlugin } from './plugins/cluster.ts';
 import { livePlugin } from './plugins/live.ts';
 import { lifecyclePlugin } from './plugins/lifecycle.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -131,6 +132,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     },
   });
   await app.register(sfuPlugin, { config });
+  await app.register(clusterPlugin, { config, now });
   await app.register(livePlugin, { config, now });
   await app.register(lifecyclePlugin, { config });
 

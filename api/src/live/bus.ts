@@ -1,4 +1,4 @@
-import type { ChatSettings } from '../protocol/common.ts';
+import type { ChatSettings, WireComment } from '../protocol/common.ts';
 import type { Role } from '../protocol/constants.ts';
 import type { ServerMessage } from '../protocol/server-messages.ts';
 
@@ -29,6 +29,13 @@ export interface PersonRef {
  */
 export type RoomEvent =
   | { kind: 'message'; audience: Audience; message: ServerMessage }
+  /**
+   * Committed comments at positions `from`, `from + 1`, … of the stream's chat
+   * (chat-feed.ts): each room delivers them in position order, once.
+   */
+  | { kind: 'comments'; from: number; comments: WireComment[] }
+  /** The stream's audience, counted across every node carrying it (people, not sockets). */
+  | { kind: 'viewers'; viewers: number; peakViewers: number }
   | { kind: 'stream_live'; startedAt: number }
   /** The end is already durable; subscribers tell their sockets and close the room. */
   | { kind: 'stream_ended'; reason: string; endedAt: number }
@@ -71,6 +78,11 @@ export interface RoomBus {
   publish(streamId: number, event: RoomEvent): void;
   subscribe(streamId: number, handler: RoomEventHandler): RoomSubscription;
   close(): void;
+  /**
+   * Resolves once every event this process published so far has been
+   * delivered to this process's subscribers (at once for a synchronous bus).
+   */
+  flush(): Promise<void>;
   readonly closed: boolean;
   /** Whether events can flow now (a cluster bus: its Redis is reachable). What /health reports for the bus. */
   readonly healthy: boolean;
@@ -122,6 +134,11 @@ export class InProcessRoomBus implements RoomBus {
         this.#onHandlerError(err, envelope);
       }
     }
+  }
+
+  /** Delivery is synchronous: nothing is ever on its way. */
+  flush(): Promise<void> {
+    return Promise.resolve();
   }
 
   subscribe(streamId: number, handler: RoomEventHandler): RoomSubscription {

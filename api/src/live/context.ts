@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '@redred/db';
 import type { WorkerPool } from '@redred/sfu';
 import type { AppConfig } from '../config.ts';
+import type { ClusterNode } from '../cluster/node.ts';
 import type { RoomBus } from './bus.ts';
 
 /** What the live subsystem needs from the app: passed explicitly, no globals. */
@@ -13,4 +14,6 @@ export interface LiveContext {
   config: AppConfig;
   /** The one path of room events to sockets (in-process today; Redis in cluster mode). */
   bus: RoomBus;
+  /** This process as a node of a cluster (Redis + PostgreSQL); null for a lone node. */
+  cluster: ClusterNode | null;
 }

@@ -5,6 +5,7 @@ import { CLOSE_CODES } from '../protocol/constants.ts';
 import type { ServerMessage } from '../protocol/server-messages.ts';
 import type { Audience, RoomEnvelope, RoomEvent, RoomSubscription } from './bus.ts';
 import { chatSettingsFor, RoomChat } from './chat.ts';
+import type { ChatCursor } from './chat-feed.ts';
 import type { LiveConnection } from './connection.ts';
 import type { LiveContext } from './context.ts';
 import { ModerationGate } from './gate.ts';
@@ -47,7 +48,7 @@ export class StreamRoom {
   /** Listeners the owner attaches (e.g. the registry drops the room). */
   onClose: (() => void) | null = null;
 
-  constructor(ctx: LiveContext, stream: LiveStream & { streamer_username: string }, media: StreamRouter, chatSettings: ChatSettings) {
+  constructor(ctx: LiveContext, stream: LiveStream & { streamer_username: string }, media: StreamRouter, chatSettings: ChatSettings, chatStart: ChatCursor) {
     this.#ctx = ctx;
     this.streamId = stream.id;
     this.channelId = stream.streamer_id;
@@ -60,7 +61,7 @@ export class StreamRoom {
     this.chatSettings = chatSettings;
     this.#media = media;
     this.gate = new ModerationGate(ctx.db, this.channelId);
-    this.chat = new RoomChat(ctx, this);
+    this.chat = new RoomChat(ctx, this, chatStart);
     this.presence = new RoomPresence(ctx, {
       streamId: this.streamId,
       peakViewers: stream.peak_viewers,
@@ -110,7 +111,7 @@ export class StreamRoom {
       description: this.description,
       status: this.status,
       streamer: { id: this.channelId, username: this.streamerName },
-      viewers: this.viewers.count,
+      viewers: this.presence.count,
       peakViewers: this.peakViewers,
       startedAt: this.startedAt,
       endedAt: this.endedAt,
@@ -162,10 +163,39 @@ export class StreamRoom {
     return this.#drained;
   }
 
+  /**
+   * The end is durable: every copy of the room tells its sockets and closes.
+   * This one closes even if the bus cannot bring the event back (Redis down):
+   * once the bus has delivered what this node published, or after a bound.
+   */
+  end(reason: string, endedAt: number): void {
+    if (this.#closed) return;
+    const event: RoomEvent = { kind: 'stream_ended', reason, endedAt };
+    try {
+      this.publish(event);
+    } catch (err) {
+      this.#ctx.log.warn({ err, streamId: this.streamId }, 'stream end not published on the room bus');
+    }
+    if (this.#closed) return;
+    const delivered = this.#ctx.bus.flush();
+    const bound = new Promise<void>((resolve) => setTimeout(resolve, END_DELIVERY_WAIT_MS).unref());
+    void Promise.race([delivered, bound])
+      .catch(() => undefined)
+      .then(() => {
+        if (!this.#closed) this.#deliver({ streamId: this.streamId, seq: 0, event });
+      });
+  }
+
   #deliver({ event }: RoomEnvelope): void {
     switch (event.kind) {
       case 'message':
+        if (event.message.type === 'comment_deleted') this.chat.feed.hide(event.message.commentIds);
         return this.#send(event.message, event.audience);
+      case 'comments':
+        return this.chat.feed.accept(event.from, event.comments);
+      case 'viewers':
+        this.presence.announced(event.viewers, event.peakViewers);
+        return this.#send({ type: 'viewers_update', viewers: event.viewers, peakViewers: event.peakViewers }, { to: 'all' });
       case 'stream_live':
         this.status = 'live';
         this.startedAt = event.startedAt;
@@ -185,7 +215,7 @@ export class StreamRoom {
           if (isStaff(c) !== can(event.role, 'update_chat_settings')) changed.push(c);
           c.role = event.role;
         }
-        this.viewers.setRole(event.user.id, event.role);
+        this.presence.setRole(event.user.id, event.role);
         this.#send({ type: 'role_changed', user: event.user, role: event.role }, { to: 'all' });
         // Gaining or losing moderation changes which chat settings the socket may see.
         for (const c of changed) c.send({ type: 'chat_settings', settings: chatSettingsFor(c.role, this.chatSettings) });
@@ -260,6 +290,9 @@ export class StreamRoom {
     return [...this.#connections.values()].filter((c) => c.user?.id === userId);
   }
 }
+
+/** How long an ended room waits for the bus to bring its end back before it closes on its own. */
+const END_DELIVERY_WAIT_MS = 2000;
 
 /** The streamer and moderators: who sees joins, leaves and the full chat settings. */
 function isStaff(c: LiveConnection): boolean {

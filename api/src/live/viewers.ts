@@ -77,6 +77,11 @@ export class ViewerCounter {
     if (person?.entry) person.entry.role = role;
   }
 
+  /** The entry of a signed-in person watching through this process. */
+  entry(userId: number): ViewerEntry | undefined {
+    return this.#people.get(`u:${userId}`)?.entry ?? undefined;
+  }
+
   has(userId: number): boolean {
     return this.#people.has(`u:${userId}`);
   }

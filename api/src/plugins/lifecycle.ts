@@ -23,7 +23,9 @@ export const lifecyclePlugin = fp<{ config: AppConfig }>(
     app.decorate('restartRecovery', recovery);
 
     app.addHook('onReady', async () => {
-      await recovery.begin();
+      // A node joining a cluster did not cut anyone off: the streams live now are carried
+      // by the others (a dead origin is the origin watch's business, not a restart's).
+      if (!ctx.cluster) await recovery.begin();
       sweeper.start({ sweepIntervalMs: config.sweeper.intervalMs, roomSyncIntervalMs: config.sweeper.roomSyncIntervalMs });
     });
     app.addHook('preClose', async () => {
