@@ -11,6 +11,8 @@ export {
   type WorkerUsage,
 } from './WorkerPool.ts';
 export { StreamRouter } from './StreamRouter.ts';
+export { OriginPipe, REMOTE_PEER_ID } from './ClusterPipe.ts';
+export type { ClusterPipeConfig, OriginLink, PipedProducer, PipeEndpoint, RemoteOriginSpec, RemoteProducerInfo } from './ClusterPipeTypes.ts';
 export type {
   ConsumerClosed,
   ConsumerLayers,
