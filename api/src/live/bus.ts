@@ -1,4 +1,4 @@
-import type { ChatSettings, WireComment } from '../protocol/common.ts';
+import type { ChatSettings, ProducerInfo, WireComment } from '../protocol/common.ts';
 import type { Role } from '../protocol/constants.ts';
 import type { ServerMessage } from '../protocol/server-messages.ts';
 
@@ -34,6 +34,11 @@ export type RoomEvent =
    * (chat-feed.ts): each room delivers them in position order, once.
    */
   | { kind: 'comments'; from: number; comments: WireComment[] }
+  /**
+   * Cluster mode: the node the stream's media comes from now (null: none, the
+   * streamer is away) and its producers. Edges pipe from it.
+   */
+  | { kind: 'origin'; nodeId: string | null; producers: ProducerInfo[] }
   /** The stream's audience, counted across every node carrying it (people, not sockets). */
   | { kind: 'viewers'; viewers: number; peakViewers: number }
   | { kind: 'stream_live'; startedAt: number }

@@ -3,6 +3,7 @@ import type { Db } from '@redred/db';
 import type { WorkerPool } from '@redred/sfu';
 import type { AppConfig } from '../config.ts';
 import type { ClusterNode } from '../cluster/node.ts';
+import type { OriginMap } from '../cluster/origin-map.ts';
 import type { RoomBus } from './bus.ts';
 
 /** What the live subsystem needs from the app: passed explicitly, no globals. */
@@ -16,4 +17,6 @@ export interface LiveContext {
   bus: RoomBus;
   /** This process as a node of a cluster (Redis + PostgreSQL); null for a lone node. */
   cluster: ClusterNode | null;
+  /** Cluster mode: the stream → origin map. */
+  origins: OriginMap | null;
 }

@@ -8,7 +8,10 @@ import { chatSettingsFor, RoomChat } from './chat.ts';
 import type { ChatCursor } from './chat-feed.ts';
 import type { LiveConnection } from './connection.ts';
 import type { LiveContext } from './context.ts';
+import { ClusterStreamMedia } from '../cluster/stream-media.ts';
 import { ModerationGate } from './gate.ts';
+import { endStream } from './lifecycle.ts';
+import { END_REASONS } from './stream-rules.ts';
 import { can } from './policy.ts';
 import { RoomPresence } from './presence.ts';
 import type { ViewerCounter } from './viewers.ts';
@@ -38,6 +41,8 @@ export class StreamRoom {
   readonly gate: ModerationGate;
   readonly chat: RoomChat;
   readonly presence: RoomPresence;
+  /** Cluster mode: where the stream's media comes from (this node or another), and the pipes between them. */
+  readonly cluster: ClusterStreamMedia | null;
   readonly #connections = new Map<string, LiveConnection>();
   readonly #media: StreamRouter;
   readonly #ctx: LiveContext;
@@ -68,6 +73,27 @@ export class StreamRoom {
       publish: (event) => this.publish(event),
       isLive: () => this.status === 'live',
     });
+    this.cluster =
+      ctx.cluster && ctx.origins && ctx.config.cluster.secret
+        ? new ClusterStreamMedia({
+            streamId: this.streamId,
+            node: ctx.cluster,
+            origins: ctx.origins,
+            media,
+            secret: ctx.config.cluster.secret,
+            pipeListenIp: ctx.config.rtcListenIp,
+            mediaAddress: ctx.config.cluster.mediaAddress ?? ctx.config.rtcAnnouncedIp ?? ctx.config.rtcListenIp,
+            pipeLingerMs: ctx.config.cluster.pipeLingerMs,
+            graceMs: ctx.config.sweeper.restartGraceMs,
+            log: ctx.log.child({ module: 'cluster-media', streamId: this.streamId }),
+            now: ctx.now,
+            publish: (event) => this.publish(event),
+            sendLocal: (message) => this.#send(message, { to: 'all' }),
+            endOrphaned: async () => {
+              await endStream(ctx, this, this.streamId, END_REASONS.serverRestart);
+            },
+          })
+        : null;
     this.#subscription = ctx.bus.subscribe(this.streamId, (envelope) => this.#deliver(envelope));
   }
 
@@ -152,6 +178,7 @@ export class StreamRoom {
     this.#closed = true;
     this.#subscription.close();
     this.presence.close();
+    this.cluster?.close();
     this.#drained = this.chat.close();
     for (const c of this.#connections.values()) c.close(closeCode, reason);
     this.#connections.clear();
@@ -193,6 +220,8 @@ export class StreamRoom {
         return this.#send(event.message, event.audience);
       case 'comments':
         return this.chat.feed.accept(event.from, event.comments);
+      case 'origin':
+        return this.cluster?.applyOrigin(event.nodeId, event.producers);
       case 'viewers':
         this.presence.announced(event.viewers, event.peakViewers);
         return this.#send({ type: 'viewers_update', viewers: event.viewers, peakViewers: event.peakViewers }, { to: 'all' });

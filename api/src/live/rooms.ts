@@ -49,6 +49,8 @@ export class RoomRegistry {
       if (this.#rooms.get(streamId) === room) this.#rooms.delete(streamId);
     };
     this.#rooms.set(streamId, room);
+    // Cluster mode: the first socket already sees the origin's producers.
+    await room.cluster?.start().catch((err: unknown) => this.#ctx.log.warn({ err, streamId }, 'could not read the stream origin; waiting for the next announcement'));
     return room;
   }
 

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import type { AppConfig } from '../config.ts';
 import { InProcessRoomBus, type RoomBus, type RoomEnvelope } from '../live/bus.ts';
 import { RedisRoomBus } from '../live/redis-bus.ts';
+import { OriginMap } from '../cluster/origin-map.ts';
 import type { LiveContext } from '../live/context.ts';
 import { RoomRegistry } from '../live/rooms.ts';
 import { registerLiveWebSocket } from '../live/websocket.ts';
@@ -37,7 +38,8 @@ export const livePlugin = fp<{ config: AppConfig; now: () => number }>(
       bus = new InProcessRoomBus(onHandlerError);
       if (opts.config.redisUrl) log.warn('REDIS_URL is set without DATABASE_URL: cluster mode needs both; this node runs alone on the in-process room bus (docs/scaling.md)');
     }
-    const ctx: LiveContext = { db: app.db, now: opts.now, log, pool: app.sfu.pool, config: opts.config, bus, cluster };
+    const origins = cluster ? new OriginMap(cluster, opts.now) : null;
+    const ctx: LiveContext = { db: app.db, now: opts.now, log, pool: app.sfu.pool, config: opts.config, bus, cluster, origins };
     rooms = new RoomRegistry(ctx);
     app.decorate('rooms', rooms);
     app.decorate('liveContext', ctx);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { findPostgresBin, inCI, startPostgres, type TestPostgres } from '@redred/db/testing';
 import { afterAll, beforeAll, describe } from 'vitest';
-import { defaultConfig, type AppConfig } from '../config.ts';
+import { defaultConfig, type AppConfig, type ClusterConfig } from '../config.ts';
 import { skipWithout } from './owned-process.ts';
 import { startRedis, type TestRedis } from './redis.ts';
 import { startTestServer, type TestServer } from './server.ts';
@@ -32,7 +32,9 @@ export interface ClusterServices {
  * namespace of the shared Redis. Heartbeats are fast so that presence and
  * node deaths show within a second.
  */
-export async function startCluster(services: ClusterServices, count: number, overrides: Partial<AppConfig> = {}, opts: { now?: () => number } = {}): Promise<TestCluster> {
+export type ClusterOverrides = Partial<Omit<AppConfig, 'cluster'>> & { cluster?: Partial<ClusterConfig> };
+
+export async function startCluster(services: ClusterServices, count: number, overrides: ClusterOverrides = {}, opts: { now?: () => number } = {}): Promise<TestCluster> {
   const databaseUrl = services.postgres.url(await services.postgres.createDatabase());
   const name = `t${randomBytes(4).toString('hex')}`;
   const nodeConfig = (index: number): Partial<AppConfig> => ({
