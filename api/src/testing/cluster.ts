@@ -3,6 +3,7 @@ import { findPostgresBin, inCI, startPostgres, type TestPostgres } from '@redred
 import { afterAll, beforeAll, describe } from 'vitest';
 import { defaultConfig, type AppConfig, type ClusterConfig } from '../config.ts';
 import { skipWithout } from './owned-process.ts';
+import { startServerProcess, type ServerProcess } from './process.ts';
 import { startRedis, type TestRedis } from './redis.ts';
 import { startTestServer, type TestServer } from './server.ts';
 
@@ -93,4 +94,37 @@ export function describeCluster(name: string, body: (services: () => ClusterServ
       return services;
     });
   });
+}
+
+export interface ClusterNodeProcess {
+  /** node-a, node-b, … */
+  id: string;
+  url: string;
+  port: number;
+  wsUrl(streamId: number): string;
+  process: ServerProcess;
+}
+
+/**
+ * One node of a cluster as its own process (the real server entry), so a test
+ * can kill -9 it: its own RTC port range, fast heartbeats, the shared
+ * database, Redis namespace and secret.
+ */
+export async function startNodeProcess(services: ClusterServices, databaseUrl: string, name: string, index: number, env: Record<string, string> = {}): Promise<ClusterNodeProcess> {
+  const id = `node-${String.fromCharCode(97 + index)}`;
+  const rtcMinPort = 44_000 + index * 200;
+  const process = await startServerProcess({
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: services.redis.url,
+    CLUSTER_SECRET: TEST_CLUSTER_SECRET,
+    CLUSTER_NAME: name,
+    NODE_ID: id,
+    CLUSTER_HEARTBEAT_MS: '250',
+    CLUSTER_NODE_TTL_MS: '1500',
+    RTC_MIN_PORT: String(rtcMinPort),
+    RTC_MAX_PORT: String(rtcMinPort + 199),
+    ...env,
+  });
+  const port = Number(new URL(process.url).port);
+  return { id, url: process.url, port, wsUrl: (streamId) => `ws://127.0.0.1:${port}/ws/live/${streamId}`, process };
 }
