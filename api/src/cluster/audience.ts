@@ -15,6 +15,8 @@ const SAMPLE_INTERVAL_MS = 10_000;
 
 export interface ClusterAudienceOptions {
   streamId: number;
+  /** The people watching through this node now: written again if Redis lost them (it was unreachable past the expiry). */
+  local: () => [string, ViewerEntry | null][];
   db: Db;
   log: FastifyBaseLogger;
   now: () => number;
@@ -120,12 +122,19 @@ export class ClusterAudience {
   async #tick(): Promise<void> {
     if (this.#closed) return;
     const redis = this.#node.redis;
-    const [, , lease] = ((await redis
+    const [refreshed, , lease] = ((await redis
       .multi()
       .pexpire(this.#hash, this.#node.nodeTtlMs)
       .sadd(this.#nodesKey, this.#node.id)
       .redredLease(this.#leaseKey, this.#node.id, String(this.#node.nodeTtlMs))
-      .exec()) ?? []) as [unknown, unknown, [Error | null, number] | undefined];
+      .exec()) ?? []) as [[Error | null, number] | undefined, unknown, [Error | null, number] | undefined];
+    const local = this.#opts.local();
+    if (refreshed?.[1] === 0 && local.length > 0) {
+      // Our hash expired while Redis was out of reach: everyone watching here is written again.
+      const rewrite = redis.multi();
+      for (const [key, entry] of local) rewrite.hset(this.#hash, key, entry ? JSON.stringify(entry) : ANONYMOUS);
+      await rewrite.pexpire(this.#hash, this.#node.nodeTtlMs).exec();
+    }
     if (lease?.[1] !== 1) return;
     const [people, previous] = await Promise.all([this.#union(), this.#announced()]);
     if (this.#closed) return;

@@ -203,10 +203,11 @@ export class ClusterStreamMedia {
     });
   }
 
-  /** Every heartbeat: is the origin alive; are the edges we pipe to; is an orphaned stream past its grace. */
+  /** Every heartbeat: is the origin alive; are the edges we pipe to; is an orphaned stream past its grace; does the map still name us. */
   async #watch(): Promise<void> {
     if (this.#closed) return;
     const { node } = this.#o;
+    if (this.isOrigin) await this.#serial(() => this.#confirmClaim());
     const origin = this.#origin;
     const edges = [...new Set([...this.#pipes.values()].map((p) => p.edgeNodeId))];
     const watched = [...edges, ...(origin && origin.nodeId !== node.id ? [origin.nodeId] : [])];
@@ -218,6 +219,31 @@ export class ClusterStreamMedia {
     }
     if (origin && origin.nodeId !== node.id && !alive.has(origin.nodeId)) await this.#serial(() => this.#lost(origin.nodeId));
     if (!this.#origin) await this.#checkGrace();
+  }
+
+  /**
+   * The origin checks the map still names it: after Redis was unreachable
+   * long enough for this node to look dead, the others forgot it (and told
+   * their viewers the producers were gone). It claims the stream again and
+   * announces its producers anew, so edges pipe and viewers consume again.
+   */
+  async #confirmClaim(): Promise<void> {
+    const { node, origins, streamId } = this.#o;
+    const origin = this.#origin;
+    if (!origin || origin.nodeId !== node.id) return;
+    const record = await origins.get(streamId);
+    if (record?.nodeId === node.id) return;
+    if (record) {
+      // The streamer published on another node meanwhile: its claim stands.
+      this.#apply({ nodeId: record.nodeId, producers: record.producers }, { announce: true });
+      return;
+    }
+    this.#o.log.warn({ streamId }, 'the origin map forgot this node (Redis was unreachable): claiming the stream again');
+    await origins.claim(streamId, origin.producers);
+    this.#o.publish({ kind: 'origin', nodeId: node.id, producers: origin.producers });
+    for (const p of this.#o.media.getProducers()) {
+      this.#o.publish({ kind: 'message', audience: { to: 'all_but', connectionId: p.peerId }, message: { type: 'producer_added', producer: { id: p.id, kind: p.kind, source: p.source } } });
+    }
   }
 
   /** The origin's node is dead: forget it (whoever notices first clears the map and starts the grace). */

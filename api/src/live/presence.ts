@@ -57,7 +57,7 @@ export class RoomPresence {
     this.#publish = publish;
     this.#isLive = isLive;
     this.#cluster = ctx.cluster
-      ? new ClusterAudience(ctx.cluster, { streamId, db: ctx.db, log: ctx.log, now: ctx.now, publish, isLive, peak: () => this.#peakViewers })
+      ? new ClusterAudience(ctx.cluster, { streamId, local: () => this.viewers.people(), db: ctx.db, log: ctx.log, now: ctx.now, publish, isLive, peak: () => this.#peakViewers })
       : null;
     if (!this.#cluster) {
       this.#sampleTimer = setInterval(() => void this.sampleNow(), VIEWER_SAMPLE_INTERVAL_MS);
