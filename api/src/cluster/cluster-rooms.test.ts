@@ -158,6 +158,30 @@ describeCluster('cluster mode: rooms on three nodes sharing Redis and PostgreSQL
     clock = Date.now();
   });
 
+  it('applies chat settings changed on two nodes at once everywhere, both changes kept, and enforces them on a third', async () => {
+    const { streamId, streamer } = await openStream();
+    const mod = await registerUser(nodes[0]!.url, uniqueName('mod'));
+    expectAck(await streamer.ws.request({ type: 'add_moderator', userId: mod.id }));
+    const modOnB = await joinOn(nodes[1]!, streamId, mod.token);
+    const staffOnC = await joinOn(nodes[2]!, streamId, mod.token);
+    const viewer = await registerUser(nodes[0]!.url, uniqueName('v'));
+    const viewerOnC = await joinOn(nodes[2]!, streamId, viewer.token);
+    const [a, b] = await Promise.all([
+      streamer.ws.request({ type: 'update_chat_settings', settings: { blockedWords: ['zonk'] } }),
+      modOnB.request({ type: 'update_chat_settings', settings: { slowModeSeconds: 7 } }),
+    ]);
+    expectAck(a);
+    expectAck(b);
+    const both = (m: { settings: { blockedWords: string[]; slowModeSeconds: number } }) => m.settings.blockedWords.includes('zonk') && m.settings.slowModeSeconds === 7;
+    for (const ws of [streamer.ws, modOnB, staffOnC]) await ws.waitFor('chat_settings', both);
+    expect(nodes.map((n) => n.app.rooms.get(streamId)!.chatSettings)).toEqual(nodes.map(() => expect.objectContaining({ blockedWords: ['zonk'], slowModeSeconds: 7 })));
+    // A viewer sees the settings without the blocked words, and is held to them.
+    await viewerOnC.waitFor('chat_settings', (m) => m.settings.slowModeSeconds === 7);
+    const refused = await viewerOnC.request({ type: 'comment', content: 'what a zonk' });
+    expect(refused.type === 'error' && refused.error.code).toBe('blocked_word');
+    await Promise.all([streamer.ws, modOnB, staffOnC, viewerOnC].map((ws) => ws.close()));
+  });
+
   it('ends the stream on every node: each socket hears stream_ended and is closed', async () => {
     const { streamId, streamer } = await openStream();
     const onB = await joinOn(nodes[1]!, streamId);

@@ -1,4 +1,4 @@
-import type { LiveStream, StreamStatus } from '@redred/db';
+import { getChatSettings, type LiveStream, type StreamStatus } from '@redred/db';
 import type { StreamRouter } from '@redred/sfu';
 import type { ChatSettings, StreamInfo } from '../protocol/common.ts';
 import { CLOSE_CODES } from '../protocol/constants.ts';
@@ -48,6 +48,8 @@ export class StreamRoom {
   readonly #ctx: LiveContext;
   readonly #subscription: RoomSubscription;
   #closed = false;
+  /** The last re-read of the chat settings (cluster mode). */
+  #settingsRead: Promise<void> = Promise.resolve();
   /** Settles when the comment writer has answered for every comment admitted before close. */
   #drained: Promise<void> = Promise.resolve();
   /** Listeners the owner attaches (e.g. the registry drops the room). */
@@ -235,9 +237,10 @@ export class StreamRoom {
         this.#send({ type: 'stream_ended', reason: event.reason, endedAt: event.endedAt }, { to: 'all' });
         return this.close(CLOSE_CODES.streamEnded, 'stream ended');
       case 'chat_settings':
-        this.chatSettings = event.settings;
-        this.#send({ type: 'chat_settings', settings: event.settings }, { to: 'staff' });
-        return this.#sendWhere({ type: 'chat_settings', settings: chatSettingsFor('viewer', event.settings) }, (c) => !isStaff(c));
+        // Cluster mode: two nodes' changes may reach the bus in another order than they committed
+        // (each merged over the previous one, under the channel's lock): what is stored is the latest.
+        if (this.cluster) return void this.#settingsRead.then(() => this.#rereadChatSettings(event.settings));
+        return this.#applyChatSettings(event.settings);
       case 'role_changed': {
         const changed: LiveConnection[] = [];
         for (const c of this.#connectionsOfUser(event.user.id)) {
@@ -281,6 +284,26 @@ export class StreamRoom {
         throw new Error(`unknown room event ${JSON.stringify(unknown)}`);
       }
     }
+  }
+
+  #applyChatSettings(settings: ChatSettings): void {
+    this.chatSettings = settings;
+    this.#send({ type: 'chat_settings', settings }, { to: 'staff' });
+    this.#sendWhere({ type: 'chat_settings', settings: chatSettingsFor('viewer', settings) }, (c) => !isStaff(c));
+  }
+
+  /** One read at a time, in the order the events came. */
+  #rereadChatSettings(announced: ChatSettings): Promise<void> {
+    this.#settingsRead = getChatSettings(this.#ctx.db, this.channelId).then(
+      (stored) => {
+        if (!this.#closed) this.#applyChatSettings(stored);
+      },
+      (err: unknown) => {
+        this.#ctx.log.warn({ err, streamId: this.streamId }, 'could not re-read chat settings; applying the announced ones');
+        if (!this.#closed) this.#applyChatSettings(announced);
+      },
+    );
+    return this.#settingsRead;
   }
 
   #send(message: ServerMessage, audience: Audience): void {
