@@ -5,6 +5,7 @@ import { publishCamera } from '../testing/publish.ts';
 import { api, registerUser, type TestServer } from '../testing/server.ts';
 import { TestWsClient } from '../testing/ws-client.ts';
 import { CLUSTER_SECRET_HEADER, pipesPath } from './origin-link.ts';
+import { OrphanSweep } from './orphans.ts';
 
 let names = 0;
 const uniqueName = (base: string) => `${base}${(++names).toString(36)}${process.pid.toString(36)}`.slice(0, 32);
@@ -92,6 +93,28 @@ describeCluster('cluster mode: media from the origin node to edge nodes', (servi
     expect((await consumeOn(viewer, secondProducer)).type).toBe('offer');
     expect(nodes[2]!.app.rooms.get(streamId)!.cluster!.pipeCount).toBe(1);
     await Promise.all([viewer.close(), again.close()]);
+  });
+
+  it('ends a live stream whose origin is gone once the grace period passed without a new upload, and not before', async () => {
+    const { streamId, streamer } = await openStream();
+    await publishCamera(streamer);
+    await streamer.waitFor('stream_live');
+    const watcher = await TestWsClient.connect(nodes[1]!.wsUrl(streamId));
+    await watcher.waitFor('connection_established');
+    // The origin's node vanishes from the registry as a crashed one does (node A itself stays up for the other tests).
+    const app = nodes[1]!.app;
+    await app.cluster!.redis.hset(`${cluster.name}:origin:${streamId}`, { node: 'node-gone', producers: '[]', since: 0 });
+    let clock = Date.now();
+    const sweep = new OrphanSweep({ ctx: { ...app.liveContext, now: () => clock }, rooms: app.rooms, node: app.cluster!, origins: app.liveContext.origins!, graceMs: 60_000, log: app.log });
+    expect(await sweep.run()).toEqual([]);
+    expect(await app.cluster!.redis.exists(`${cluster.name}:origin:${streamId}`)).toBe(0);
+    clock += 59_000;
+    expect(await sweep.run()).toEqual([]);
+    clock += 2000;
+    // Only this one: the earlier tests' streams lost their streamers, not their origin's node.
+    expect(await sweep.run()).toEqual([streamId]);
+    expect((await watcher.waitFor('stream_ended')).reason).toBe('server_restart');
+    await streamer.close();
   });
 
   it('refuses node-to-node calls without the cluster secret, and pipe requests to a node that is not the origin', async () => {

@@ -6,10 +6,8 @@ import type { RoomEvent } from '../live/bus.ts';
 import { ClusterError } from './errors.ts';
 import type { ClusterNode } from './node.ts';
 import { HttpOriginLink } from './origin-link.ts';
+import { ORPHAN_MARK_TTL_MS, orphanKey } from './orphans.ts';
 import type { OriginMap } from './origin-map.ts';
-
-/** An orphaned stream's mark is dropped after this long whatever happened (its stream is surely over). */
-const ORPHAN_MARK_TTL_MS = 24 * 3600 * 1000;
 
 /** Keyframe requests of one edge's viewers reach the streamer at most this often (joins come in bursts). */
 export const EDGE_KEYFRAME_REQUEST_DELAY_MS = 500;
@@ -78,8 +76,15 @@ export class ClusterStreamMedia {
   /** At room open: the origin as the map has it (a dead one is forgotten). */
   start(): Promise<void> {
     return this.#serial(async () => {
-      const record = await this.#o.origins.get(this.#o.streamId);
-      if (record && record.nodeId !== this.#o.node.id && !(await this.#o.node.alive([record.nodeId])).has(record.nodeId)) {
+      const { node, origins, streamId } = this.#o;
+      const record = await origins.get(streamId);
+      if (record?.nodeId === node.id) {
+        // This node restarted under the same NODE_ID: the claim is from its previous life, with no producers now.
+        if (await origins.release(streamId)) this.#o.publish({ kind: 'origin', nodeId: null, producers: [] });
+        await node.redis.set(orphanKey(node, streamId), String(this.#o.now()), 'PX', ORPHAN_MARK_TTL_MS, 'NX');
+        return;
+      }
+      if (record && !(await node.alive([record.nodeId])).has(record.nodeId)) {
         await this.#lost(record.nodeId);
         return;
       }
@@ -97,7 +102,7 @@ export class ClusterStreamMedia {
       const { node, origins, streamId } = this.#o;
       if (local.length > 0) {
         await origins.claim(streamId, local);
-        await node.redis.del(node.key('orphaned', streamId));
+        await node.redis.del(orphanKey(node, streamId));
         this.#apply({ nodeId: node.id, producers: local }, { announce: false });
         this.#o.publish({ kind: 'origin', nodeId: node.id, producers: local });
         return;
@@ -251,16 +256,16 @@ export class ClusterStreamMedia {
     if (this.#origin && this.#origin.nodeId !== deadNodeId) return;
     const { node, origins, streamId } = this.#o;
     this.#o.log.warn({ streamId, originNodeId: deadNodeId }, 'the origin node is gone: viewers wait for the streamer to publish again');
-    if (await origins.forgetDead(streamId, deadNodeId)) await node.redis.set(node.key('orphaned', streamId), String(this.#o.now()), 'PX', ORPHAN_MARK_TTL_MS, 'NX');
+    if (await origins.forgetDead(streamId, deadNodeId)) await node.redis.set(orphanKey(node, streamId), String(this.#o.now()), 'PX', ORPHAN_MARK_TTL_MS, 'NX');
     this.#apply(null, { announce: true });
   }
 
   async #checkGrace(): Promise<void> {
     const { node, streamId } = this.#o;
-    const since = await node.redis.get(node.key('orphaned', streamId));
+    const since = await node.redis.get(orphanKey(node, streamId));
     if (since === null || this.#o.now() - Number(since) < this.#o.graceMs) return;
     // One node ends it; the others hear stream_ended.
-    if ((await node.redis.del(node.key('orphaned', streamId))) !== 1) return;
+    if ((await node.redis.del(orphanKey(node, streamId))) !== 1) return;
     this.#o.log.warn({ streamId, graceMs: this.#o.graceMs }, 'no origin since the grace began: ending the stream');
     await this.#o.endOrphaned();
   }
