@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeCluster, startNodeProcess, type ClusterNodeProcess } from '../../api/src/testing/cluster.ts';
 import { startClusterFront, type ClusterFront } from '../../api/src/testing/deploy-servers.ts';
 import { defaultOptions, parseCli } from './options.ts';
-import type { LoadReport } from './report.ts';
+import { formatReport, type LoadReport } from './report.ts';
 import { runLoadTest } from './run.ts';
 
 // `npm run load` through the cluster's front (deploy/nginx-cluster.conf) with
@@ -73,6 +73,8 @@ describeCluster('load test through the cluster front', (services) => {
     // Sockets were spread by the front: the nodes' counts add up to every socket of the run.
     expect(perNode.reduce((a, n) => a + n.websocketConnections!, 0)).toBe(main.server.websocketConnections);
     expect(perNode.filter((n) => n.websocketConnections! > 0).length).toBeGreaterThan(1);
+    // The stream's viewer count (people across nodes) agrees with what the run connected.
+    expect(report.checks.every((c) => c.ok), formatReport(report)).toBe(true);
   });
 
   it('delivers every chat message to every chatter across the nodes, none lost or repeated', () => {

@@ -216,7 +216,8 @@ export function summarizeStep(session: LoadSession, step: StepResult): StepSumma
       rssBeforeBytes: rssBefore,
       // RSS moves by tens of MiB with GC: per viewer only means something for a crowd.
       rssPerViewerBytes: rss !== null && rssBefore !== null && n >= 20 ? (rss - rssBefore) / n : null,
-      viewersCounted: end.metrics?.viewers ?? session.streamer?.serverViewers ?? null,
+      // A cluster's nodes each count their own people (an account on two nodes is on both): the stream's count is the announced one.
+      viewersCounted: end.nodes ? (end.announcedViewers ?? end.metrics?.viewers ?? null) : (end.metrics?.viewers ?? session.streamer?.serverViewers ?? null),
       // At the window's end: the crowd, not the probes (they join after it).
       viewersExpected: crowdOk.length + step.chatAccountsConnected,
       chatAccounts: step.chatAccountsConnected,

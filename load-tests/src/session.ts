@@ -23,6 +23,8 @@ export interface Snapshot {
   box: { busy: number; total: number; cores: number } | null;
   viewers: ViewerTotals | null;
   chat: ChatFleetTotals | null;
+  /** The stream's viewer count as last announced to the streamer (a cluster's count across nodes). */
+  announcedViewers: number | null;
   /** Cluster mode (`--nodes`): each node's own /metrics, in the order given (null: it did not answer). */
   nodes: { url: string; metrics: ServerMetrics | null }[] | null;
 }
@@ -87,6 +89,8 @@ export class LoadSession {
   #closed = false;
   /** CPU of generator processes that already exited. */
   #retiredCpuMs = 0;
+  /** The latest `viewers_update` of the streamer's seat without a streamer (--no-streamer). */
+  #seatViewers: { value: number | null } = { value: null };
 
   private constructor(o: {
     opts: LoadOptions;
@@ -132,9 +136,16 @@ export class LoadSession {
     const wsUrl = wsUrlOf(opts.url, streamId);
     let streamer: Streamer | null = null;
     let streamerSocket: SignalingClient | null = null;
+    const seatViewers: { value: number | null } = { value: null };
     if (opts.noStreamer) {
       hooks.log(`stream ${streamId}; no streamer (--no-streamer): the stream stays waiting, chat only`);
       streamerSocket = await SignalingClient.connect(wsUrl, { token });
+      const seat = streamerSocket;
+      seat.onRaw = (text) => {
+        if (!text.startsWith('{"type":"viewers_update"')) return text.startsWith('{"type":"comment');
+        seatViewers.value = (JSON.parse(text) as { viewers: number }).viewers;
+        return true;
+      };
     } else {
       hooks.log(`stream ${streamId}; starting the Chromium streamer (${opts.width}x${opts.height}@${opts.fps}, top layer ${opts.videoKbps} kbps)`);
       streamer = await Streamer.start({
@@ -150,6 +161,7 @@ export class LoadSession {
       });
     }
     const session = new LoadSession({ opts, hooks, wsUrl, streamId, streamer, streamerSocket, createdStream, serverPid, localAddress });
+    session.#seatViewers = seatViewers;
     openSessions.add(session);
     const where = serverPid === null ? 'pid unknown: CPU/RSS from /metrics' : session.serverInProcess ? 'runs in this process' : `pid ${serverPid}`;
     hooks.log(
@@ -177,6 +189,15 @@ export class LoadSession {
     this.chatAccounts = accounts;
     this.chat = await ChatFleet.start({ wsUrl: this.wsUrl, tokens: Array.from({ length: o.chatters }, (_, i) => tokens[i % accounts]!), procs: o.chatProcs, tag, nice: o.generatorNice }, this.hooks.log);
     this.hooks.log(`chatters connected: ${this.chat.connected}/${o.chatters}${this.chat.failed ? ` (${this.chat.failed} failed)` : ''}`);
+  }
+
+  /**
+   * The stream's viewer count as the server announces it to the streamer: in
+   * cluster mode the cluster's count (people across nodes), which no single
+   * node's /metrics has.
+   */
+  get announcedViewers(): number | null {
+    return this.streamer?.serverViewers ?? this.#seatViewers.value;
   }
 
   /** Reads everything now. */
@@ -232,6 +253,7 @@ export class LoadSession {
       box: boxCpu(),
       viewers: fleetTotals,
       chat: chatTotals,
+      announcedViewers: this.announcedViewers,
       nodes,
     };
   }
