@@ -122,10 +122,10 @@ export async function metricsRoutes(app: FastifyInstance): Promise<void> {
   });
   new Gauge({
     name: 'redred_producers',
-    help: 'Media producers (streamers\' tracks) across rooms.',
+    help: 'Media producers (streamers\' tracks) across rooms; in cluster mode only those uploaded to this node (its origin rooms).',
     registers: [register],
     collect() {
-      this.set(rooms().reduce((n, r) => n + r.media.getProducers().length, 0));
+      this.set(rooms().reduce((n, r) => n + (r.cluster && !r.cluster.isOrigin ? 0 : r.media.getProducers().length), 0));
     },
   });
   new Gauge({
