@@ -9,11 +9,13 @@ import { CLOSE_CODES, LIMITS } from './protocol/constants.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { dbPlugin } from './plugins/db.ts';
 import { sfuPlugin } from './plugins/sfu.ts';
+import { clusterPlugin } from './plugins/cluster.ts';
 import { livePlugin } from './plugins/live.ts';
 import { lifecyclePlugin } from './plugins/lifecycle.ts';
 import { whipPlugin } from './plugins/whip.ts';
 import { recordingPlugin } from './plugins/recording.ts';
 import { recordingRoutes } from './routes/recordings.ts';
+import { clusterRoutes } from './cluster/routes.ts';
 import { authRoutes } from './routes/auth.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
@@ -134,6 +136,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     },
   });
   await app.register(sfuPlugin, { config });
+  await app.register(clusterPlugin, { config, now });
   await app.register(livePlugin, { config, now });
   await app.register(lifecyclePlugin, { config });
   await app.register(recordingPlugin, { config, now });
@@ -144,6 +147,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   await app.register(streamRoutes, { now });
   await app.register(recordingRoutes);
   await app.register(metricsRoutes);
+  if (app.cluster && config.cluster.secret) await app.register(clusterRoutes, { prefix: '/internal/cluster', secret: config.cluster.secret });
 
   if (config.clientDir && existsSync(config.clientDir)) {
     await app.register(fastifyStatic, { root: config.clientDir, prefix: '/', wildcard: false, index: ['index.html'] });
