@@ -104,7 +104,7 @@ describeCluster('cluster mode: three node processes behind nginx', (services) =>
 
   const frontWs = () => `${front.url.replace(/^http/, 'ws')}/ws/live/${streamId}`;
   const startStreamer = (wsUrl: string) =>
-    Streamer.start({ wsUrl, token, width: 960, height: 540, fps: 15, videoKbps: 600, audio: false, chromiumPath: opts.chromiumPath, log: (l) => log.push(l) });
+    Streamer.start({ wsUrl, token, width: 960, height: 540, fps: 15, videoKbps: 600, audio: false, chromiumPath: opts.chromiumPath, publisher: { kind: 'mediasoup' }, log: (l) => log.push(l) });
 
   beforeAll(async () => {
     const databaseUrl = services().postgres.url(await services().postgres.createDatabase());

@@ -7,6 +7,7 @@ import type { SfuLogger } from './logger.ts';
 import type { StreamRouter } from './StreamRouter.ts';
 import type { DtlsParameters, RtpParameters } from './StreamRouterTypes.ts';
 import type { EventMap, TypedEmitter } from './TypedEmitter.ts';
+import type { Timer } from './timer.ts';
 
 const CNAME = 'streamer-cname';
 
@@ -201,4 +202,42 @@ export async function freeConsecutivePorts(count: number): Promise<number> {
     if (free) return base;
   }
   throw new Error(`no ${count} consecutive free ports found`);
+}
+
+/** A Timer the test drives: nothing runs until advance() reaches its due time. */
+export class ManualTimer implements Timer {
+  #now = 0;
+  readonly #due = new Set<{ at: number; callback: () => void }>();
+
+  schedule(callback: () => void, delayMs: number): () => void {
+    const entry = { at: this.#now + delayMs, callback };
+    this.#due.add(entry);
+    return () => {
+      this.#due.delete(entry);
+    };
+  }
+
+  /** Milliseconds advanced so far; inside a callback, the time it was due. */
+  get now(): number {
+    return this.#now;
+  }
+
+  /** Callbacks scheduled and not yet run or cancelled. */
+  get pending(): number {
+    return this.#due.size;
+  }
+
+  /** Runs, in time order, every callback due within `ms` from now (including ones they schedule). */
+  advance(ms: number): void {
+    const until = this.#now + ms;
+    for (;;) {
+      let next: { at: number; callback: () => void } | undefined;
+      for (const entry of this.#due) if (entry.at <= until && (!next || entry.at < next.at)) next = entry;
+      if (!next) break;
+      this.#due.delete(next);
+      this.#now = next.at;
+      next.callback();
+    }
+    this.#now = until;
+  }
 }
