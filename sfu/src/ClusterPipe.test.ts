@@ -24,7 +24,8 @@ interface Ctx {
 let ctx: Ctx;
 
 async function host(rtcMinPort: number, timer: ManualTimer): Promise<Host> {
-  const pool = await WorkerPool.create({ numWorkers: 1, rtcMinPort, rtcMaxPort: rtcMinPort + 199 }, { logger: captureLogger() });
+  // rtcPort 0: each host's WebRtcServer takes a free port (two pools in one test).
+  const pool = await WorkerPool.create({ numWorkers: 1, rtcPort: 0, rtcMinPort, rtcMaxPort: rtcMinPort + 199 }, { logger: captureLogger() });
   return { pool, stream: await StreamRouter.create(pool, 'stream-7', { timer }) };
 }
 
