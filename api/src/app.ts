@@ -7,11 +7,13 @@ import type { AppConfig } from './config.ts';
 import { AppError, isStorageUnavailable } from './errors.ts';
 import { CLOSE_CODES, LIMITS } from './protocol/constants.ts';
 import { authPlugin } from './plugins/auth.ts';
+import { sitePlugin } from './plugins/site.ts';
 import { dbPlugin } from './plugins/db.ts';
 import { sfuPlugin } from './plugins/sfu.ts';
 import { livePlugin } from './plugins/live.ts';
 import { lifecyclePlugin } from './plugins/lifecycle.ts';
 import { whipPlugin } from './plugins/whip.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { authRoutes } from './routes/auth.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
@@ -106,6 +108,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   await app.register(cookie);
   await app.register(dbPlugin, { dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   await app.register(authPlugin, { now });
+  await app.register(sitePlugin, { config });
 
   // CSRF: a write authenticated by cookie must come from an allowed origin.
   // Bearer-token writes carry no ambient authority, so they need no check.
@@ -140,6 +143,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   await app.register(authRoutes, { now, sessionTtlMs: config.sessionTtlMs, secureCookies: config.secureCookies, registrationsPerIpPerHour: config.registrationsPerIpPerHour });
   await app.register(streamRoutes, { now });
   await app.register(metricsRoutes);
+  await app.register(adminRoutes, { now, publicUrl: config.publicUrl });
 
   if (config.clientDir && existsSync(config.clientDir)) {
     await app.register(fastifyStatic, { root: config.clientDir, prefix: '/', wildcard: false, index: ['index.html'] });
@@ -148,6 +152,8 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     app.get('/studio', (_req, reply) => reply.sendFile('index.html'));
     app.get('/login', (_req, reply) => reply.sendFile('index.html'));
     app.get('/signup', (_req, reply) => reply.sendFile('index.html'));
+    app.get('/admin', (_req, reply) => reply.sendFile('index.html'));
+    app.get('/reset-password', (_req, reply) => reply.sendFile('index.html'));
   }
 
   return app;

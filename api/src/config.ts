@@ -60,6 +60,12 @@ export interface AppConfig {
   wsMessageBurst: number;
   /** Account creations allowed per client address per hour (REGISTRATIONS_PER_IP_PER_HOUR). */
   registrationsPerIpPerHour: number;
+  /** Accounts that are site admins whatever the database says (ADMIN_USERNAMES, comma-separated): how the first admin exists. */
+  adminUsernames: string[];
+  /** Who may sign up (REGISTRATION); an admin may change it at run time (site settings). */
+  registration: 'open' | 'invite' | 'closed';
+  /** Who may stream (STREAMING): everyone, or accounts an admin approved; changeable at run time too. */
+  streaming: 'everyone' | 'approved';
   /** Built client to serve at `/`, if present. */
   clientDir: string | undefined;
   sweeper: {
@@ -99,6 +105,9 @@ export function defaultConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     registrationsPerIpPerHour: 30,
     wsMessagesPerSecond: 20,
     wsMessageBurst: 40,
+    adminUsernames: [],
+    registration: 'open',
+    streaming: 'everyone',
     clientDir: undefined,
     sweeper: {
       intervalMs: 60_000,
@@ -139,6 +148,13 @@ export function isClusterMode(config: Pick<AppConfig, 'databaseUrl' | 'redisUrl'
   return config.databaseUrl !== undefined && config.redisUrl !== undefined;
 }
 
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, values: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(values as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${values.join(', ')}, got "${raw}"`);
+  return raw as T;
+}
+
 function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -177,6 +193,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     registrationsPerIpPerHour: int(env, 'REGISTRATIONS_PER_IP_PER_HOUR', d.registrationsPerIpPerHour, 1),
     wsMessagesPerSecond: int(env, 'WS_MESSAGES_PER_SECOND', d.wsMessagesPerSecond, 1),
     wsMessageBurst: int(env, 'WS_MESSAGE_BURST', d.wsMessageBurst, 1),
+    adminUsernames: (env.ADMIN_USERNAMES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    registration: oneOf(env, 'REGISTRATION', ['open', 'invite', 'closed'] as const, d.registration),
+    streaming: oneOf(env, 'STREAMING', ['everyone', 'approved'] as const, d.streaming),
     clientDir: env.CLIENT_DIR ? operatorPath(env.CLIENT_DIR, env) : join(REPO_ROOT, 'client', 'dist'),
     sweeper: {
       intervalMs: int(env, 'SWEEP_INTERVAL_MS', d.sweeper.intervalMs, 1000),

@@ -9,3 +9,4 @@ export * from './comments.ts';
 export * from './roles.ts';
 export * from './moderation.ts';
 export * from './stream-keys.ts';
+export * from './admin.ts';

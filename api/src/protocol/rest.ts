@@ -15,7 +15,8 @@ export const Credentials = Type.Object(
 );
 export type Credentials = Static<typeof Credentials>;
 
-export const MeBody = Type.Object({ user: Type.Object({ id: EntityId, username: Type.String() }) });
+/** `admin`: a site admin (the client shows the admin page; the server asks the site gate on every admin request). */
+export const MeBody = Type.Object({ user: Type.Object({ id: EntityId, username: Type.String() }), admin: Type.Boolean() });
 export type MeBody = Static<typeof MeBody>;
 
 export const SessionBody = Type.Object({

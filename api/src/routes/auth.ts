@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { createUser, deleteSession, findUserByUsername, insertSession, usernameKey } from '@redred/db';
+import { createUser, deleteSession, findUserByUsername, insertSession, redeemPasswordReset, usernameKey } from '@redred/db';
 import { AppError } from '../errors.ts';
 import { decoyPasswordHash, hashPassword, validatePassword, validateUsername, verifyPassword } from '../auth/credentials.ts';
 import { SESSION_COOKIE, hashToken, newSessionToken } from '../auth/tokens.ts';
 import { requireUser } from '../plugins/auth.ts';
 import { SlidingWindowLimiter } from '../security/rateLimiter.ts';
+import { ResetPasswordRequest } from '../protocol/admin.ts';
 import { Credentials, ErrorBody, MeBody, SessionBody } from '../protocol/rest.ts';
 
 /** Login/register limits: guessing is slow per account and per address, a typo is not punished. */
@@ -83,6 +84,8 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
       throw new AppError('invalid_credentials', 'wrong username or password');
     }
     failuresByUser.reset(userKey);
+    // Said only to someone who knows the password: a stranger learns nothing about the account.
+    if (user.disabled_at !== null) throw new AppError('account_disabled', 'this account has been disabled by a site admin');
     return startSession(reply, user);
   });
 
@@ -94,6 +97,17 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
   });
 
   app.get('/api/auth/me', { schema: { response: { 200: MeBody, '4xx': ErrorBody } } }, async (request) => {
-    return { user: requireUser(request) };
+    const user = requireUser(request);
+    return { user, admin: (await app.siteGate.siteRole(user)) === 'admin' };
+  });
+
+  // The one-time link a site admin made (routes/admin.ts): a new password, every session ended.
+  app.post<{ Body: ResetPasswordRequest }>('/api/auth/reset-password', { schema: { body: ResetPasswordRequest, response: { '4xx': ErrorBody } } }, async (request, reply) => {
+    validatePassword(request.body.password);
+    const passwordHash = await hashPassword(request.body.password);
+    const done = await app.db.transaction().execute((trx) => redeemPasswordReset(trx, { tokenHash: hashToken(request.body.token), passwordHash, now: opts.now() }));
+    if (!done) throw new AppError('invalid_reset_token', 'this reset link is unknown, used or expired; ask an admin for a new one');
+    reply.code(204);
+    return reply.send();
   });
 }

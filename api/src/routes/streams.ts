@@ -5,7 +5,7 @@ import { requireUser } from '../plugins/auth.ts';
 import type { StreamInfo } from '../protocol/common.ts';
 import { CreateStreamBody, ErrorBody, StatsBody, StreamBody, StreamListBody, UpdateStreamBody } from '../protocol/rest.ts';
 
-function toStreamInfo(s: StreamWithStreamer, liveViewers?: number): StreamInfo {
+export function toStreamInfo(s: StreamWithStreamer, liveViewers?: number): StreamInfo {
   return {
     id: s.id,
     title: s.title,

@@ -1,5 +1,14 @@
 import type {
+  AdminLogBody,
+  AdminStreamListBody,
+  AdminUserBody,
+  AdminUserListBody,
   CreateStreamBody,
+  DeleteUserBody,
+  LogoutUserBody,
+  ResetLinkBody,
+  SiteSettingsBody,
+  SiteSettingsPatch,
   Credentials,
   ErrorBody,
   MeBody,
@@ -83,6 +92,21 @@ export const restApi = {
   streamKeyStatus: () => call<StreamKeyStatusBody>('GET', '/api/stream-key'),
   /** A new key, shown once; an encoder using the old one is disconnected. */
   rotateStreamKey: () => call<StreamKeyBody>('POST', '/api/stream-key'),
+  resetPassword: (token: string, password: string) => call<void>('POST', '/api/auth/reset-password', { token, password }),
+  admin: {
+    streams: () => call<AdminStreamListBody>('GET', '/api/admin/streams'),
+    endStream: (id: number, reason: string) => call<StreamBody>('POST', `/api/admin/streams/${id}/end`, { reason }),
+    users: (q: string) => call<AdminUserListBody>('GET', `/api/admin/users?q=${encodeURIComponent(q)}`),
+    setDisabled: (id: number, disabled: boolean) => call<AdminUserBody>('POST', `/api/admin/users/${id}/disable`, { disabled }),
+    deleteUser: (id: number, deleteComments: boolean) => call<DeleteUserBody>('POST', `/api/admin/users/${id}/delete`, { deleteComments }),
+    logoutUser: (id: number) => call<LogoutUserBody>('POST', `/api/admin/users/${id}/logout`),
+    resetLink: (id: number) => call<ResetLinkBody>('POST', `/api/admin/users/${id}/reset-link`),
+    setAdmin: (id: number, value: boolean) => call<AdminUserBody>('POST', `/api/admin/users/${id}/admin`, { value }),
+    setMayStream: (id: number, value: boolean) => call<AdminUserBody>('POST', `/api/admin/users/${id}/may-stream`, { value }),
+    settings: () => call<SiteSettingsBody>('GET', '/api/admin/settings'),
+    updateSettings: (patch: SiteSettingsPatch) => call<SiteSettingsBody>('PATCH', '/api/admin/settings', patch),
+    log: () => call<AdminLogBody>('GET', '/api/admin/log'),
+  },
   /** Uploads `bytes` and returns the uplink rate the server measured. */
   probeUpload: async (bytes: Blob): Promise<UploadProbeBody> => {
     const res = await fetch('/api/probe/upload', { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/octet-stream' }, body: bytes });

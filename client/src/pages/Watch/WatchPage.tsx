@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { restApi, ApiError } from '../../net/api.ts';
 import { useDocumentTitle } from '../../lib/hooks.ts';
+import { describeEndReason } from '../../lib/format.ts';
 import { Link } from '../../router.tsx';
 import { createLiveRoom, type LiveRoom } from '../../state/live-room.ts';
 import { ChatPanel } from '../../components/ChatPanel.tsx';
@@ -84,6 +85,7 @@ function WatchView({ room, media }: { room: LiveRoom; media: WatchMedia }) {
     overlay = (
       <div class="ended" data-testid="stream-ended">
         <h2>The stream has ended</h2>
+        {room.stream.ended.value ? <p data-testid="end-reason">{describeEndReason(room.stream.ended.value.reason)}</p> : null}
         <p>Thanks for watching{info ? ` ${info.streamer.username}` : ''}.</p>
         <Link href="/" class="btn btn--primary">
           See who else is live
