@@ -160,3 +160,19 @@ export async function writeSiteSetting(db: Db, input: { name: string; value: unk
     .onConflict((oc) => oc.column('name').doUpdateSet({ value, updated_by: input.updatedBy, updated_at: input.now }))
     .execute();
 }
+
+export async function insertInvite(db: Db, input: { codeHash: string; createdBy: number | null; now: number; expiresAt: number }): Promise<void> {
+  await db.insertInto('invites').values({ code_hash: input.codeHash, created_by: input.createdBy, created_at: input.now, expires_at: input.expiresAt, used_by: null, used_at: null }).execute();
+}
+
+/** Spends an invite on a new account; false when the code is unknown, used or expired. Same transaction as the account. */
+export async function useInvite(db: Db, input: { codeHash: string; userId: number; now: number }): Promise<boolean> {
+  const res = await db
+    .updateTable('invites')
+    .set({ used_by: input.userId, used_at: input.now })
+    .where('code_hash', '=', input.codeHash)
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', input.now)
+    .executeTakeFirst();
+  return res.numUpdatedRows > 0n;
+}

@@ -3,6 +3,7 @@ import type { Db } from '@redred/db';
 import type { WorkerPool } from '@redred/sfu';
 import type { AppConfig } from '../config.ts';
 import type { RoomBus } from './bus.ts';
+import type { SiteGate } from './gate.ts';
 
 /** What the live subsystem needs from the app: passed explicitly, no globals. */
 export interface LiveContext {
@@ -13,4 +14,6 @@ export interface LiveContext {
   config: AppConfig;
   /** The one path of room events to sockets (in-process today; Redis in cluster mode). */
   bus: RoomBus;
+  /** Site-wide decisions (who may stream). */
+  site: SiteGate;
 }

@@ -1,5 +1,6 @@
-import { activeRestrictionsOf, activeRestrictionUntil, findUserById, isBanned, readSiteSettings, serializeChannelWrites, usernameKey, type ActiveRestriction, type Db } from '@redred/db';
+import { activeRestrictionsOf, activeRestrictionUntil, findUserById, isBanned, readSiteSettings, serializeChannelWrites, useInvite, usernameKey, type ActiveRestriction, type Db } from '@redred/db';
 import { AppError } from '../errors.ts';
+import { hashToken as hashInviteCode } from '../auth/tokens.ts';
 import type { AuthUser } from '../plugins/auth.ts';
 import type { ChatSettings } from '../protocol/common.ts';
 import { CLOSE_CODES, type Role } from '../protocol/constants.ts';
@@ -46,10 +47,12 @@ export class ModerationGate {
   readonly #db: Db;
   readonly #throttle = new ChatThrottle();
   readonly #facts = new Map<number, AuthorFacts>();
+  readonly #site: SiteGate;
 
-  constructor(db: Db, channelId: number) {
+  constructor(db: Db, channelId: number, site: SiteGate) {
     this.#db = db;
     this.channelId = channelId;
+    this.#site = site;
   }
 
   /** May this user open a socket on the channel now, and as what? Bans and kicks refuse; the role comes from the database. */
@@ -70,6 +73,13 @@ export class ModerationGate {
   /** A capability of the socket's role (publish, end the stream, see the viewer list…); `forbidden` otherwise. */
   assert(requester: Requester, action: Action): void {
     assertCan(requester.role, action);
+  }
+
+  /** Sending media to the channel: the streamer's role here, and the site's STREAMING rule (asked each time: an approval revoked counts). */
+  async assertPublisher(requester: Requester): Promise<void> {
+    assertCan(requester.role, 'start_stream');
+    if (!requester.user) throw new AppError('forbidden', 'sign in first');
+    await this.#site.assertMayStream(requester.user);
   }
 
   /** The requester's account, if their role could ever do `action`: the cheap refusal before any transaction. */
@@ -220,14 +230,29 @@ export class SiteGate {
     return user;
   }
 
-  async settings(): Promise<SiteSettings> {
-    const stored = await readSiteSettings(this.#db);
+  /** `db`: the caller's transaction when inside one (SQLite runs one connection: the outer handle would wait for it). */
+  async settings(db: Db = this.#db): Promise<SiteSettings> {
+    const stored = await readSiteSettings(db);
     const registration = stored.get('registration');
     const streaming = stored.get('streaming');
     return {
       registration: REGISTRATION_MODES.includes(registration as RegistrationMode) ? (registration as RegistrationMode) : this.#defaults.registration,
       streaming: STREAMING_MODES.includes(streaming as StreamingMode) ? (streaming as StreamingMode) : this.#defaults.streaming,
     };
+  }
+
+  /**
+   * May someone sign up now? Inside the account's transaction, after the row
+   * exists: under `invite` the code is spent on it (a refusal rolls the account back).
+   */
+  async admitRegistration(trx: Db, input: { userId: number; inviteCode: string | undefined; now: number }): Promise<void> {
+    const { registration } = await this.settings(trx);
+    if (registration === 'closed') throw new AppError('registration_closed', 'sign-ups are closed on this site');
+    if (registration === 'open') return;
+    if (!input.inviteCode) throw new AppError('invite_required', 'sign-ups on this site need an invite code');
+    if (!(await useInvite(trx, { codeHash: hashInviteCode(input.inviteCode), userId: input.userId, now: input.now }))) {
+      throw new AppError('invalid_invite', 'this invite code is unknown, used or expired');
+    }
   }
 
   /** Going live (WebSocket publish, WHIP, creating a stream): `streaming_not_approved` unless the site lets this account stream. */

@@ -22,7 +22,7 @@ export const livePlugin = fp<{ config: AppConfig; now: () => number }>(
       // (history then live comments, end then close): until they do not, a node runs alone.
       log.warn('REDIS_URL is set, but rooms do not use the Redis room bus yet: this node serves its own sockets only (docs/scaling.md)');
     }
-    const ctx: LiveContext = { db: app.db, now: opts.now, log, pool: app.sfu.pool, config: opts.config, bus };
+    const ctx: LiveContext = { db: app.db, now: opts.now, log, pool: app.sfu.pool, config: opts.config, bus, site: app.siteGate };
     const rooms = new RoomRegistry(ctx);
     app.decorate('rooms', rooms);
     app.decorate('liveContext', ctx);
@@ -33,5 +33,5 @@ export const livePlugin = fp<{ config: AppConfig; now: () => number }>(
       bus.close();
     });
   },
-  { name: 'redred-live', dependencies: ['redred-db', 'redred-sfu', '@fastify/websocket'] },
+  { name: 'redred-live', dependencies: ['redred-db', 'redred-site', 'redred-sfu', '@fastify/websocket'] },
 );

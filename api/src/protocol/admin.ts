@@ -59,6 +59,12 @@ export type SiteSettingsBody = Static<typeof SiteSettingsSchema>;
 export const SiteSettingsPatch = Type.Partial(SiteSettingsSchema, { additionalProperties: false });
 export type SiteSettingsPatch = Static<typeof SiteSettingsPatch>;
 
+export const CreateInviteRequest = Type.Object({ validHours: Type.Optional(Type.Integer({ minimum: 1, maximum: 24 * 90 })) }, { additionalProperties: false });
+export type CreateInviteRequest = Static<typeof CreateInviteRequest>;
+/** The code is shown once; only its hash is stored. */
+export const InviteBody = Type.Object({ code: Type.String(), expiresAt: Type.Integer() });
+export type InviteBody = Static<typeof InviteBody>;
+
 export const AdminLogBody = Type.Object({
   entries: Type.Array(
     Type.Object({

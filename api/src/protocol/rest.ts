@@ -15,6 +15,21 @@ export const Credentials = Type.Object(
 );
 export type Credentials = Static<typeof Credentials>;
 
+/** Sign-up: credentials, plus the invite code an admin made when REGISTRATION=invite. */
+export const RegisterRequest = Type.Object(
+  {
+    username: Type.String({ maxLength: 1024 }),
+    password: Type.String({ maxLength: 1024 }),
+    inviteCode: Type.Optional(Type.String({ maxLength: 256 })),
+  },
+  { additionalProperties: false },
+);
+export type RegisterRequest = Static<typeof RegisterRequest>;
+
+/** What anyone may know about the site before signing up. */
+export const SiteInfoBody = Type.Object({ registration: Type.Union([Type.Literal('open'), Type.Literal('invite'), Type.Literal('closed')]) });
+export type SiteInfoBody = Static<typeof SiteInfoBody>;
+
 /** `admin`: a site admin (the client shows the admin page; the server asks the site gate on every admin request). */
 export const MeBody = Type.Object({ user: Type.Object({ id: EntityId, username: Type.String() }), admin: Type.Boolean() });
 export type MeBody = Static<typeof MeBody>;

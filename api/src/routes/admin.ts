@@ -5,6 +5,7 @@ import {
   getStreamWithStreamer,
   getUserSummary,
   insertAdminLog,
+  insertInvite,
   insertPasswordReset,
   listAdminLog,
   listStreamsByStatus,
@@ -25,6 +26,8 @@ import {
   AdminStreamListBody,
   AdminUserBody,
   AdminUserListBody,
+  CreateInviteRequest,
+  InviteBody,
   DeleteUserBody,
   DeleteUserRequest,
   DisableUserRequest,
@@ -46,6 +49,8 @@ type Id = { Params: { id: string } };
 const RESET_LINK_TTL_MS = 24 * 3600 * 1000;
 const USER_PAGE = 50;
 const LOG_PAGE = 100;
+/** An invite code is good for a week unless the admin says otherwise. */
+const INVITE_DEFAULT_HOURS = 7 * 24;
 
 export interface AdminRoutesOptions {
   now: () => number;
@@ -173,6 +178,19 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
       await insertAdminLog(trx, { actorId: admin.id, action: 'settings_changed', details: request.body, now: opts.now() });
     });
     return gate.settings();
+  });
+
+  app.post<{ Body: CreateInviteRequest }>('/api/admin/invites', { schema: { body: CreateInviteRequest, response: { 201: InviteBody, '4xx': ErrorBody } } }, async (request, reply) => {
+    const admin = await gate.actor(request.user, 'create_invites');
+    const code = newSessionToken().slice(0, 22);
+    const now = opts.now();
+    const expiresAt = now + (request.body.validHours ?? INVITE_DEFAULT_HOURS) * 3600 * 1000;
+    await app.db.transaction().execute(async (trx) => {
+      await insertInvite(trx, { codeHash: hashToken(code), createdBy: admin.id, now, expiresAt });
+      await insertAdminLog(trx, { actorId: admin.id, action: 'invite_created', details: { expiresAt }, now });
+    });
+    reply.code(201);
+    return { code, expiresAt };
   });
 
   app.get('/api/admin/log', { schema: { response: { 200: AdminLogBody, '4xx': ErrorBody } } }, async (request) => {

@@ -6,7 +6,7 @@ import { SESSION_COOKIE, hashToken, newSessionToken } from '../auth/tokens.ts';
 import { requireUser } from '../plugins/auth.ts';
 import { SlidingWindowLimiter } from '../security/rateLimiter.ts';
 import { ResetPasswordRequest } from '../protocol/admin.ts';
-import { Credentials, ErrorBody, MeBody, SessionBody } from '../protocol/rest.ts';
+import { Credentials, ErrorBody, MeBody, RegisterRequest, SessionBody, SiteInfoBody } from '../protocol/rest.ts';
 
 /** Login/register limits: guessing is slow per account and per address, a typo is not punished. */
 const AUTH_LIMITS = {
@@ -54,20 +54,28 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     return { user: { id: user.id, username: user.username }, token, expiresAt };
   }
 
-  app.post('/api/auth/register', { schema: { body: Credentials, response: { 201: SessionBody, '4xx': ErrorBody } } }, async (request, reply) => {
-    const { username: rawName, password } = request.body as Credentials;
+  app.get('/api/site', { schema: { response: { 200: SiteInfoBody } } }, async () => ({ registration: (await app.siteGate.settings()).registration }));
+
+  app.post<{ Body: RegisterRequest }>('/api/auth/register', { schema: { body: RegisterRequest, response: { 201: SessionBody, '4xx': ErrorBody } } }, async (request, reply) => {
+    const { username: rawName, password, inviteCode } = request.body;
     const username = validateUsername(rawName);
     validatePassword(password);
     const gate = registrations.take(request.ip, opts.now());
     if (!gate.ok) throw limited(gate.retryAfterMs);
-    const created = await createUser(app.db, { username, passwordHash: await hashPassword(password), now: opts.now() });
+    const passwordHash = await hashPassword(password);
+    const created = await app.db.transaction().execute(async (trx) => {
+      const res = await createUser(trx, { username, passwordHash, now: opts.now() });
+      // The site's REGISTRATION rule, with the account's row in hand: a refusal rolls it back.
+      if (res.ok) await app.siteGate.admitRegistration(trx, { userId: res.user.id, inviteCode, now: opts.now() });
+      return res;
+    });
     if (!created.ok) throw new AppError('username_taken', `the username "${username}" is taken`);
     reply.code(201);
     return startSession(reply, created.user);
   });
 
-  app.post('/api/auth/login', { schema: { body: Credentials, response: { 200: SessionBody, '4xx': ErrorBody } } }, async (request, reply) => {
-    const { username, password } = request.body as Credentials;
+  app.post<{ Body: Credentials }>('/api/auth/login', { schema: { body: Credentials, response: { 200: SessionBody, '4xx': ErrorBody } } }, async (request, reply) => {
+    const { username, password } = request.body;
     const now = opts.now();
     const userKey = usernameKey(username.trim());
     for (const check of [failuresByUser.check(userKey, now), failuresByIp.check(request.ip, now)]) {

@@ -25,6 +25,7 @@ const IdParams = { type: 'object', properties: { id: { type: 'string', pattern: 
 export async function streamRoutes(app: FastifyInstance, opts: { now: () => number }): Promise<void> {
   const create = async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
     const user = requireUser(request);
+    await app.siteGate.assertMayStream(user);
     const body = request.body as CreateStreamBody;
     const title = body.title.trim();
     if (title.length === 0) throw new AppError('validation_failed', 'title must not be blank');

@@ -149,6 +149,8 @@ export async function whipRoutes(app: FastifyInstance, opts: WhipRoutesOptions):
   app.route({ method: ['PUT', 'PATCH', 'DELETE'], url: '/api/whip', handler: notAllowed('POST, OPTIONS') });
   app.post('/api/whip', { onRequest: [limitCreations, authenticate] }, async (request, reply) => {
     const owner = request.streamKeyOwner!;
+    // STREAMING=approved: a key made before the rule (or before an approval was revoked) does not get around it.
+    await app.siteGate.assertMayStream({ id: owner.channelId, username: owner.username });
     const offer = parseOffer(bodyOf(request, SDP_TYPE), 'publish');
     const session = await sessions.publish({ id: owner.channelId, username: owner.username }, owner.keyHash, offer);
     return created(reply, session, '/api/whip');

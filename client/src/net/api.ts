@@ -12,7 +12,10 @@ import type {
   Credentials,
   ErrorBody,
   MeBody,
+  RegisterRequest,
   SessionBody,
+  SiteInfoBody,
+  InviteBody,
   StatsBody,
   StreamBody,
   StreamListBody,
@@ -78,7 +81,8 @@ async function call<T>(method: 'GET' | 'POST' | 'PATCH', path: string, body?: un
 
 /** The REST half of the protocol (api/src/protocol/rest.ts). */
 export const restApi = {
-  register: (credentials: Credentials) => call<SessionBody>('POST', '/api/auth/register', credentials),
+  site: () => call<SiteInfoBody>('GET', '/api/site'),
+  register: (credentials: RegisterRequest) => call<SessionBody>('POST', '/api/auth/register', credentials),
   login: (credentials: Credentials) => call<SessionBody>('POST', '/api/auth/login', credentials),
   logout: () => call<void>('POST', '/api/auth/logout'),
   me: () => call<MeBody>('GET', '/api/auth/me'),
@@ -106,6 +110,7 @@ export const restApi = {
     settings: () => call<SiteSettingsBody>('GET', '/api/admin/settings'),
     updateSettings: (patch: SiteSettingsPatch) => call<SiteSettingsBody>('PATCH', '/api/admin/settings', patch),
     log: () => call<AdminLogBody>('GET', '/api/admin/log'),
+    createInvite: () => call<InviteBody>('POST', '/api/admin/invites', {}),
   },
   /** Uploads `bytes` and returns the uplink rate the server measured. */
   probeUpload: async (bytes: Blob): Promise<UploadProbeBody> => {

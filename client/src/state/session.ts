@@ -1,4 +1,5 @@
 import { signal } from '@preact/signals';
+import type { RegisterRequest } from '@redred/api/protocol';
 import type { Credentials } from '@redred/api/protocol';
 import { ApiError, restApi } from '../net/api.ts';
 import type { RoomUser } from './stream.ts';
@@ -24,7 +25,7 @@ export function createSessionState() {
         else if (user.peek() === undefined) user.value = null;
       }
     },
-    async register(credentials: Credentials): Promise<void> {
+    async register(credentials: RegisterRequest): Promise<void> {
       user.value = (await restApi.register(credentials)).user;
       await refreshAdmin();
     },

@@ -89,6 +89,7 @@ function AdminStreams({ onChange }: { onChange: () => void }) {
 function AdminSettings({ onChange }: { onChange: () => void }) {
   const [settings, setSettings] = useState<SiteSettingsBody | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [invite, setInvite] = useState<string | null>(null);
   useEffect(() => void restApi.admin.settings().then(setSettings, (e: unknown) => setError(message(e))), []);
   const update = async (patch: Partial<SiteSettingsBody>) => {
     try {
@@ -121,6 +122,25 @@ function AdminSettings({ onChange }: { onChange: () => void }) {
           </label>
         </div>
       ) : null}
+      <div class="row">
+        <button
+          type="button"
+          class="btn btn--sm"
+          data-testid="admin-make-invite"
+          onClick={async () => {
+            try {
+              const made = await restApi.admin.createInvite();
+              setInvite(`${made.code} (valid until ${new Date(made.expiresAt).toLocaleString()})`);
+              onChange();
+            } catch (e) {
+              setError(message(e));
+            }
+          }}
+        >
+          Make an invite code
+        </button>
+        {invite ? <code data-testid="admin-invite-code">{invite}</code> : null}
+      </div>
     </section>
   );
 }
