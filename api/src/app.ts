@@ -15,6 +15,7 @@ import { lifecyclePlugin } from './plugins/lifecycle.ts';
 import { whipPlugin } from './plugins/whip.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { authRoutes } from './routes/auth.ts';
+import { channelRoutes } from './routes/channels.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { streamRoutes } from './routes/streams.ts';
@@ -99,8 +100,14 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     reply.code(404).send({ error: { code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` } });
   });
 
-  app.addHook('onSend', async (_request, reply, payload) => {
+  const embedCsp = SECURITY_HEADERS['content-security-policy']!.replace("frame-ancestors 'none'", `frame-ancestors 'self'${config.embedOrigins.map((o) => ` ${o}`).join('')}`);
+  app.addHook('onSend', async (request, reply, payload) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
+    // The embeddable player is the one page other sites may frame (EMBED_ORIGINS); X-Frame-Options cannot list origins, so it goes.
+    if (request.url.startsWith('/embed/')) {
+      reply.removeHeader('x-frame-options');
+      reply.header('content-security-policy', embedCsp);
+    }
     return payload;
   });
 
@@ -144,6 +151,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   await app.register(streamRoutes, { now });
   await app.register(metricsRoutes);
   await app.register(adminRoutes, { now, publicUrl: config.publicUrl });
+  await app.register(channelRoutes);
 
   if (config.clientDir && existsSync(config.clientDir)) {
     await app.register(fastifyStatic, { root: config.clientDir, prefix: '/', wildcard: false, index: ['index.html'] });
@@ -153,6 +161,8 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     app.get('/login', (_req, reply) => reply.sendFile('index.html'));
     app.get('/signup', (_req, reply) => reply.sendFile('index.html'));
     app.get('/admin', (_req, reply) => reply.sendFile('index.html'));
+    app.get('/c/*', (_req, reply) => reply.sendFile('index.html'));
+    app.get('/embed/*', (_req, reply) => reply.sendFile('index.html'));
     app.get('/reset-password', (_req, reply) => reply.sendFile('index.html'));
   }
 

@@ -66,6 +66,8 @@ export interface AppConfig {
   registration: 'open' | 'invite' | 'closed';
   /** Who may stream (STREAMING): everyone, or accounts an admin approved; changeable at run time too. */
   streaming: 'everyone' | 'approved';
+  /** Origins allowed to frame the embeddable player `/embed/<username>` (EMBED_ORIGINS); empty: this site only. */
+  embedOrigins: string[];
   /** Built client to serve at `/`, if present. */
   clientDir: string | undefined;
   sweeper: {
@@ -108,6 +110,7 @@ export function defaultConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     adminUsernames: [],
     registration: 'open',
     streaming: 'everyone',
+    embedOrigins: [],
     clientDir: undefined,
     sweeper: {
       intervalMs: 60_000,
@@ -155,6 +158,23 @@ function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, values: r
   return raw as T;
 }
 
+/** EMBED_ORIGINS: origins only (they go into a CSP header), so a path, a quote or a `;` is refused. */
+function embedOrigins(raw: string | undefined): string[] {
+  const list = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const origin of list) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin.replace(/\/$/, '')) {
+      throw new ConfigError(`EMBED_ORIGINS must list origins like https://blog.example.com, got "${origin}"`);
+    }
+  }
+  return list.map((o) => o.replace(/\/$/, ''));
+}
+
 function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -196,6 +216,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     adminUsernames: (env.ADMIN_USERNAMES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     registration: oneOf(env, 'REGISTRATION', ['open', 'invite', 'closed'] as const, d.registration),
     streaming: oneOf(env, 'STREAMING', ['everyone', 'approved'] as const, d.streaming),
+    embedOrigins: embedOrigins(env.EMBED_ORIGINS),
     clientDir: env.CLIENT_DIR ? operatorPath(env.CLIENT_DIR, env) : join(REPO_ROOT, 'client', 'dist'),
     sweeper: {
       intervalMs: int(env, 'SWEEP_INTERVAL_MS', d.sweeper.intervalMs, 1000),

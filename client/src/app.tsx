@@ -2,6 +2,7 @@ import { useApp } from './app-context.ts';
 import { Header } from './components/Header.tsx';
 import { AdminPage } from './pages/Admin/AdminPage.tsx';
 import { AuthPage } from './pages/Auth/AuthPage.tsx';
+import { ChannelPage } from './pages/Channel/ChannelPage.tsx';
 import { ResetPasswordPage } from './pages/Auth/ResetPasswordPage.tsx';
 import { HomePage } from './pages/Home/HomePage.tsx';
 import { StudioPage } from './pages/Studio/StudioPage.tsx';
@@ -26,6 +27,12 @@ export function App() {
     case 'admin':
       page = <AdminPage />;
       break;
+    case 'channel':
+      page = <ChannelPage key={route.username} username={route.username} />;
+      break;
+    case 'embed':
+      // Framed by other sites: the player and nothing of ours around it.
+      return <ChannelPage key={route.username} username={route.username} embed />;
     case 'reset_password':
       page = <ResetPasswordPage />;
       break;

@@ -10,3 +10,4 @@ export * from './roles.ts';
 export * from './moderation.ts';
 export * from './stream-keys.ts';
 export * from './admin.ts';
+export * from './channels.ts';

@@ -26,6 +26,17 @@ export const RegisterRequest = Type.Object(
 );
 export type RegisterRequest = Static<typeof RegisterRequest>;
 
+/**
+ * A channel page (`/c/<username>`): the stream that is not ended (waiting or live),
+ * if any, and the past ones, newest first. Recordings join here once they exist.
+ */
+export const ChannelBody = Type.Object({
+  channel: Type.Object({ id: EntityId, username: Type.String() }),
+  current: Type.Union([StreamInfoSchema, Type.Null()]),
+  past: Type.Array(StreamInfoSchema),
+});
+export type ChannelBody = Static<typeof ChannelBody>;
+
 /** What anyone may know about the site before signing up. */
 export const SiteInfoBody = Type.Object({ registration: Type.Union([Type.Literal('open'), Type.Literal('invite'), Type.Literal('closed')]) });
 export type SiteInfoBody = Static<typeof SiteInfoBody>;

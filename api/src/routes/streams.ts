@@ -17,6 +17,7 @@ export function toStreamInfo(s: StreamWithStreamer, liveViewers?: number): Strea
     startedAt: s.started_at,
     endedAt: s.ended_at,
     createdAt: s.created_at,
+    endReason: s.end_reason,
   };
 }
 

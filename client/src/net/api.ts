@@ -3,6 +3,7 @@ import type {
   AdminStreamListBody,
   AdminUserBody,
   AdminUserListBody,
+  ChannelBody,
   CreateStreamBody,
   DeleteUserBody,
   LogoutUserBody,
@@ -89,6 +90,7 @@ export const restApi = {
   createStream: (body: CreateStreamBody) => call<StreamBody>('POST', '/api/live/create/', body),
   liveStreams: () => call<StreamListBody>('GET', '/api/live/'),
   stream: (id: number) => call<StreamBody>('GET', `/api/live/${id}`),
+  channel: (username: string) => call<ChannelBody>('GET', `/api/channels/${encodeURIComponent(username)}`),
   /** The signed-in user's stream that is not ended; 404 stream_not_found when there is none. */
   myOpenStream: () => call<StreamBody>('GET', '/api/live/mine'),
   stats: (id: number) => call<StatsBody>('GET', `/api/live/${id}/stats`),
