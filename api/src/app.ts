@@ -151,7 +151,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   await app.register(streamRoutes, { now });
   await app.register(metricsRoutes);
   await app.register(adminRoutes, { now, publicUrl: config.publicUrl });
-  await app.register(channelRoutes);
+  await app.register(channelRoutes, { now });
 
   if (config.clientDir && existsSync(config.clientDir)) {
     await app.register(fastifyStatic, { root: config.clientDir, prefix: '/', wildcard: false, index: ['index.html'] });

@@ -88,6 +88,35 @@ describe('community features in Chromium', () => {
     await admin.getByTestId('admin-log').getByText(/stream ended/).first().waitFor();
   });
 
+  it('a streamer unbans from the list in the studio, and the user can join again', async () => {
+    const host = await registerUser(server.url, 'list_streamer');
+    const troll = await registerUser(server.url, 'list_troll');
+    const created = await api(server.url, 'POST', '/api/live/create', { token: host.token, body: { title: 'Moderated' } });
+    const ws = await TestWsClient.connect(server.wsUrl(created.body.stream.id), { token: host.token });
+    await ws.waitFor('connection_established');
+    expect((await ws.request({ type: 'ban_user', userId: troll.id, reason: 'spam links' })).type).toBe('ack');
+    await ws.close();
+
+    const page = await newPage();
+    await page.goto('/login?next=/studio');
+    await page.getByLabel('Username').fill('list_streamer');
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByTestId('auth-submit').click();
+    const bans = page.getByTestId('list-bans');
+    await bans.getByText('list_troll').waitFor();
+    await page.getByTestId('moderation-lists').scrollIntoViewIfNeeded();
+    await shoot(page, 'studio-lists-banned');
+    await bans.getByTestId('list-bans-action').click();
+    await bans.getByText('Nobody.').waitFor();
+    const again = await TestWsClient.connect(server.wsUrl(created.body.stream.id), { token: troll.token });
+    expect((await again.waitFor('connection_established')).type).toBe('connection_established');
+    await again.close();
+    await page.getByTestId('appoint-name').fill('list_troll');
+    await page.getByTestId('appoint').click();
+    await page.getByTestId('list-moderators').getByText('list_troll').waitFor();
+    await shoot(page, 'studio-lists-after');
+  });
+
   it('shows the channel offline after the stream, with it in the past streams, and its summary at /live/<id>', async () => {
     await visitor.goto(`/c/${streamerName}`);
     await visitor.getByTestId('channel-offline').waitFor();

@@ -11,3 +11,4 @@ export * from './moderation.ts';
 export * from './stream-keys.ts';
 export * from './admin.ts';
 export * from './channels.ts';
+export * from './moderation-lists.ts';

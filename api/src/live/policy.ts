@@ -27,6 +27,7 @@ export type Action =
   | 'remove_vip'
   | 'update_chat_settings'
   | 'view_moderation_log'
+  | 'view_moderation_lists'
   | 'view_viewer_list';
 
 /**
@@ -73,6 +74,7 @@ export const POLICY: Readonly<Record<Action, Rule>> = {
   remove_vip: { actors: ['streamer'], targeted: true },
   update_chat_settings: { actors: STAFF, targeted: false },
   view_moderation_log: { actors: STAFF, targeted: false },
+  view_moderation_lists: { actors: STAFF, targeted: false },
   view_viewer_list: { actors: STAFF, targeted: false },
 };
 

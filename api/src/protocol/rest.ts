@@ -37,6 +37,16 @@ export const ChannelBody = Type.Object({
 });
 export type ChannelBody = Static<typeof ChannelBody>;
 
+const ListedPerson = Type.Object({ userId: EntityId, username: Type.String(), since: Type.Integer(), reason: Type.String(), until: Type.Union([Type.Integer(), Type.Null()]) });
+/** The studio's moderation lists (staff only); their actions are the WebSocket's moderation messages. */
+export const ModerationListsBody = Type.Object({
+  moderators: Type.Array(ListedPerson),
+  vips: Type.Array(ListedPerson),
+  bans: Type.Array(ListedPerson),
+  timeouts: Type.Array(ListedPerson),
+});
+export type ModerationListsBody = Static<typeof ModerationListsBody>;
+
 /** What anyone may know about the site before signing up. */
 export const SiteInfoBody = Type.Object({ registration: Type.Union([Type.Literal('open'), Type.Literal('invite'), Type.Literal('closed')]) });
 export type SiteInfoBody = Static<typeof SiteInfoBody>;

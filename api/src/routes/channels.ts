@@ -1,14 +1,26 @@
 import type { FastifyInstance } from 'fastify';
-import { findUserByUsername, listChannelStreams } from '@redred/db';
+import { channelModerationLists, findUserByUsername, listChannelStreams } from '@redred/db';
+import { assertCan, resolveRole } from '../live/policy.ts';
+import { requireUser } from '../plugins/auth.ts';
 import { AppError } from '../errors.ts';
-import { ChannelBody, ErrorBody } from '../protocol/rest.ts';
+import { ChannelBody, ErrorBody, ModerationListsBody } from '../protocol/rest.ts';
 import { toStreamInfo } from './streams.ts';
 
 const PAST_STREAMS = 20;
 const NameParams = { type: 'object', properties: { username: { type: 'string', minLength: 1, maxLength: 64 } }, required: ['username'] } as const;
 
 /** A stable address per streamer: what is on now, and what was. */
-export async function channelRoutes(app: FastifyInstance): Promise<void> {
+const ChannelIdParams = { type: 'object', properties: { channelId: { type: 'string', pattern: '^[1-9][0-9]{0,15}$' } }, required: ['channelId'] } as const;
+
+export async function channelRoutes(app: FastifyInstance, opts: { now: () => number }): Promise<void> {
+  app.get<{ Params: { channelId: string } }>('/api/moderation/:channelId', { schema: { params: ChannelIdParams, response: { 200: ModerationListsBody, '4xx': ErrorBody } } }, async (request) => {
+    const user = requireUser(request);
+    const channelId = Number(request.params.channelId);
+    // The channel's staff only, by the policy table like every moderation decision.
+    assertCan(await resolveRole(app.db, channelId, user.id), 'view_moderation_lists');
+    return channelModerationLists(app.db, channelId, opts.now());
+  });
+
   app.get<{ Params: { username: string } }>('/api/channels/:username', { schema: { params: NameParams, response: { 200: ChannelBody, '4xx': ErrorBody } } }, async (request) => {
     const user = await findUserByUsername(app.db, request.params.username);
     if (!user || user.deleted_at !== null) throw new AppError('user_not_found', 'no such channel');

@@ -7,6 +7,7 @@ import type {
   CreateStreamBody,
   DeleteUserBody,
   LogoutUserBody,
+  ModerationListsBody,
   ResetLinkBody,
   SiteSettingsBody,
   SiteSettingsPatch,
@@ -90,6 +91,7 @@ export const restApi = {
   createStream: (body: CreateStreamBody) => call<StreamBody>('POST', '/api/live/create/', body),
   liveStreams: () => call<StreamListBody>('GET', '/api/live/'),
   stream: (id: number) => call<StreamBody>('GET', `/api/live/${id}`),
+  moderationLists: (channelId: number) => call<ModerationListsBody>('GET', `/api/moderation/${channelId}`),
   channel: (username: string) => call<ChannelBody>('GET', `/api/channels/${encodeURIComponent(username)}`),
   /** The signed-in user's stream that is not ended; 404 stream_not_found when there is none. */
   myOpenStream: () => call<StreamBody>('GET', '/api/live/mine'),

@@ -13,6 +13,7 @@ import { ChatSettingsForm } from '../../components/ChatSettingsForm.tsx';
 import { ConnectionBanner } from '../../components/ConnectionBanner.tsx';
 import { Field } from '../../components/Field.tsx';
 import { Icon } from '../../components/Icon.tsx';
+import { ModerationLists } from '../../components/ModerationLists.tsx';
 import { ModerationLog } from '../../components/ModerationLog.tsx';
 import { StatsPanel } from '../../components/StatsPanel.tsx';
 import { StreamStatus } from '../../components/StreamStatus.tsx';
@@ -231,6 +232,7 @@ function StudioRoom({ streamId, devices, onNewStream }: { streamId: number; devi
         <aside class="studio__side">
           <ChatPanel room={room} loginHref={loginHref} />
           {status !== 'ended' ? <ViewerList room={room} /> : null}
+          {status !== 'ended' && room.stream.me.value ? <ModerationLists room={room} channelId={room.stream.me.value.id} /> : null}
           {status !== 'ended' ? <StreamKeyPanel /> : null}
         </aside>
       </div>
