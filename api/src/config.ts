@@ -79,6 +79,8 @@ export interface AppConfig {
     roomSyncIntervalMs: number;
     /** After a restart, how long a stream the database calls live waits for its streamer to republish; 0 ends it at once. */
     restartGraceMs: number;
+    /** How long a live stream whose publisher (studio or encoder) is gone waits for it before ending with `publisher_lost` (STREAMER_GONE_MS). */
+    streamerGoneMs: number;
   };
 }
 
@@ -119,6 +121,7 @@ export function defaultConfig(overrides: Partial<AppConfig> = {}): AppConfig {
       waitingNoStreamerMs: 30 * 60 * 1000,
       roomSyncIntervalMs: 2000,
       restartGraceMs: 60_000,
+      streamerGoneMs: 3 * 60_000,
     },
     ...overrides,
   };
@@ -225,6 +228,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
       waitingNoStreamerMs: int(env, 'SWEEP_WAITING_MS', d.sweeper.waitingNoStreamerMs, 1000),
       roomSyncIntervalMs: int(env, 'SWEEP_ROOM_SYNC_MS', d.sweeper.roomSyncIntervalMs, 100, 60_000),
       restartGraceMs: int(env, 'RESTART_GRACE_MS', d.sweeper.restartGraceMs, 0, 3600 * 1000),
+      streamerGoneMs: int(env, 'STREAMER_GONE_MS', d.sweeper.streamerGoneMs, 0, 3600 * 1000),
     },
   });
   if (cfg.rtcMinPort >= cfg.rtcMaxPort) throw new ConfigError('RTC_MIN_PORT must be below RTC_MAX_PORT');

@@ -19,7 +19,7 @@ export const END_REASONS = {
   streamerLeft: 'streamer_left',
   /** Live when a server died, and not resumed by its streamer within the restart grace period. */
   serverRestart: 'server_restart',
-  /** Live, and its publisher (browser studio or encoder) gone and not back within the grace period (RESTART_GRACE_MS). */
+  /** Live, and its publisher (browser studio or encoder) gone and not back within STREAMER_GONE_MS. */
   publisherLost: 'publisher_lost',
   /** Ended by a site admin (the admin page); stored as `admin_ended: <the admin's reason>` when one was given. */
   adminEnded: 'admin_ended',
