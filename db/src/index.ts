@@ -12,3 +12,4 @@ export * from './stream-keys.ts';
 export * from './admin.ts';
 export * from './channels.ts';
 export * from './moderation-lists.ts';
+export * from './backup.ts';
