@@ -149,7 +149,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   await app.register(healthRoutes);
   await app.register(authRoutes, { now, sessionTtlMs: config.sessionTtlMs, secureCookies: config.secureCookies, registrationsPerIpPerHour: config.registrationsPerIpPerHour });
   await app.register(streamRoutes, { now });
-  await app.register(metricsRoutes);
+  await app.register(metricsRoutes, { token: config.metricsToken, listen: config.metricsListen });
   await app.register(adminRoutes, { now, publicUrl: config.publicUrl });
   await app.register(channelRoutes, { now });
 

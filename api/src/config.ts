@@ -68,6 +68,10 @@ export interface AppConfig {
   streaming: 'everyone' | 'approved';
   /** Origins allowed to frame the embeddable player `/embed/<username>` (EMBED_ORIGINS); empty: this site only. */
   embedOrigins: string[];
+  /** Bearer token scrapers of /metrics send (METRICS_TOKEN); without it and without `metricsListen`, /metrics refuses. */
+  metricsToken: string | undefined;
+  /** METRICS_HOST (default 127.0.0.1) : METRICS_PORT: /metrics on its own listener instead of the public port. */
+  metricsListen: { host: string; port: number } | undefined;
   /** Built client to serve at `/`, if present. */
   clientDir: string | undefined;
   sweeper: {
@@ -113,6 +117,8 @@ export function defaultConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     registration: 'open',
     streaming: 'everyone',
     embedOrigins: [],
+    metricsToken: undefined,
+    metricsListen: undefined,
     clientDir: undefined,
     sweeper: {
       intervalMs: 60_000,
@@ -178,6 +184,12 @@ function embedOrigins(raw: string | undefined): string[] {
   return list.map((o) => o.replace(/\/$/, ''));
 }
 
+function metricsToken(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < 16) throw new ConfigError('METRICS_TOKEN must be at least 16 characters');
+  return raw;
+}
+
 function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -220,6 +232,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     registration: oneOf(env, 'REGISTRATION', ['open', 'invite', 'closed'] as const, d.registration),
     streaming: oneOf(env, 'STREAMING', ['everyone', 'approved'] as const, d.streaming),
     embedOrigins: embedOrigins(env.EMBED_ORIGINS),
+    metricsToken: metricsToken(env.METRICS_TOKEN),
+    metricsListen: env.METRICS_PORT ? { host: env.METRICS_HOST || '127.0.0.1', port: int(env, 'METRICS_PORT', 0, 1, 65535) } : undefined,
     clientDir: env.CLIENT_DIR ? operatorPath(env.CLIENT_DIR, env) : join(REPO_ROOT, 'client', 'dist'),
     sweeper: {
       intervalMs: int(env, 'SWEEP_INTERVAL_MS', d.sweeper.intervalMs, 1000),
