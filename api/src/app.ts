@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, type RouteOptions } from 'fastify';
 import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
 import fastifyStatic from '@fastify/static';
 import websocket, { type WebSocket } from '@fastify/websocket';
 import type { AppConfig } from './config.ts';
@@ -27,6 +28,8 @@ export interface BuildAppOptions {
   now?: () => number;
   /** Pino logger options; tests pass `false`. */
   logger?: boolean | object;
+  /** Told of every route as it registers (the OpenAPI test lists them all). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 const SECURITY_HEADERS: Record<string, string> = {
@@ -54,6 +57,11 @@ function onWebSocketError(error: Error & { code?: unknown }, socket: WebSocket, 
   socket.terminate();
 }
 
+/** Paths the OpenAPI document describes. */
+export function isRestPath(url: string): boolean {
+  return url.startsWith('/api/') || url === '/health' || url === '/metrics';
+}
+
 /** Builds the whole service; `server.ts` only adds config parsing, signals and `listen`. */
 export async function buildApp(config: AppConfig, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const now = options.now ?? Date.now;
@@ -66,6 +74,8 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     connectionTimeout: 30_000,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
+
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
 
   app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
     if (err instanceof AppError) {
@@ -113,6 +123,17 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
 
   warnOnUndeclaredProxy(app, config);
   await app.register(cookie);
+  // Before any route: the document is built from the routes' TypeBox schemas as they register.
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'RED-RED Live', description: 'REST API (the WebSocket protocol is docs/protocol.md)', version: '0.1.0' },
+      components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'redred_session' }, bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+    // The REST API only: the single-page app's paths and the WebSocket upgrade are not operations.
+    transform: ({ schema, url }) => ({ schema: isRestPath(url) ? schema : { ...schema, hide: true }, url }),
+  });
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(dbPlugin, { dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   await app.register(authPlugin, { now });
   await app.register(sitePlugin, { config });

@@ -3,6 +3,12 @@ import { LIMITS } from './constants.ts';
 import { EntityId, StreamInfoSchema, StreamStatsSchema, WireErrorSchema } from './common.ts';
 
 export const ErrorBody = Type.Object({ error: WireErrorSchema });
+/** A 204: no body. */
+export const NoContent = Type.Null();
+
+/** `:id` of a stream or user in a path: digits, as a string (path parameters are text). */
+export const IdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }) });
+export type IdParams = Static<typeof IdParams>;
 export type ErrorBody = Static<typeof ErrorBody>;
 
 export const Credentials = Type.Object(

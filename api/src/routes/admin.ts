@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import {
   deleteSessionsOf,
@@ -39,11 +40,9 @@ import {
   SiteSettingsSchema,
   UserSearchQuery,
 } from '../protocol/admin.ts';
-import { ErrorBody, StreamBody } from '../protocol/rest.ts';
+import { ErrorBody, IdParams, StreamBody } from '../protocol/rest.ts';
 import { toStreamInfo } from './streams.ts';
 
-const IdParams = { type: 'object', properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,15}$' } }, required: ['id'] } as const;
-type Id = { Params: { id: string } };
 
 /** A reset link is good for a day: long enough to hand over, short enough to go stale. */
 const RESET_LINK_TTL_MS = 24 * 3600 * 1000;
@@ -62,6 +61,8 @@ export interface AdminRoutesOptions {
  * and every change is written with its audit entry in one transaction.
  */
 export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions): Promise<void> {
+  // Route types come from the TypeBox schemas (params, query, body, responses), never written twice.
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const gate = app.siteGate;
 
   async function userOr404(db: Db, id: number): Promise<UserSummary> {
@@ -70,13 +71,13 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     return user;
   }
 
-  app.get('/api/admin/streams', { schema: { response: { 200: AdminStreamListBody, '4xx': ErrorBody } } }, async (request) => {
+  r.get('/api/admin/streams', { schema: { response: { 200: AdminStreamListBody, '4xx': ErrorBody } } }, async (request) => {
     await gate.actor(request.user, 'view_admin');
     const rows = await listStreamsByStatus(app.db, ['waiting', 'live']);
     return { streams: rows.map((s) => toStreamInfo(s, app.rooms.get(s.id)?.viewers.count)) };
   });
 
-  app.post<Id & { Body: EndStreamRequest }>('/api/admin/streams/:id/end', { schema: { params: IdParams, body: EndStreamRequest, response: { 200: StreamBody, '4xx': ErrorBody } } }, async (request) => {
+  r.post('/api/admin/streams/:id/end', { schema: { params: IdParams, body: EndStreamRequest, response: { 200: StreamBody, '4xx': ErrorBody } } }, async (request) => {
     const admin = await gate.actor(request.user, 'end_any_stream');
     const id = Number(request.params.id);
     const reason = (request.body.reason ?? '').trim();
@@ -88,12 +89,12 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     return { stream: toStreamInfo((await getStreamWithStreamer(app.db, id))!) };
   });
 
-  app.get<{ Querystring: UserSearchQuery }>('/api/admin/users', { schema: { querystring: UserSearchQuery, response: { 200: AdminUserListBody, '4xx': ErrorBody } } }, async (request) => {
+  r.get('/api/admin/users', { schema: { querystring: UserSearchQuery, response: { 200: AdminUserListBody, '4xx': ErrorBody } } }, async (request) => {
     await gate.actor(request.user, 'manage_users');
     return { users: await searchUsers(app.db, { query: (request.query.q ?? '').trim(), limit: USER_PAGE }) };
   });
 
-  app.post<Id & { Body: DisableUserRequest }>('/api/admin/users/:id/disable', { schema: { params: IdParams, body: DisableUserRequest, response: { 200: AdminUserBody, '4xx': ErrorBody } } }, async (request) => {
+  r.post('/api/admin/users/:id/disable', { schema: { params: IdParams, body: DisableUserRequest, response: { 200: AdminUserBody, '4xx': ErrorBody } } }, async (request) => {
     const admin = await gate.actor(request.user, 'manage_users');
     const id = Number(request.params.id);
     if (id === admin.id) throw new AppError('invalid_target', 'you cannot disable your own account');
@@ -108,7 +109,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     return { user };
   });
 
-  app.post<Id & { Body: DeleteUserRequest }>('/api/admin/users/:id/delete', { schema: { params: IdParams, body: DeleteUserRequest, response: { 200: DeleteUserBody, '4xx': ErrorBody } } }, async (request) => {
+  r.post('/api/admin/users/:id/delete', { schema: { params: IdParams, body: DeleteUserRequest, response: { 200: DeleteUserBody, '4xx': ErrorBody } } }, async (request) => {
     const admin = await gate.actor(request.user, 'manage_users');
     const id = Number(request.params.id);
     if (id === admin.id) throw new AppError('invalid_target', 'you cannot delete your own account');
@@ -121,7 +122,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     });
   });
 
-  app.post<Id>('/api/admin/users/:id/logout', { schema: { params: IdParams, response: { 200: LogoutUserBody, '4xx': ErrorBody } } }, async (request) => {
+  r.post('/api/admin/users/:id/logout', { schema: { params: IdParams, response: { 200: LogoutUserBody, '4xx': ErrorBody } } }, async (request) => {
     const admin = await gate.actor(request.user, 'manage_users');
     const id = Number(request.params.id);
     return app.db.transaction().execute(async (trx) => {
@@ -132,7 +133,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     });
   });
 
-  app.post<Id>('/api/admin/users/:id/reset-link', { schema: { params: IdParams, response: { 200: ResetLinkBody, '4xx': ErrorBody } } }, async (request) => {
+  r.post('/api/admin/users/:id/reset-link', { schema: { params: IdParams, response: { 200: ResetLinkBody, '4xx': ErrorBody } } }, async (request) => {
     const admin = await gate.actor(request.user, 'manage_users');
     const id = Number(request.params.id);
     const token = newSessionToken();
@@ -149,7 +150,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
   });
 
   const flagRoute = (path: string, action: 'manage_users' | 'approve_streamers', set: (db: Db, id: number, v: boolean) => Promise<boolean>, logAs: (v: boolean) => string) =>
-    app.post<Id & { Body: SetFlagRequest }>(path, { schema: { params: IdParams, body: SetFlagRequest, response: { 200: AdminUserBody, '4xx': ErrorBody } } }, async (request) => {
+    r.post(path, { schema: { params: IdParams, body: SetFlagRequest, response: { 200: AdminUserBody, '4xx': ErrorBody } } }, async (request) => {
       const admin = await gate.actor(request.user, action);
       const id = Number(request.params.id);
       const user = await app.db.transaction().execute(async (trx) => {
@@ -163,12 +164,12 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
   flagRoute('/api/admin/users/:id/admin', 'manage_users', setUserAdmin, (v) => (v ? 'admin_granted' : 'admin_revoked'));
   flagRoute('/api/admin/users/:id/may-stream', 'approve_streamers', setUserMayStream, (v) => (v ? 'streamer_approved' : 'streamer_unapproved'));
 
-  app.get('/api/admin/settings', { schema: { response: { 200: SiteSettingsSchema, '4xx': ErrorBody } } }, async (request) => {
+  r.get('/api/admin/settings', { schema: { response: { 200: SiteSettingsSchema, '4xx': ErrorBody } } }, async (request) => {
     await gate.actor(request.user, 'view_admin');
     return gate.settings();
   });
 
-  app.patch<{ Body: SiteSettingsPatch }>('/api/admin/settings', { schema: { body: SiteSettingsPatch, response: { 200: SiteSettingsSchema, '4xx': ErrorBody } } }, async (request) => {
+  r.patch('/api/admin/settings', { schema: { body: SiteSettingsPatch, response: { 200: SiteSettingsSchema, '4xx': ErrorBody } } }, async (request) => {
     const admin = await gate.actor(request.user, 'manage_site_settings');
     await app.db.transaction().execute(async (trx) => {
       for (const [name, value] of Object.entries(request.body)) {
@@ -180,7 +181,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     return gate.settings();
   });
 
-  app.post<{ Body: CreateInviteRequest }>('/api/admin/invites', { schema: { body: CreateInviteRequest, response: { 201: InviteBody, '4xx': ErrorBody } } }, async (request, reply) => {
+  r.post('/api/admin/invites', { schema: { body: CreateInviteRequest, response: { 201: InviteBody, '4xx': ErrorBody } } }, async (request, reply) => {
     const admin = await gate.actor(request.user, 'create_invites');
     const code = newSessionToken().slice(0, 22);
     const now = opts.now();
@@ -193,7 +194,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     return { code, expiresAt };
   });
 
-  app.get('/api/admin/log', { schema: { response: { 200: AdminLogBody, '4xx': ErrorBody } } }, async (request) => {
+  r.get('/api/admin/log', { schema: { response: { 200: AdminLogBody, '4xx': ErrorBody } } }, async (request) => {
     await gate.actor(request.user, 'view_admin');
     const rows = await listAdminLog(app.db, LOG_PAGE);
     return {

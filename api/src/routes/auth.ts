@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { createUser, deleteSession, findUserByUsername, insertSession, redeemPasswordReset, usernameKey } from '@redred/db';
 import { AppError } from '../errors.ts';
@@ -6,7 +7,7 @@ import { SESSION_COOKIE, hashToken, newSessionToken } from '../auth/tokens.ts';
 import { requireUser } from '../plugins/auth.ts';
 import { SlidingWindowLimiter } from '../security/rateLimiter.ts';
 import { ResetPasswordRequest } from '../protocol/admin.ts';
-import { Credentials, ErrorBody, MeBody, RegisterRequest, SessionBody, SiteInfoBody } from '../protocol/rest.ts';
+import { Credentials, ErrorBody, MeBody, NoContent, RegisterRequest, SessionBody, SiteInfoBody } from '../protocol/rest.ts';
 
 /** Login/register limits: guessing is slow per account and per address, a typo is not punished. */
 const AUTH_LIMITS = {
@@ -24,6 +25,8 @@ export interface AuthRoutesOptions {
 }
 
 export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions): Promise<void> {
+  // Route types come from the TypeBox schemas (params, query, body, responses), never written twice.
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const failuresByUser = new SlidingWindowLimiter(AUTH_LIMITS.failuresPerUsername, AUTH_LIMITS.failureWindowMs);
   const failuresByIp = new SlidingWindowLimiter(AUTH_LIMITS.failuresPerIp, AUTH_LIMITS.failureWindowMs);
   const registrations = new SlidingWindowLimiter(opts.registrationsPerIpPerHour, AUTH_LIMITS.registrationWindowMs);
@@ -54,9 +57,9 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     return { user: { id: user.id, username: user.username }, token, expiresAt };
   }
 
-  app.get('/api/site', { schema: { response: { 200: SiteInfoBody } } }, async () => ({ registration: (await app.siteGate.settings()).registration }));
+  r.get('/api/site', { schema: { response: { 200: SiteInfoBody } } }, async () => ({ registration: (await app.siteGate.settings()).registration }));
 
-  app.post<{ Body: RegisterRequest }>('/api/auth/register', { schema: { body: RegisterRequest, response: { 201: SessionBody, '4xx': ErrorBody } } }, async (request, reply) => {
+  r.post('/api/auth/register', { schema: { body: RegisterRequest, response: { 201: SessionBody, '4xx': ErrorBody } } }, async (request, reply) => {
     const { username: rawName, password, inviteCode } = request.body;
     const username = validateUsername(rawName);
     validatePassword(password);
@@ -74,7 +77,7 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     return startSession(reply, created.user);
   });
 
-  app.post<{ Body: Credentials }>('/api/auth/login', { schema: { body: Credentials, response: { 200: SessionBody, '4xx': ErrorBody } } }, async (request, reply) => {
+  r.post('/api/auth/login', { schema: { body: Credentials, response: { 200: SessionBody, '4xx': ErrorBody } } }, async (request, reply) => {
     const { username, password } = request.body;
     const now = opts.now();
     const userKey = usernameKey(username.trim());
@@ -97,25 +100,23 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     return startSession(reply, user);
   });
 
-  app.post('/api/auth/logout', async (request, reply) => {
+  r.post('/api/auth/logout', { schema: { response: { 204: NoContent } } }, async (request, reply) => {
     if (request.sessionTokenHash) await deleteSession(app.db, request.sessionTokenHash);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
-    reply.code(204);
-    return reply.send();
+    return reply.code(204).send(null);
   });
 
-  app.get('/api/auth/me', { schema: { response: { 200: MeBody, '4xx': ErrorBody } } }, async (request) => {
+  r.get('/api/auth/me', { schema: { response: { 200: MeBody, '4xx': ErrorBody } } }, async (request) => {
     const user = requireUser(request);
     return { user, admin: (await app.siteGate.siteRole(user)) === 'admin' };
   });
 
   // The one-time link a site admin made (routes/admin.ts): a new password, every session ended.
-  app.post<{ Body: ResetPasswordRequest }>('/api/auth/reset-password', { schema: { body: ResetPasswordRequest, response: { '4xx': ErrorBody } } }, async (request, reply) => {
+  r.post('/api/auth/reset-password', { schema: { body: ResetPasswordRequest, response: { 204: NoContent, '4xx': ErrorBody } } }, async (request, reply) => {
     validatePassword(request.body.password);
     const passwordHash = await hashPassword(request.body.password);
     const done = await app.db.transaction().execute((trx) => redeemPasswordReset(trx, { tokenHash: hashToken(request.body.token), passwordHash, now: opts.now() }));
     if (!done) throw new AppError('invalid_reset_token', 'this reset link is unknown, used or expired; ask an admin for a new one');
-    reply.code(204);
-    return reply.send();
+    return reply.code(204).send(null);
   });
 }

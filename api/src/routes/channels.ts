@@ -1,3 +1,5 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { channelModerationLists, findUserByUsername, listChannelStreams } from '@redred/db';
 import { assertCan, resolveRole } from '../live/policy.ts';
@@ -7,13 +9,15 @@ import { ChannelBody, ErrorBody, ModerationListsBody } from '../protocol/rest.ts
 import { toStreamInfo } from './streams.ts';
 
 const PAST_STREAMS = 20;
-const NameParams = { type: 'object', properties: { username: { type: 'string', minLength: 1, maxLength: 64 } }, required: ['username'] } as const;
+const NameParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 64 }) });
 
 /** A stable address per streamer: what is on now, and what was. */
-const ChannelIdParams = { type: 'object', properties: { channelId: { type: 'string', pattern: '^[1-9][0-9]{0,15}$' } }, required: ['channelId'] } as const;
+const ChannelIdParams = Type.Object({ channelId: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }) });
 
 export async function channelRoutes(app: FastifyInstance, opts: { now: () => number }): Promise<void> {
-  app.get<{ Params: { channelId: string } }>('/api/moderation/:channelId', { schema: { params: ChannelIdParams, response: { 200: ModerationListsBody, '4xx': ErrorBody } } }, async (request) => {
+  // Route types come from the TypeBox schemas (params, query, body, responses), never written twice.
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  r.get('/api/moderation/:channelId', { schema: { params: ChannelIdParams, response: { 200: ModerationListsBody, '4xx': ErrorBody } } }, async (request) => {
     const user = requireUser(request);
     const channelId = Number(request.params.channelId);
     // The channel's staff only, by the policy table like every moderation decision.
@@ -21,7 +25,7 @@ export async function channelRoutes(app: FastifyInstance, opts: { now: () => num
     return channelModerationLists(app.db, channelId, opts.now());
   });
 
-  app.get<{ Params: { username: string } }>('/api/channels/:username', { schema: { params: NameParams, response: { 200: ChannelBody, '4xx': ErrorBody } } }, async (request) => {
+  r.get('/api/channels/:username', { schema: { params: NameParams, response: { 200: ChannelBody, '4xx': ErrorBody } } }, async (request) => {
     const user = await findUserByUsername(app.db, request.params.username);
     if (!user || user.deleted_at !== null) throw new AppError('user_not_found', 'no such channel');
     const [open, past] = await Promise.all([listChannelStreams(app.db, user.id, { ended: false, limit: 1 }), listChannelStreams(app.db, user.id, { ended: true, limit: PAST_STREAMS })]);
