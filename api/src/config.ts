@@ -72,6 +72,11 @@ export interface AppConfig {
   metricsToken: string | undefined;
   /** METRICS_HOST (default 127.0.0.1) : METRICS_PORT: /metrics on its own listener instead of the public port. */
   metricsListen: { host: string; port: number } | undefined;
+  /** WEBHOOK_URLS (comma-separated) get signed events; WEBHOOK_SECRET signs them (docs/webhooks.md). */
+  webhookUrls: string[];
+  webhookSecret: string | undefined;
+  /** Waits before each webhook retry; not read from the environment (tests shorten it). */
+  webhookBackoffMs: number[];
   /** Built client to serve at `/`, if present. */
   clientDir: string | undefined;
   sweeper: {
@@ -119,6 +124,9 @@ export function defaultConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     embedOrigins: [],
     metricsToken: undefined,
     metricsListen: undefined,
+    webhookUrls: [],
+    webhookSecret: undefined,
+    webhookBackoffMs: [1_000, 5_000, 30_000, 120_000, 600_000],
     clientDir: undefined,
     sweeper: {
       intervalMs: 60_000,
@@ -184,6 +192,22 @@ function embedOrigins(raw: string | undefined): string[] {
   return list.map((o) => o.replace(/\/$/, ''));
 }
 
+function webhooks(env: NodeJS.ProcessEnv): { webhookUrls: string[]; webhookSecret: string | undefined } {
+  const webhookUrls = (env.WEBHOOK_URLS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const url of webhookUrls) {
+    let scheme = '';
+    try {
+      scheme = new URL(url).protocol;
+    } catch {
+      scheme = '';
+    }
+    if (scheme !== 'https:' && scheme !== 'http:') throw new ConfigError(`WEBHOOK_URLS must list http(s) URLs, got "${url}"`);
+  }
+  const webhookSecret = env.WEBHOOK_SECRET || undefined;
+  if (webhookUrls.length > 0 && (webhookSecret?.length ?? 0) < 16) throw new ConfigError('WEBHOOK_URLS needs WEBHOOK_SECRET (at least 16 characters) to sign the events');
+  return { webhookUrls, webhookSecret };
+}
+
 function metricsToken(raw: string | undefined): string | undefined {
   if (raw === undefined || raw === '') return undefined;
   if (raw.length < 16) throw new ConfigError('METRICS_TOKEN must be at least 16 characters');
@@ -233,6 +257,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     streaming: oneOf(env, 'STREAMING', ['everyone', 'approved'] as const, d.streaming),
     embedOrigins: embedOrigins(env.EMBED_ORIGINS),
     metricsToken: metricsToken(env.METRICS_TOKEN),
+    ...webhooks(env),
     metricsListen: env.METRICS_PORT ? { host: env.METRICS_HOST || '127.0.0.1', port: int(env, 'METRICS_PORT', 0, 1, 65535) } : undefined,
     clientDir: env.CLIENT_DIR ? operatorPath(env.CLIENT_DIR, env) : join(REPO_ROOT, 'client', 'dist'),
     sweeper: {

@@ -4,6 +4,7 @@ import type { WorkerPool } from '@redred/sfu';
 import type { AppConfig } from '../config.ts';
 import type { RoomBus } from './bus.ts';
 import type { SiteGate } from './gate.ts';
+import type { WebhookSender } from '../webhooks/sender.ts';
 
 /** What the live subsystem needs from the app: passed explicitly, no globals. */
 export interface LiveContext {
@@ -16,4 +17,6 @@ export interface LiveContext {
   bus: RoomBus;
   /** Site-wide decisions (who may stream). */
   site: SiteGate;
+  /** Signed events to WEBHOOK_URLS; `emit` never blocks. */
+  webhooks: WebhookSender;
 }

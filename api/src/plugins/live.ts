@@ -4,6 +4,7 @@ import { InProcessRoomBus } from '../live/bus.ts';
 import type { LiveContext } from '../live/context.ts';
 import { RoomRegistry } from '../live/rooms.ts';
 import { registerLiveWebSocket } from '../live/websocket.ts';
+import { WebhookSender } from '../webhooks/sender.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -22,7 +23,8 @@ export const livePlugin = fp<{ config: AppConfig; now: () => number }>(
       // (history then live comments, end then close): until they do not, a node runs alone.
       log.warn('REDIS_URL is set, but rooms do not use the Redis room bus yet: this node serves its own sockets only (docs/scaling.md)');
     }
-    const ctx: LiveContext = { db: app.db, now: opts.now, log, pool: app.sfu.pool, config: opts.config, bus, site: app.siteGate };
+    const webhooks = new WebhookSender({ urls: opts.config.webhookUrls, secret: opts.config.webhookSecret ?? '', backoffMs: opts.config.webhookBackoffMs, log: app.log.child({ module: 'webhooks' }), now: opts.now });
+    const ctx: LiveContext = { db: app.db, now: opts.now, log, pool: app.sfu.pool, config: opts.config, bus, site: app.siteGate, webhooks };
     const rooms = new RoomRegistry(ctx);
     app.decorate('rooms', rooms);
     app.decorate('liveContext', ctx);
@@ -31,6 +33,7 @@ export const livePlugin = fp<{ config: AppConfig; now: () => number }>(
       // Rooms first (whichever onClose hook runs first does it): their last events still reach the bus.
       await rooms.closeAll();
       bus.close();
+      webhooks.close();
     });
   },
   { name: 'redred-live', dependencies: ['redred-db', 'redred-site', 'redred-sfu', '@fastify/websocket'] },
