@@ -9,6 +9,7 @@ import { AppError, isStorageUnavailable } from './errors.ts';
 import { CLOSE_CODES, LIMITS } from './protocol/constants.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { sitePlugin } from './plugins/site.ts';
+import { visitorPlugin } from './plugins/visitor.ts';
 import { dbPlugin } from './plugins/db.ts';
 import { sfuPlugin } from './plugins/sfu.ts';
 import { livePlugin } from './plugins/live.ts';
@@ -137,6 +138,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   await app.register(dbPlugin, { dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   await app.register(authPlugin, { now });
   await app.register(sitePlugin, { config });
+  await app.register(visitorPlugin, { secureCookies: config.secureCookies });
 
   // CSRF: a write authenticated by cookie must come from an allowed origin.
   // Bearer-token writes carry no ambient authority, so they need no check.

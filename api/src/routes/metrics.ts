@@ -115,7 +115,7 @@ async function metrics(app: FastifyInstance, opts: MetricsOptions): Promise<void
 
   new Gauge({
     name: 'redred_viewers',
-    help: 'People watching, summed over live rooms (accounts counted once, each anonymous socket once; the streamer is not a viewer).',
+    help: 'People watching, summed over live rooms (accounts counted once, each anonymous visitor once by its first-party cookie; the streamer is not a viewer).',
     registers: [register],
     collect() {
       this.set(rooms().reduce((n, r) => n + r.viewers.count, 0));
