@@ -1,9 +1,10 @@
 import { buildMediaHarness } from '../api/src/testing/browser/build.ts';
 import { launchChromium } from '../api/src/testing/chromium.ts';
-import { api, registerUser, startTestServer } from '../api/src/testing/server.ts';
+import { openHarnessPage, publishFromHarness } from '../api/src/testing/browser/pages.ts';
+import { startTestServer } from '../api/src/testing/server.ts';
 import { median } from './bench-db.ts';
 
-declare const harness: { publish(id: number): Promise<unknown>; watch(id: number): Promise<void>; timeToFirstFrame(): number };
+declare const harness: { watch(id: number): Promise<void>; timeToFirstFrame(): number };
 
 /** Time from a viewer's WebSocket connect to its first decoded frame, over `joins` fresh joins of one live stream. */
 export async function runMediaBench(opts: { joins?: number } = {}) {
@@ -12,25 +13,15 @@ export async function runMediaBench(opts: { joins?: number } = {}) {
   const srv = await startTestServer({ clientDir, mediasoupWorkers: 2 });
   const browser = await launchChromium();
   try {
-    const streamer = await registerUser(srv.url, 'bench_streamer');
-    const id = (await api(srv.url, 'POST', '/api/live/create/', { token: streamer.token, body: { title: 'bench' } })).body.stream.id as number;
-    const sctx = await browser.newContext();
-    await sctx.addCookies([{ name: 'redred_session', value: streamer.token, url: srv.url }]);
-    const sp = await sctx.newPage();
-    await sp.goto(srv.url + '/');
-    await sp.waitForFunction(() => document.title === 'harness ready');
-    await sp.evaluate((sid) => harness.publish(sid), id);
+    const { streamId: id } = await publishFromHarness(browser, srv.url, 'bench_streamer', 'bench');
     await new Promise((r) => setTimeout(r, 3000));
     const ttff: number[] = [];
     for (let i = 0; i < joins; i++) {
-      const ctx = await browser.newContext();
-      const page = await ctx.newPage();
-      await page.goto(srv.url + '/');
-      await page.waitForFunction(() => document.title === 'harness ready');
+      const page = await openHarnessPage(browser, srv.url);
       await page.evaluate((sid) => harness.watch(sid), id);
       await page.waitForFunction(() => harness.timeToFirstFrame() > 0, undefined, { timeout: 15_000 });
       ttff.push(await page.evaluate(() => harness.timeToFirstFrame()));
-      await ctx.close();
+      await page.context().close();
     }
     const sorted = [...ttff].sort((a, b) => a - b);
     return { 'viewer connect → first decoded frame, median ms': median(ttff), 'min ms': sorted[0]!, 'max ms': sorted[sorted.length - 1]!, joins };

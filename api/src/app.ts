@@ -16,6 +16,8 @@ import { livePlugin } from './plugins/live.ts';
 import { lifecyclePlugin } from './plugins/lifecycle.ts';
 import { whipPlugin } from './plugins/whip.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { recordingPlugin } from './plugins/recording.ts';
+import { recordingRoutes } from './routes/recordings.ts';
 import { authRoutes } from './routes/auth.ts';
 import { channelRoutes } from './routes/channels.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -167,6 +169,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   await app.register(sfuPlugin, { config });
   await app.register(livePlugin, { config, now });
   await app.register(lifecyclePlugin, { config });
+  await app.register(recordingPlugin, { config, now });
   await app.register(whipPlugin, { config, now });
 
   await app.register(healthRoutes);
@@ -175,6 +178,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   await app.register(metricsRoutes, { token: config.metricsToken, listen: config.metricsListen });
   await app.register(adminRoutes, { now, publicUrl: config.publicUrl });
   await app.register(channelRoutes, { now });
+  await app.register(recordingRoutes);
 
   if (config.clientDir && existsSync(config.clientDir)) {
     await app.register(fastifyStatic, { root: config.clientDir, prefix: '/', wildcard: false, index: ['index.html'] });

@@ -73,3 +73,21 @@ describe('documentation', () => {
     expect([...read].filter((name) => !table.includes(`\`${name}\``))).toEqual([]);
   });
 });
+
+describe('media ports and addresses', () => {
+  it('serves media on RTC_PORT + worker index, pipes from a small range, announces a hostname', () => {
+    const config = configFromEnv({ RTC_PORT: '41000', RTC_ANNOUNCED_ADDRESS: 'media.example.org' });
+    expect(config.rtcPort).toBe(41000);
+    expect([config.rtcMinPort, config.rtcMaxPort]).toEqual([40100, 40999]);
+    expect(config.rtcAnnouncedAddress).toBe('media.example.org');
+  });
+
+  it('still reads the deprecated RTC_ANNOUNCED_IP, and RTC_ANNOUNCED_ADDRESS wins over it', () => {
+    expect(configFromEnv({ RTC_ANNOUNCED_IP: '203.0.113.7' }).rtcAnnouncedAddress).toBe('203.0.113.7');
+    expect(configFromEnv({ RTC_ANNOUNCED_IP: '203.0.113.7', RTC_ANNOUNCED_ADDRESS: 'media.example.org' }).rtcAnnouncedAddress).toBe('media.example.org');
+  });
+
+  it('refuses an RTC_PORT that is not a port, with invalid_config', () => {
+    expect(() => configFromEnv({ RTC_PORT: '70000' })).toThrowError(expect.objectContaining({ code: 'invalid_config' }) as Error);
+  });
+});

@@ -31,9 +31,12 @@ export interface AppConfig {
   /** `redis://…` (REDIS_URL): the Redis a cluster's room bus runs on. Cluster mode needs it (docs/scaling.md). */
   redisUrl: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  /** Address mediasoup binds for RTC; `rtcAnnouncedIp` is what goes into ICE candidates (public IP behind NAT). */
+  /** Address mediasoup binds for RTC; `rtcAnnouncedAddress` (IP or hostname) is what goes into ICE candidates (behind NAT). */
   rtcListenIp: string;
-  rtcAnnouncedIp: string | undefined;
+  rtcAnnouncedAddress: string | undefined;
+  /** UDP + TCP media port of the first worker; worker i uses rtcPort + i. 0: any free port (tests). */
+  rtcPort: number;
+  /** Pipe transport ports (fan-out between workers), split between workers. */
   rtcMinPort: number;
   rtcMaxPort: number;
   mediasoupWorkers: number;
@@ -79,6 +82,20 @@ export interface AppConfig {
   webhookBackoffMs: number[];
   /** Built client to serve at `/`, if present. */
   clientDir: string | undefined;
+  /** Recordings (docs/recording.md): files under DATA_DIR/recordings/. */
+  recording: {
+    /** Days a finished recording is kept (RECORDING_RETENTION_DAYS); 0 keeps them. */
+    retentionDays: number;
+    /** Total size of recordings, in GB (RECORDING_MAX_GB); the oldest go first; 0: no quota. */
+    maxGb: number;
+    /** Segment length (RECORDING_SEGMENT_SECONDS): at most this much is lost when a recorder dies. */
+    segmentSeconds: number;
+    /** Recorders stop (reason `disk_low`) when the disk has less free space, in MB (RECORDING_MIN_FREE_MB). */
+    minFreeMb: number;
+    /** ffmpeg and ffprobe (FFMPEG_PATH, FFPROBE_PATH): Debian's `ffmpeg` package. */
+    ffmpegPath: string;
+    ffprobePath: string;
+  };
   sweeper: {
     intervalMs: number;
     maxLiveMs: number;
@@ -102,9 +119,10 @@ export function defaultConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     redisUrl: undefined,
     logLevel: 'info',
     rtcListenIp: '127.0.0.1',
-    rtcAnnouncedIp: undefined,
-    rtcMinPort: 40000,
-    rtcMaxPort: 49999,
+    rtcAnnouncedAddress: undefined,
+    rtcPort: 40000,
+    rtcMinPort: 40100,
+    rtcMaxPort: 40999,
     mediasoupWorkers: Math.max(1, cpus().length),
     maxConsumersPerRouter: 250,
     allowedOrigins: [],
@@ -128,6 +146,7 @@ export function defaultConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     webhookSecret: undefined,
     webhookBackoffMs: [1_000, 5_000, 30_000, 120_000, 600_000],
     clientDir: undefined,
+    recording: { retentionDays: 30, maxGb: 50, segmentSeconds: 60, minFreeMb: 1024, ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe' },
     sweeper: {
       intervalMs: 60_000,
       maxLiveMs: 4 * 3600 * 1000,
@@ -236,7 +255,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     redisUrl: serviceUrl(env, 'REDIS_URL', ['redis', 'rediss']),
     logLevel: level,
     rtcListenIp: env.RTC_LISTEN_IP || d.rtcListenIp,
-    rtcAnnouncedIp: env.RTC_ANNOUNCED_IP || undefined,
+    // RTC_ANNOUNCED_IP: the deprecated name, from before hostnames were allowed.
+    rtcAnnouncedAddress: env.RTC_ANNOUNCED_ADDRESS || env.RTC_ANNOUNCED_IP || undefined,
+    rtcPort: int(env, 'RTC_PORT', d.rtcPort, 0, 65535),
     rtcMinPort: int(env, 'RTC_MIN_PORT', d.rtcMinPort, 1024, 65535),
     rtcMaxPort: int(env, 'RTC_MAX_PORT', d.rtcMaxPort, 1024, 65535),
     mediasoupWorkers: int(env, 'MEDIASOUP_WORKERS', d.mediasoupWorkers, 1, 64),
@@ -260,6 +281,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     ...webhooks(env),
     metricsListen: env.METRICS_PORT ? { host: env.METRICS_HOST || '127.0.0.1', port: int(env, 'METRICS_PORT', 0, 1, 65535) } : undefined,
     clientDir: env.CLIENT_DIR ? operatorPath(env.CLIENT_DIR, env) : join(REPO_ROOT, 'client', 'dist'),
+    recording: {
+      retentionDays: int(env, 'RECORDING_RETENTION_DAYS', d.recording.retentionDays, 0, 36_500),
+      maxGb: int(env, 'RECORDING_MAX_GB', d.recording.maxGb, 0, 1_000_000),
+      segmentSeconds: int(env, 'RECORDING_SEGMENT_SECONDS', d.recording.segmentSeconds, 2, 3600),
+      minFreeMb: int(env, 'RECORDING_MIN_FREE_MB', d.recording.minFreeMb, 0, 10_000_000),
+      ffmpegPath: env.FFMPEG_PATH || d.recording.ffmpegPath,
+      ffprobePath: env.FFPROBE_PATH || d.recording.ffprobePath,
+    },
     sweeper: {
       intervalMs: int(env, 'SWEEP_INTERVAL_MS', d.sweeper.intervalMs, 1000),
       maxLiveMs: int(env, 'SWEEP_MAX_LIVE_MS', d.sweeper.maxLiveMs, 1000),

@@ -22,6 +22,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   stream_not_found: 404,
   user_not_found: 404,
   comment_not_found: 404,
+  recording_not_found: 404,
+  range_not_satisfiable: 416,
   username_taken: 409,
   stream_already_open: 409,
   payload_too_large: 413,

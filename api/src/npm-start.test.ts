@@ -36,7 +36,7 @@ describe('npm start, as the README says', () => {
     const dataDir = join(REPO_ROOT, 'data');
     if (!existsSync(dataDir)) cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     // PORT=0: the kernel picks a free port and the server logs the URL it got.
-    server = await startNpmStart({ PORT: '0' });
+    server = await startNpmStart({ PORT: '0', RTC_PORT: '0' });
 
     expect(server.dataDir).toBe(dataDir);
     // Production runs JavaScript: no TypeScript loader in the server's command line.
@@ -58,7 +58,7 @@ describe('npm start, as the README says', () => {
   it('stops everything it started when npm gets SIGTERM: clients get 1001, no node or mediasoup-worker is left', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'redred-npm-start-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    server = await startNpmStart({ PORT: '0', DATA_DIR: dataDir });
+    server = await startNpmStart({ PORT: '0', RTC_PORT: '0', DATA_DIR: dataDir });
     const group = server.child.pid!;
     const host = await registerUser(server.url, 'npm_start_host');
     const created = await api(server.url, 'POST', '/api/live/create/', { token: host.token, body: { title: 'stop me' } });

@@ -13,3 +13,4 @@ export * from './admin.ts';
 export * from './channels.ts';
 export * from './moderation-lists.ts';
 export * from './backup.ts';
+export * from './recordings.ts';

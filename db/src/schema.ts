@@ -58,6 +58,8 @@ export interface LiveStreamsTable {
   last_viewer_at: Millis | null;
   /** Last time a server saw the streamer's socket connected, refreshed while it stays; null: never (waiting rule input). */
   streamer_seen_at: Millis | null;
+  /** 1: the streamer asked for a recording of this stream (docs/recording.md). */
+  record: ColumnType<number, number | undefined, number>;
 }
 
 export interface CommentsTable {
@@ -183,6 +185,32 @@ export interface SiteSettingsTable {
   updated_at: Millis;
 }
 
+export type RecordingStatus = 'recording' | 'ready' | 'partial' | 'failed';
+
+export interface RecordingSettingsTable {
+  channel_id: number;
+  /** 1: new streams of this channel are recorded unless the streamer says otherwise. */
+  record_by_default: ColumnType<number, number | undefined, number>;
+  updated_at: Millis;
+}
+
+export interface RecordingsTable {
+  id: Generated<number>;
+  stream_id: number;
+  channel_id: number;
+  /** recording: a recorder may be writing; ready: one finished file; partial: finished from what a crash left; failed: nothing playable. */
+  status: RecordingStatus;
+  container: string;
+  private: ColumnType<number, number | undefined, number>;
+  started_at: Millis;
+  ended_at: Millis | null;
+  duration_ms: ColumnType<number, number | undefined, number>;
+  size_bytes: ColumnType<number, number | undefined, number>;
+  segments: ColumnType<number, number | undefined, number>;
+  /** Why recording stopped early (disk_low, …), or null. */
+  stop_reason: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -200,6 +228,8 @@ export interface Database {
   password_resets: PasswordResetsTable;
   invites: InvitesTable;
   site_settings: SiteSettingsTable;
+  recording_settings: RecordingSettingsTable;
+  recordings: RecordingsTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -211,3 +241,4 @@ export type Comment = Selectable<CommentsTable>;
 export type ModerationLogEntry = Selectable<ModerationLogTable>;
 export type ChatSettingsRow = Selectable<ChatSettingsTable>;
 export type AdminLogEntry = Selectable<AdminLogTable>;
+export type Recording = Selectable<RecordingsTable>;

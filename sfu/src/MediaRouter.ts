@@ -92,10 +92,12 @@ export abstract class MediaRouter extends TypedEmitter<MediaRouterEvents> {
     if (direction === 'recv') this.#pendingRecvTransports++;
     let transport: ms.WebRtcTransport;
     try {
-      const { listenIp, announcedIp, initialAvailableOutgoingBitrate } = this.ctx.config;
+      const webRtcServer = this.ctx.webRtcServer(this.worker);
+      const { initialAvailableOutgoingBitrate } = this.ctx.config;
       transport = await callMediasoup('create transport', () =>
         this.router.createWebRtcTransport({
-          listenIps: [{ ip: listenIp, announcedIp }],
+          webRtcServer,
+          // UDP first; TCP on the same port for networks that block UDP.
           enableUdp: true,
           enableTcp: true,
           preferUdp: true,

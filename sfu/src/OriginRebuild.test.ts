@@ -12,7 +12,7 @@ let ctx: Ctx;
 
 beforeEach(async () => {
   const logger = captureLogger();
-  const pool = await WorkerPool.create({ numWorkers: 2, rtcMinPort: 45000, rtcMaxPort: 45999 }, { logger });
+  const pool = await WorkerPool.create({ numWorkers: 2, rtcPort: 0, rtcMinPort: 45000, rtcMaxPort: 45999 }, { logger });
   const stream = await StreamRouter.create(pool, 'stream-1', { maxConsumersPerRouter: 2 });
   ctx = { pool, stream };
 });

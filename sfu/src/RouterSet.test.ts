@@ -13,7 +13,7 @@ let ctx: Ctx;
 
 beforeEach(async () => {
   const logger = captureLogger();
-  const pool = await WorkerPool.create({ numWorkers: 2, rtcMinPort: 44000, rtcMaxPort: 44999 }, { logger });
+  const pool = await WorkerPool.create({ numWorkers: 2, rtcPort: 0, rtcMinPort: 44000, rtcMaxPort: 44999 }, { logger });
   const stream = await StreamRouter.create(pool, 'stream-1', { maxConsumersPerRouter: 2 });
   ctx = { pool, stream, logger };
 });

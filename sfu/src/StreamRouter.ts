@@ -3,6 +3,7 @@ import { moduleLogger, type SfuLogger } from './logger.ts';
 import { OriginRebuild } from './OriginRebuild.ts';
 import { OriginRouter } from './OriginRouter.ts';
 import { PeerMedia } from './PeerMedia.ts';
+import { RecorderTap, type RecorderTapRequest } from './RecorderTap.ts';
 import type { PeerTransport } from './PeerTransport.ts';
 import { RouterSet } from './RouterSet.ts';
 import { isLayerPreference, type StreamConsumer } from './StreamConsumer.ts';
@@ -33,9 +34,6 @@ import type {
   TransportOffer,
 } from './StreamRouterTypes.ts';
 
-/** CALIBRATION.md: re-requesting a keyframe at these delays fixed 10 of 11 stalled joins. */
-const DEFAULT_KEYFRAME_RETRY_DELAYS_MS = [700, 1400] as const;
-
 const SOURCE_KIND: Record<ProducerSource, MediaKind> = {
   camera: 'video',
   microphone: 'audio',
@@ -49,8 +47,8 @@ const SOURCE_KIND: Record<ProducerSource, MediaKind> = {
  * The work is done by objects that each own one resource: a RouterSet (the
  * origin router with the producers, and fan-out routers piped from it on
  * other workers once it carries `maxConsumersPerRouter` consumers), one
- * PeerMedia per peer, PeerTransports, StreamProducers and StreamConsumers
- * (with their keyframe retries). This class wires them to the api's events.
+ * PeerMedia per peer, PeerTransports, StreamProducers and StreamConsumers.
+ * This class wires them to the api's events.
  *
  * Worker death: if the origin's worker dies every router is dropped, a new
  * origin is made on a live worker and `mediareset` (scope 'all') is emitted:
@@ -78,7 +76,7 @@ export class StreamRouter extends TypedEmitter<StreamRouterEvents> {
       config: pool.config,
       log,
       timer: options.timer ?? systemTimer,
-      keyFrameRetryDelaysMs: options.keyFrameRetryDelaysMs ?? DEFAULT_KEYFRAME_RETRY_DELAYS_MS,
+      webRtcServer: (worker) => pool.webRtcServer(worker),
     };
     const origin = await OriginRouter.create(await pool.leastLoadedWorker(), ctx);
     return new StreamRouter(pool, ctx, origin, options.maxConsumersPerRouter ?? pool.config.maxConsumersPerRouter);
@@ -204,6 +202,15 @@ export class StreamRouter extends TypedEmitter<StreamRouterEvents> {
     const producer = this.#routers.origin.producer(producerId);
     if (!producer || producer.peerId !== peerId) throw new SfuError('producer_not_found', `producer ${producerId} not found`);
     return producer.streams();
+  }
+
+  /** The recorder's tap on the origin: top video layer and audio, paused (RecorderTap). Closes with the origin router. */
+  async createRecorderTap(request: RecorderTapRequest): Promise<RecorderTap> {
+    await this.#whenUsable();
+    const tap = await RecorderTap.create(this.#routers.origin, this.#ctx, request);
+    if (this.#closed) tap.close();
+    this.#assertOpen();
+    return tap;
   }
 
   getProducers(): ProducerInfo[] {

@@ -86,14 +86,9 @@ export type StreamRouterEvents = {
 export interface StreamRouterOptions {
   /** Defaults to the pool's config.maxConsumersPerRouter. */
   maxConsumersPerRouter?: number;
-  /**
-   * Extra keyframe requests after resumeConsumer, in ms (one is sent at once).
-   * Works around 3.8.4's simulcast first-frame stall (CALIBRATION.md).
-   */
-  keyFrameRetryDelaysMs?: readonly number[];
   /** Defaults to the pool's logger. */
   logger?: SfuLogger;
-  /** Runs the keyframe retries and the rebuild back-off; defaults to setTimeout. Tests pass a manual one. */
+  /** Runs the rebuild back-off after the origin's worker died; defaults to setTimeout. */
   timer?: Timer;
 }
 
@@ -103,7 +98,8 @@ export interface MediaContext {
   readonly config: SfuConfig;
   readonly log: SfuLogger;
   readonly timer: Timer;
-  readonly keyFrameRetryDelaysMs: readonly number[];
+  /** The WebRtcServer of a worker (the pool's): every WebRtcTransport is served on its port. */
+  readonly webRtcServer: (worker: ms.Worker) => ms.WebRtcServer;
 }
 
 /** A transport's connection state and byte counters: liveness for peers without a socket (WHIP, WHEP). */

@@ -1,14 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { resolveSfuConfig, workerPortRange } from './config.ts';
+import { resolveSfuConfig, workerListenPort, workerPortRange } from './config.ts';
 import { SfuError } from './errors.ts';
 import { captureLogger, nextEvent } from './testFixtures.ts';
 import { WorkerPool } from './WorkerPool.ts';
 
-const PORTS = { rtcMinPort: 43000, rtcMaxPort: 43199 };
+const PORTS = { rtcPort: 0, rtcMinPort: 43000, rtcMaxPort: 43199 };
 
 describe('SfuConfig', () => {
-  it('splits the RTC port range between workers without overlap', () => {
-    const config = resolveSfuConfig({ numWorkers: 3, rtcMinPort: 40000, rtcMaxPort: 40299 });
+  it('splits the pipe port range between workers without overlap', () => {
+    const config = resolveSfuConfig({ numWorkers: 3, rtcMinPort: 40000, rtcMaxPort: 40299, rtcPort: 39000 });
     const ranges = [0, 1, 2].map((slot) => workerPortRange(config, slot));
     expect(ranges).toEqual([
       { rtcMinPort: 40000, rtcMaxPort: 40099 },
@@ -23,8 +23,11 @@ describe('SfuConfig', () => {
     );
   });
 
-  it('defaults to VP8 + Opus and 250 consumers per router', () => {
-    const config = resolveSfuConfig();
+  it('defaults to media on port 40000 + slot, pipes from 40100-40999, VP8 + Opus and 250 consumers per router', () => {
+    const config = resolveSfuConfig({ numWorkers: 2 });
+    expect([0, 1].map((slot) => workerListenPort(config, slot))).toEqual([40000, 40001]);
+    expect(workerPortRange(config, 1)).toEqual({ rtcMinPort: 40550, rtcMaxPort: 40999 });
+    expect(workerListenPort(resolveSfuConfig({ rtcPort: 0 }), 3)).toBe(0);
     expect(config.mediaCodecs.map((c) => c.mimeType)).toEqual(['audio/opus', 'video/VP8']);
     expect(config.maxConsumersPerRouter).toBe(250);
     expect(resolveSfuConfig({ enableH264: true }).mediaCodecs.map((c) => c.mimeType)).toContain('video/H264');

@@ -1,13 +1,13 @@
 import { createWorker, type types as ms } from 'mediasoup';
-import { resolveSfuConfig, workerPortRange, type SfuConfig } from './config.ts';
-import { SfuError } from './errors.ts';
+import { resolveSfuConfig, workerListenPort, workerPortRange, type SfuConfig } from './config.ts';
+import { callMediasoup, SfuError } from './errors.ts';
 import { consoleLogger, moduleLogger, type SfuLogger } from './logger.ts';
 import { TypedEmitter } from './TypedEmitter.ts';
 
 export type WorkerPoolEvents = {
   /** A worker process exited unexpectedly; its routers are already closed. */
   workerdied: [{ slot: number; pid: number; error: Error }];
-  /** A fresh worker took the dead one's slot (and port range). */
+  /** A fresh worker took the dead one's slot (its WebRtcServer port and pipe port range). */
   workerreplaced: [{ slot: number; oldPid: number; worker: ms.Worker }];
   close: [];
 };
@@ -27,6 +27,14 @@ export interface WorkerUsage extends WorkerLoad {
   maxRssKb: number;
 }
 
+/** Where a worker's WebRtcServer listens (the ports ICE candidates carry). */
+export interface WorkerMediaPorts {
+  slot: number;
+  pid: number;
+  udp: number;
+  tcp: number;
+}
+
 export interface WorkerPoolOptions {
   logger?: SfuLogger;
 }
@@ -37,13 +45,16 @@ const MAX_RESPAWN_DELAY_MS = 10_000;
 interface Slot {
   readonly index: number;
   worker: ms.Worker | undefined;
+  /** The worker's WebRtcServer: every WebRtcTransport of the worker is served on its ports. */
+  server: { webRtcServer: ms.WebRtcServer; udp: number; tcp: number } | undefined;
   /** Settles when the slot has a live worker again (only while replacing). */
   replacing: Promise<ms.Worker> | undefined;
 }
 
 /**
- * Owns the mediasoup worker processes: one per slot, each with its own slice of
- * the RTC port range. Tracks routers and consumers per worker (through
+ * Owns the mediasoup worker processes: one per slot, each with its WebRtcServer
+ * (one UDP and one TCP port for all its WebRtcTransports) and its own slice of
+ * the pipe port range. Tracks routers and consumers per worker (through
  * mediasoup's observers, so owners need no bookkeeping) to pick the least
  * loaded one, and replaces a worker that dies.
  */
@@ -77,6 +88,7 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
     this.#slots = Array.from({ length: config.numWorkers }, (_, index) => ({
       index,
       worker: undefined,
+      server: undefined,
       replacing: undefined,
     }));
   }
@@ -88,6 +100,22 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
   /** Live workers, by slot. */
   get workers(): ms.Worker[] {
     return this.#slots.flatMap((slot) => (slot.worker && !slot.worker.closed ? [slot.worker] : []));
+  }
+
+  /** The WebRtcServer of a live worker of this pool; WebRtcTransports on its routers must use it. */
+  webRtcServer(worker: ms.Worker): ms.WebRtcServer {
+    const server = this.#slots.find((slot) => slot.worker === worker && !worker.closed)?.server;
+    if (!server) throw new SfuError('worker_unavailable', `worker ${worker.pid} is not a live worker of this pool`);
+    return server.webRtcServer;
+  }
+
+  /** The ports each live worker serves media on, by slot. */
+  mediaPorts(): WorkerMediaPorts[] {
+    return this.#slots.flatMap((slot) =>
+      slot.worker && !slot.worker.closed && slot.server
+        ? [{ slot: slot.index, pid: slot.worker.pid, udp: slot.server.udp, tcp: slot.server.tcp }]
+        : [],
+    );
   }
 
   load(worker: ms.Worker): WorkerLoad {
@@ -157,6 +185,7 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
     for (const slot of this.#slots) {
       slot.worker?.close();
       slot.worker = undefined;
+      slot.server = undefined;
     }
     this.#load.clear();
     this.safeEmit('close');
@@ -169,20 +198,59 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
       ...workerPortRange(this.config, slot.index),
       appData: { slot: slot.index },
     });
+    let server: Slot['server'];
+    try {
+      server = await this.#listen(worker, slot);
+    } catch (error) {
+      worker.close();
+      throw error;
+    }
     if (this.#closed) {
       worker.close();
       throw new SfuError('worker_unavailable', 'worker pool closed while starting a worker');
     }
     slot.worker = worker;
+    slot.server = server;
     this.#trackLoad(worker);
     worker.on('died', (error: Error) => this.#onWorkerDied(slot, worker, error));
-    this.#log.debug({ slot: slot.index, pid: worker.pid }, 'mediasoup worker started');
+    this.#log.info({ slot: slot.index, pid: worker.pid, udpPort: server.udp, tcpPort: server.tcp }, 'mediasoup worker serving media');
     return worker;
+  }
+
+  /** The worker's WebRtcServer on its slot's port (UDP and TCP), and the ports it got. */
+  async #listen(worker: ms.Worker, slot: Slot): Promise<NonNullable<Slot['server']>> {
+    const { listenIp: ip, announcedAddress } = this.config;
+    const port = workerListenPort(this.config, slot.index);
+    // 3.12's listen info field is `announcedIp`, but the worker copies it into the candidates unparsed: a hostname works.
+    const listen = { ip, port, ...(announcedAddress ? { announcedIp: announcedAddress } : {}) };
+    let webRtcServer: ms.WebRtcServer;
+    try {
+      webRtcServer = await worker.createWebRtcServer({
+        listenInfos: [
+          { protocol: 'udp', ...listen },
+          { protocol: 'tcp', ...listen },
+        ],
+        appData: { slot: slot.index },
+      });
+    } catch (error) {
+      const where = port === 0 ? `a free port of ${this.config.rtcMinPort}-${this.config.rtcMaxPort}` : `port ${port}`;
+      throw new SfuError('worker_unavailable', `worker ${slot.index} cannot listen on ${ip} ${where} (UDP and TCP)`, {
+        cause: error,
+      });
+    }
+    const dump = (await callMediasoup('dump WebRtcServer', () => webRtcServer.dump())) as {
+      udpSockets: { port: number }[];
+      tcpServers: { port: number }[];
+    };
+    return { webRtcServer, udp: dump.udpSockets[0]?.port ?? port, tcp: dump.tcpServers[0]?.port ?? port };
   }
 
   #onWorkerDied(slot: Slot, worker: ms.Worker, error: Error): void {
     this.#load.delete(worker);
-    if (slot.worker === worker) slot.worker = undefined;
+    if (slot.worker === worker) {
+      slot.worker = undefined;
+      slot.server = undefined;
+    }
     if (this.#closed) return;
     this.#log.error({ slot: slot.index, pid: worker.pid, err: error }, 'mediasoup worker died, replacing it');
     this.safeEmit('workerdied', { slot: slot.index, pid: worker.pid, error });

@@ -8,9 +8,22 @@ export interface SfuConfig {
   numWorkers: number;
   /** Address mediasoup binds for media. */
   listenIp: string;
-  /** Address put in ICE candidates when listenIp is not reachable (NAT, 0.0.0.0). */
-  announcedIp?: string | undefined;
-  /** Port range for media, split evenly between workers so they never collide. */
+  /**
+   * Address put in ICE candidates when listenIp is not what peers reach (NAT,
+   * 0.0.0.0): an IP or a hostname (browsers resolve hostname candidates).
+   */
+  announcedAddress?: string | undefined;
+  /**
+   * Every viewer's and streamer's WebRtcTransport is served by its worker's
+   * WebRtcServer: worker `i` listens on UDP and TCP port `rtcPort + i`, so a
+   * firewall opens `numWorkers` ports. 0: each worker takes any free port of its
+   * range instead (tests running side by side; UDP and TCP may then differ).
+   */
+  rtcPort: number;
+  /**
+   * Ports for pipe transports (fan-out between workers, on loopback; recording
+   * and cluster mode later), split evenly between workers so they never collide.
+   */
   rtcMinPort: number;
   rtcMaxPort: number;
   logLevel: ms.WorkerLogLevel;
@@ -95,9 +108,10 @@ export function resolveSfuConfig(overrides: Partial<SfuConfig> = {}): SfuConfig 
     // availableParallelism() rather than cpus().length: the latter can be [] on some platforms.
     numWorkers: Math.max(1, os.availableParallelism()),
     listenIp: '127.0.0.1',
-    announcedIp: undefined,
-    rtcMinPort: 40000,
-    rtcMaxPort: 49999,
+    announcedAddress: undefined,
+    rtcPort: 40000,
+    rtcMinPort: 40100,
+    rtcMaxPort: 40999,
     logLevel: 'warn',
     logTags: [],
     maxConsumersPerRouter: 250,
@@ -126,13 +140,28 @@ export function resolveSfuConfig(overrides: Partial<SfuConfig> = {}): SfuConfig 
       `port range ${config.rtcMinPort}-${config.rtcMaxPort} is too small for ${config.numWorkers} workers`,
     );
   }
+  const lastRtcPort = config.rtcPort + config.numWorkers - 1;
+  if (!Number.isInteger(config.rtcPort) || (config.rtcPort !== 0 && (config.rtcPort < 1024 || lastRtcPort > 65535))) {
+    throw new SfuError('invalid_parameters', `rtcPort must be 0 or a port from which ${config.numWorkers} ports fit within 1024–65535`);
+  }
+  if (config.rtcPort !== 0 && config.rtcPort <= config.rtcMaxPort && lastRtcPort >= config.rtcMinPort) {
+    throw new SfuError(
+      'invalid_parameters',
+      `WebRtcServer ports ${config.rtcPort}-${lastRtcPort} overlap the pipe port range ${config.rtcMinPort}-${config.rtcMaxPort}`,
+    );
+  }
   if (!Number.isInteger(config.maxConsumersPerRouter) || config.maxConsumersPerRouter < 1) {
     throw new SfuError('invalid_parameters', 'maxConsumersPerRouter must be a positive integer');
   }
   return config;
 }
 
-/** The port range worker `slot` owns; a replacement worker reuses its slot's range. */
+/** The WebRtcServer port of worker `slot` (0: any free port of its range); a replacement listens on it again. */
+export function workerListenPort(config: SfuConfig, slot: number): number {
+  return config.rtcPort === 0 ? 0 : config.rtcPort + slot;
+}
+
+/** The pipe port range worker `slot` owns; a replacement worker reuses its slot's range. */
 export function workerPortRange(config: SfuConfig, slot: number): { rtcMinPort: number; rtcMaxPort: number } {
   const perWorker = Math.floor((config.rtcMaxPort - config.rtcMinPort + 1) / config.numWorkers);
   const rtcMinPort = config.rtcMinPort + slot * perWorker;

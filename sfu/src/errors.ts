@@ -36,7 +36,8 @@ export function isSfuError(error: unknown, code?: SfuErrorCode): error is SfuErr
  */
 export function fromMediasoupError(error: unknown, action: string): unknown {
   if (error instanceof SfuError || !(error instanceof Error)) return error;
-  // 3.8.4's worker TypeErrors carry only " [method:…]", so name the action too.
+  // The worker's reason ends in " [method:transport.connect]" (3.8.4 sent that suffix alone); our action
+  // name says which of our calls failed in the caller's terms.
   const detail = `${action}: ${error.message.trim() || error.name}`;
   if (error instanceof TypeError || error.name === 'UnsupportedError') {
     return new SfuError('invalid_parameters', `invalid parameters for ${detail}`, { cause: error });

@@ -11,6 +11,7 @@ export {
   type WorkerUsage,
 } from './WorkerPool.ts';
 export { StreamRouter } from './StreamRouter.ts';
+export { RecorderTap, type RecorderTapRequest, type RecorderTarget, type RecorderTrack, type RecorderTapCloseReason } from './RecorderTap.ts';
 export type {
   ConsumerClosed,
   ConsumerLayers,

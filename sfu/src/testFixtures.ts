@@ -1,10 +1,11 @@
-// Shared by the sfu tests: what a Chromium publisher sends, a streamer and viewers, event waiting, a manual timer.
+// Shared by the sfu tests: what a Chromium publisher sends, a streamer and viewers, event waiting, free ports.
+import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
 import { expect } from 'vitest';
 import { SfuError, type SfuErrorCode } from './errors.ts';
 import type { SfuLogger } from './logger.ts';
 import type { StreamRouter } from './StreamRouter.ts';
 import type { DtlsParameters, RtpParameters } from './StreamRouterTypes.ts';
-import type { Timer } from './timer.ts';
 import type { EventMap, TypedEmitter } from './TypedEmitter.ts';
 
 const CNAME = 'streamer-cname';
@@ -172,40 +173,32 @@ export async function expectSfuError(promise: Promise<unknown> | (() => unknown)
   await expect(run()).rejects.toSatisfy((error: unknown) => error instanceof SfuError && error.code === code);
 }
 
-/** A Timer the test drives: nothing runs until advance() reaches its due time. */
-export class ManualTimer implements Timer {
-  #now = 0;
-  readonly #due = new Set<{ at: number; callback: () => void }>();
+async function canBind(port: number): Promise<boolean> {
+  const udp = await new Promise<boolean>((resolve) => {
+    const socket = createSocket('udp4');
+    socket.once('error', () => resolve(false));
+    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
+  });
+  if (!udp) return false;
+  return new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
 
-  schedule(callback: () => void, delayMs: number): () => void {
-    const entry = { at: this.#now + delayMs, callback };
-    this.#due.add(entry);
-    return () => {
-      this.#due.delete(entry);
-    };
+/**
+ * A base port from which `count` consecutive ports are free for UDP and TCP on
+ * 127.0.0.1 right now, outside every range the sfu tests give their pools.
+ * (Another process may still take one before the test binds it: rare, and the
+ * test then fails loudly with worker_unavailable.)
+ */
+export async function freeConsecutivePorts(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 9_000);
+    let free = true;
+    for (let port = base; free && port < base + count; port++) free = await canBind(port);
+    if (free) return base;
   }
-
-  /** Milliseconds advanced so far; inside a callback, the time it was due. */
-  get now(): number {
-    return this.#now;
-  }
-
-  /** Callbacks scheduled and not yet run or cancelled. */
-  get pending(): number {
-    return this.#due.size;
-  }
-
-  /** Runs, in time order, every callback due within `ms` from now (including ones they schedule). */
-  advance(ms: number): void {
-    const until = this.#now + ms;
-    for (;;) {
-      let next: { at: number; callback: () => void } | undefined;
-      for (const entry of this.#due) if (entry.at <= until && (!next || entry.at < next.at)) next = entry;
-      if (!next) break;
-      this.#due.delete(next);
-      this.#now = next.at;
-      next.callback();
-    }
-    this.#now = until;
-  }
+  throw new Error(`no ${count} consecutive free ports found`);
 }

@@ -34,6 +34,8 @@ export type RoomEvent =
   | { kind: 'publisher'; state: 'reconnecting' | 'publishing'; until: number | null }
   /** The streamer edited the title or description. */
   | { kind: 'stream_info'; title: string; description: string }
+  /** The stream's recorder started or stopped (`reason`: why it stopped early). */
+  | { kind: 'recording'; recording: boolean; reason?: string | undefined }
   /** The end is already durable; subscribers tell their sockets and close the room. */
   | { kind: 'stream_ended'; reason: string; endedAt: number }
   | { kind: 'chat_settings'; settings: ChatSettings }

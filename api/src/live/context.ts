@@ -5,6 +5,7 @@ import type { AppConfig } from '../config.ts';
 import type { RoomBus } from './bus.ts';
 import type { SiteGate } from './gate.ts';
 import type { WebhookSender } from '../webhooks/sender.ts';
+import type { StreamRoom } from './room.ts';
 
 /** What the live subsystem needs from the app: passed explicitly, no globals. */
 export interface LiveContext {
@@ -19,4 +20,6 @@ export interface LiveContext {
   site: SiteGate;
   /** Signed events to WEBHOOK_URLS; `emit` never blocks. */
   webhooks: WebhookSender;
+  /** Records the rooms whose stream asked for it (set by the recording plugin). */
+  recordings?: { attach(room: StreamRoom, record: boolean): void } | undefined;
 }

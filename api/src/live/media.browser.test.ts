@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildMediaHarness } from '../testing/browser/build.ts';
 import { launchChromium } from '../testing/chromium.ts';
-import { api, registerUser, startTestServer, type TestServer } from '../testing/server.ts';
+import { openHarnessPage, publishFromHarness } from '../testing/browser/pages.ts';
+import { api, startTestServer, type TestServer } from '../testing/server.ts';
 
 // Real server, real mediasoup workers, real Chromium peers on 127.0.0.1.
 let srv: TestServer;
@@ -12,7 +13,6 @@ let streamerPage: Page;
 const contexts: BrowserContext[] = [];
 
 type Harness = {
-  publish(id: number): Promise<{ producers: number }>;
   shareScreen(): Promise<string>;
   streamerVideoBytesSent(): Promise<number>;
   watch(id: number, layer?: string): Promise<void>;
@@ -21,13 +21,9 @@ type Harness = {
 };
 declare const harness: Harness;
 
-async function openPage(token?: string): Promise<Page> {
-  const context = await browser.newContext();
-  contexts.push(context);
-  if (token) await context.addCookies([{ name: 'redred_session', value: token, url: srv.url }]);
-  const page = await context.newPage();
-  await page.goto(srv.url + '/');
-  await page.waitForFunction(() => document.title === 'harness ready');
+async function openPage(): Promise<Page> {
+  const page = await openHarnessPage(browser, srv.url);
+  contexts.push(page.context());
   return page;
 }
 
@@ -69,11 +65,8 @@ beforeAll(async () => {
   const clientDir = await buildMediaHarness();
   srv = await startTestServer({ clientDir, mediasoupWorkers: 2, maxConsumersPerRouter: 4 });
   browser = await launchChromium();
-  const streamer = await registerUser(srv.url, 'streamer1');
-  const created = await api(srv.url, 'POST', '/api/live/create/', { token: streamer.token, body: { title: 'media test' } });
-  streamId = created.body.stream.id;
-  streamerPage = await openPage(streamer.token);
-  await streamerPage.evaluate((id) => harness.publish(id), streamId);
+  ({ streamId, page: streamerPage } = await publishFromHarness(browser, srv.url, 'streamer1', 'media test'));
+  contexts.push(streamerPage.context());
 }, 60_000);
 
 afterAll(async () => {

@@ -51,6 +51,8 @@ export class StreamRoom {
   readonly publisher: PublisherWatch;
   /** Set while the stream is live and its publisher is gone: when the stream ends unless it comes back. */
   reconnectingUntil: number | null = null;
+  /** A recorder is writing this stream now (the viewers' badge). */
+  recording = false;
   readonly #connections = new Map<string, LiveConnection>();
   readonly #members = new Map<string, RoomMember>();
   readonly #media: StreamRouter;
@@ -139,6 +141,7 @@ export class StreamRoom {
       endedAt: this.endedAt,
       createdAt: this.createdAt,
       ...(this.reconnectingUntil !== null ? { reconnectingUntil: this.reconnectingUntil } : {}),
+      ...(this.recording ? { recording: true } : {}),
     };
   }
 
@@ -214,6 +217,9 @@ export class StreamRoom {
         this.title = event.title;
         this.description = event.description;
         return this.#send({ type: 'stream_info', title: event.title, description: event.description }, { to: 'all' });
+      case 'recording':
+        this.recording = event.recording;
+        return this.#send({ type: 'recording_status', recording: event.recording, ...(event.reason ? { reason: event.reason } : {}) }, { to: 'all' });
       case 'stream_ended':
         this.status = 'ended';
         this.endedAt = event.endedAt;

@@ -47,6 +47,7 @@ export class RoomRegistry {
       if (this.#rooms.get(streamId) === room) this.#rooms.delete(streamId);
     };
     this.#rooms.set(streamId, room);
+    this.#ctx.recordings?.attach(room, stream.record === 1);
     return room;
   }
 

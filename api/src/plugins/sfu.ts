@@ -15,7 +15,8 @@ export const sfuPlugin = fp<{ config: AppConfig }>(
     const pool = await WorkerPool.create({
       numWorkers: config.mediasoupWorkers,
       listenIp: config.rtcListenIp,
-      announcedIp: config.rtcAnnouncedIp,
+      announcedAddress: config.rtcAnnouncedAddress,
+      rtcPort: config.rtcPort,
       rtcMinPort: config.rtcMinPort,
       rtcMaxPort: config.rtcMaxPort,
       maxConsumersPerRouter: config.maxConsumersPerRouter,

@@ -100,6 +100,8 @@ export const StreamInfoSchema = Type.Object({
   reconnectingUntil: Type.Optional(Type.Integer()),
   /** Why an ended stream ended (`streamer_ended`, `admin_ended: <words>`, …); REST only. */
   endReason: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  /** The stream is being recorded now (viewers show a badge). */
+  recording: Type.Optional(Type.Boolean()),
 });
 export type StreamInfo = Static<typeof StreamInfoSchema>;
 

@@ -9,6 +9,8 @@ export const ERROR_CODES = [
   'unavailable',
   // HTTP
   'not_found',
+  'recording_not_found',
+  'range_not_satisfiable',
   'bad_request',
   'payload_too_large',
   'csrf_rejected',

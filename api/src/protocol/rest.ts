@@ -73,6 +73,8 @@ export const CreateStreamBody = Type.Object(
   {
     title: Type.String({ minLength: 1, maxLength: LIMITS.titleMax }),
     description: Type.Optional(Type.String({ maxLength: LIMITS.descriptionMax })),
+    /** Record this stream (docs/recording.md); absent: the channel's default. */
+    record: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -114,3 +116,27 @@ export type StreamKeyBody = Static<typeof StreamKeyBody>;
 /** An uplink probe: what the server received and how long it took. */
 export const UploadProbeBody = Type.Object({ bytes: Type.Integer(), ms: Type.Integer(), bitsPerSecond: Type.Integer() });
 export type UploadProbeBody = Static<typeof UploadProbeBody>;
+
+export const RecordingSchema = Type.Object({
+  id: Type.Integer({ minimum: 1 }),
+  streamId: Type.Integer({ minimum: 1 }),
+  channel: Type.Object({ id: Type.Integer({ minimum: 1 }), username: Type.String() }),
+  title: Type.String(),
+  status: Type.Union([Type.Literal('recording'), Type.Literal('ready'), Type.Literal('partial'), Type.Literal('failed')]),
+  /** webm (VP8/Opus) or mp4 (H.264/Opus): docs/recording.md says which browser plays which. */
+  container: Type.String(),
+  private: Type.Boolean(),
+  startedAt: Type.Integer(),
+  endedAt: Type.Union([Type.Integer(), Type.Null()]),
+  durationMs: Type.Integer(),
+  sizeBytes: Type.Integer(),
+  stopReason: Type.Union([Type.String(), Type.Null()]),
+  /** Where the file plays from (HTTP range requests); absent until it is finalised. */
+  url: Type.Optional(Type.String()),
+});
+export type RecordingInfo = Static<typeof RecordingSchema>;
+export const RecordingBody = Type.Object({ recording: RecordingSchema });
+export const RecordingListBody = Type.Object({ recordings: Type.Array(RecordingSchema) });
+export type RecordingListBody = Static<typeof RecordingListBody>;
+export const UpdateRecordingBody = Type.Object({ private: Type.Boolean() }, { additionalProperties: false });
+export type UpdateRecordingBody = Static<typeof UpdateRecordingBody>;

@@ -74,6 +74,8 @@ export const ServerMessageSchemas = {
   /** To the streamer and moderators: the stream will be ended at `endsAt` by the site's maximum duration (sent once, 10 minutes before). */
   stream_ending_soon: Type.Object({ type: Type.Literal('stream_ending_soon'), reason: Type.Literal('max_duration'), endsAt: Type.Integer() }),
   /** The streamer edited the stream's title or description. */
+  /** The stream's recorder started or stopped; `reason` says why it stopped early (e.g. `disk_low`). */
+  recording_status: Type.Object({ type: Type.Literal('recording_status'), recording: Type.Boolean(), reason: Type.Optional(Type.String()) }),
   stream_info: Type.Object({ type: Type.Literal('stream_info'), title: Type.String(), description: Type.String() }),
 
   /** One new comment: a flush of the room's chat that holds exactly one. */

@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { computeStreamStats, createStream, findOpenStreamOf, getStreamWithStreamer, listStreamsByStatus, listViewerSamples, updateStreamDetails, type StreamWithStreamer } from '@redred/db';
+import { channelRecordsByDefault, setStreamRecord, computeStreamStats, createStream, findOpenStreamOf, getStreamWithStreamer, listStreamsByStatus, listViewerSamples, updateStreamDetails, type StreamWithStreamer } from '@redred/db';
 import { AppError } from '../errors.ts';
 import { requireUser } from '../plugins/auth.ts';
 import type { StreamInfo } from '../protocol/common.ts';
@@ -35,6 +35,8 @@ export async function streamRoutes(app: FastifyInstance, opts: { now: () => numb
       if (title.length === 0) throw new AppError('validation_failed', 'title must not be blank');
       const res = await createStream(app.db, { streamerId: user.id, title, description: (request.body.description ?? '').trim(), now: opts.now() });
       if (!res.ok) throw new AppError('stream_already_open', `you already have an open stream (${res.stream.id}); end it first`);
+      const record = request.body.record ?? (await channelRecordsByDefault(app.db, user.id));
+      if (record) await setStreamRecord(app.db, res.stream.id, true);
       const full = await getStreamWithStreamer(app.db, res.stream.id);
       reply.code(201);
       return { stream: toStreamInfo(full!) };

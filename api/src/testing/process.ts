@@ -82,7 +82,7 @@ function handle(child: ChildProcess, started: { url: string; dataDir: string }, 
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(apiDir, 'src', 'server.ts')], {
     cwd: apiDir,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', MEDIASOUP_WORKERS: '1', REGISTRATIONS_PER_IP_PER_HOUR: '1000000', ...env },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', MEDIASOUP_WORKERS: '1', RTC_PORT: '0', REGISTRATIONS_PER_IP_PER_HOUR: '1000000', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log = collect(child);

@@ -17,13 +17,16 @@ export interface TestServer {
   close(opts?: { keepData?: boolean }): Promise<void>;
 }
 
-/** A real server on 127.0.0.1 with a real SQLite file in a temp dir and real mediasoup workers. */
+/**
+ * A real server on 127.0.0.1 with a real SQLite file in a temp dir and real mediasoup workers.
+ * Its workers serve media on free ports (`rtcPort: 0`), so servers run side by side.
+ */
 export async function startTestServer(
   overrides: Partial<AppConfig> = {},
   opts: { now?: () => number; dataDir?: string } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'redred-api-'));
-  const config = defaultConfig({ port: 0, dataDir, logLevel: 'silent', mediasoupWorkers: 1, clientDir: undefined, registrationsPerIpPerHour: 1_000_000, ...overrides });
+  const config = defaultConfig({ port: 0, dataDir, logLevel: 'silent', mediasoupWorkers: 1, rtcPort: 0, clientDir: undefined, registrationsPerIpPerHour: 1_000_000, ...overrides });
   const app = await buildApp(config, { logger: false, ...(opts.now ? { now: opts.now } : {}) });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

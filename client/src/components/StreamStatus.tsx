@@ -20,6 +20,11 @@ export function StreamStatus({ stream, waitingLabel }: { stream: StreamState; wa
           {status === 'ended' ? 'Ended' : waitingLabel}
         </span>
       )}
+      {info?.recording && status !== 'ended' ? (
+        <span class="pill pill--rec" title="This stream is being recorded" data-testid="recording-badge">
+          ● REC
+        </span>
+      ) : null}
       {status === 'ended' ? (
         <span class="stat-inline" title="Most viewers at once" data-testid="peak-viewers">
           Peak {stream.peakViewers}

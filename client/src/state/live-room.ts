@@ -160,6 +160,9 @@ export function createLiveRoom(streamId: number, { url, now = Date.now }: LiveRo
       case 'stream_info':
         stream.setDetails(msg.title, msg.description);
         return;
+      case 'recording_status':
+        stream.setRecording(msg.recording);
+        return;
       case 'stream_ended':
         stream.markEnded(msg.reason, msg.endedAt);
         media?.streamEnded();

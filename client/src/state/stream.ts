@@ -72,6 +72,13 @@ export function createStreamState() {
       const { reconnectingUntil: _gone, ...rest } = current;
       info.value = status === 'reconnecting' && until !== null ? { ...rest, reconnectingUntil: until } : rest;
     },
+    /** The server's recorder started or stopped (the viewers' badge). */
+    setRecording(recording: boolean) {
+      const current = info.peek();
+      if (!current) return;
+      const { recording: _was, ...rest } = current;
+      info.value = recording ? { ...rest, recording: true } : rest;
+    },
     setDetails(title: string, description: string) {
       const current = info.peek();
       if (current) info.value = { ...current, title, description };

@@ -49,10 +49,14 @@ class Signaling {
   }
 }
 
-async function createTransport(sig: Signaling, device: Device, direction: 'send' | 'recv'): Promise<Transport> {
+type IceProtocol = 'udp' | 'tcp';
+
+async function createTransport(sig: Signaling, device: Device, direction: 'send' | 'recv', only?: IceProtocol): Promise<Transport> {
   const offer = await sig.request<'offer'>({ type: 'create_transport', direction });
   if (offer.kind !== 'transport') throw new Error('expected a transport offer');
   const params = offer.transport as Parameters<Device['createSendTransport']>[0];
+  // A network that blocks UDP, as the browser sees it: only the server's TCP candidate is left.
+  if (only) params.iceCandidates = params.iceCandidates.filter((c) => c.protocol === only);
   const transport = direction === 'send' ? device.createSendTransport(params) : device.createRecvTransport(params);
   transport.on('connect', ({ dtlsParameters }, ok, fail) => {
     sig.request({ type: 'answer', kind: 'connect', transportId: transport.id, dtlsParameters }).then(() => ok(), fail);
@@ -122,15 +126,21 @@ async function produceTrack(track: MediaStreamTrack, source: string): Promise<Pr
   return producer;
 }
 
+/** ~30 s of camera frames at 30 fps. */
+const MAX_FRAME_TIMES = 1000;
+
 const viewer = {
   sig: null as Signaling | null,
   device: null as Device | null,
   transport: null as Transport | null,
   consumers: new Map<string, Consumer>(),
   layer: 'auto' as Layer,
+  iceProtocol: undefined as IceProtocol | undefined,
   resets: 0,
   startedAt: 0,
   firstFrameAt: 0,
+  /** ms from watch() to each decoded camera frame: a gap shows a stall. */
+  frameTimes: [] as number[],
 };
 
 async function consume(p: ProducerInfo): Promise<void> {
@@ -149,9 +159,13 @@ async function consume(p: ProducerInfo): Promise<void> {
     video.dataset.source = c.source;
     video.srcObject = new MediaStream([consumer.track]);
     if (c.source === 'camera') {
-      video.requestVideoFrameCallback(() => {
-        viewer.firstFrameAt ||= performance.now();
-      });
+      const onFrame = () => {
+        const now = performance.now();
+        viewer.firstFrameAt ||= now;
+        if (viewer.frameTimes.length < MAX_FRAME_TIMES) viewer.frameTimes.push(now - viewer.startedAt);
+        video.requestVideoFrameCallback(onFrame);
+      };
+      video.requestVideoFrameCallback(onFrame);
     }
     document.body.append(video);
     if (c.source === 'camera' && viewer.layer !== 'auto') await sig.request({ type: 'set_layer', consumerId: consumer.id, layer: viewer.layer });
@@ -166,7 +180,7 @@ async function startViewing(): Promise<void> {
   if (!sig || !device) return;
   for (const v of document.querySelectorAll('video')) v.remove();
   viewer.consumers.clear();
-  viewer.transport = await createTransport(sig, device, 'recv');
+  viewer.transport = await createTransport(sig, device, 'recv', viewer.iceProtocol);
   for (const p of knownProducers.values()) await consume(p);
 }
 
@@ -204,6 +218,16 @@ const harness = {
     await streamer.sig!.request({ type: 'end_stream' });
   },
 
+  /** The largest frame the streamer's encoder sends now (the top simulcast layer). */
+  async streamerTopFrameSize(): Promise<{ width: number; height: number }> {
+    let best = { width: 0, height: 0 };
+    const stats = await streamer.transport!.getStats();
+    stats.forEach((s: { type: string; kind?: string; frameWidth?: number; frameHeight?: number }) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video' && (s.frameWidth ?? 0) > best.width) best = { width: s.frameWidth ?? 0, height: s.frameHeight ?? 0 };
+    });
+    return best;
+  },
+
   async streamerVideoBytesSent(): Promise<number> {
     let bytes = 0;
     const stats = await streamer.transport!.getStats();
@@ -213,13 +237,13 @@ const harness = {
     return bytes;
   },
 
-  async watch(streamId: number, layer: Layer = 'auto'): Promise<void> {
+  async watch(streamId: number, layer: Layer = 'auto', iceProtocol?: IceProtocol): Promise<void> {
     viewer.startedAt = performance.now();
     const sig = new Signaling();
     await sig.open(streamId);
     const device = new Device();
     await device.load({ routerRtpCapabilities: sig.established.routerRtpCapabilities as never });
-    Object.assign(viewer, { sig, device, layer });
+    Object.assign(viewer, { sig, device, layer, iceProtocol });
     for (const p of sig.established.producers) knownProducers.set(p.id, p);
     sig.listeners.push((m) => {
       if (m.type === 'producer_added') {
@@ -238,12 +262,12 @@ const harness = {
     await startViewing();
   },
 
-  async viewerStats(): Promise<{ videos: { source: string; framesDecoded: number; frameWidth: number; width: number; height: number }[]; audioPackets: number; resets: number }> {
-    const videos: { source: string; framesDecoded: number; frameWidth: number; width: number; height: number }[] = [];
+  async viewerStats(): Promise<{ videos: { source: string; framesDecoded: number; frameWidth: number; frameHeight: number; width: number; height: number }[]; audioPackets: number; resets: number }> {
+    const videos: { source: string; framesDecoded: number; frameWidth: number; frameHeight: number; width: number; height: number }[] = [];
     let audioPackets = 0;
     for (const c of viewer.consumers.values()) {
       const stats = await c.getStats();
-      stats.forEach((s: { type: string; kind?: string; framesDecoded?: number; frameWidth?: number; packetsReceived?: number }) => {
+      stats.forEach((s: { type: string; kind?: string; framesDecoded?: number; frameWidth?: number; frameHeight?: number; packetsReceived?: number }) => {
         if (s.type !== 'inbound-rtp') return;
         if (s.kind === 'audio') audioPackets += s.packetsReceived ?? 0;
         if (s.kind === 'video') {
@@ -252,6 +276,7 @@ const harness = {
             source: String((c.appData as { source?: string }).source),
             framesDecoded: s.framesDecoded ?? 0,
             frameWidth: s.frameWidth ?? 0,
+            frameHeight: s.frameHeight ?? 0,
             width: el?.videoWidth ?? 0,
             height: el?.clientHeight ?? 0,
           });
@@ -268,9 +293,29 @@ const harness = {
     return sampleLatency(video, count, 20_000);
   },
 
+  /** The viewer transport's selected ICE candidate pair: the server's side of it. */
+  async viewerRoute(): Promise<{ protocol: string; remotePort: number; srtpCipher: string } | null> {
+    const stats = await viewer.transport!.getStats();
+    let pairId: string | undefined;
+    let srtpCipher = '';
+    stats.forEach((s: { type: string; selectedCandidatePairId?: string; srtpCipher?: string }) => {
+      if (s.type !== 'transport') return;
+      pairId = s.selectedCandidatePairId;
+      srtpCipher = s.srtpCipher ?? '';
+    });
+    const pair = pairId ? (stats.get(pairId) as { remoteCandidateId?: string } | undefined) : undefined;
+    const remote = pair?.remoteCandidateId ? (stats.get(pair.remoteCandidateId) as { protocol?: string; port?: number } | undefined) : undefined;
+    return remote ? { protocol: remote.protocol ?? '', remotePort: remote.port ?? 0, srtpCipher } : null;
+  },
+
   /** ms from the viewer's WebSocket connect to the first decoded camera frame (0 until then). */
   timeToFirstFrame(): number {
     return viewer.firstFrameAt ? viewer.firstFrameAt - viewer.startedAt : 0;
+  },
+
+  /** ms from watch() to each camera frame decoded so far. */
+  cameraFrameTimes(): number[] {
+    return [...viewer.frameTimes];
   },
 
   log(): string[] {
