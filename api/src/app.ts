@@ -12,12 +12,14 @@ import { sitePlugin } from './plugins/site.ts';
 import { visitorPlugin } from './plugins/visitor.ts';
 import { dbPlugin } from './plugins/db.ts';
 import { sfuPlugin } from './plugins/sfu.ts';
+import { clusterPlugin } from './plugins/cluster.ts';
 import { livePlugin } from './plugins/live.ts';
 import { lifecyclePlugin } from './plugins/lifecycle.ts';
 import { whipPlugin } from './plugins/whip.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { recordingPlugin } from './plugins/recording.ts';
 import { recordingRoutes } from './routes/recordings.ts';
+import { clusterRoutes } from './cluster/routes.ts';
 import { authRoutes } from './routes/auth.ts';
 import { channelRoutes } from './routes/channels.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -167,6 +169,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     },
   });
   await app.register(sfuPlugin, { config });
+  await app.register(clusterPlugin, { config, now });
   await app.register(livePlugin, { config, now });
   await app.register(lifecyclePlugin, { config });
   await app.register(recordingPlugin, { config, now });
@@ -179,6 +182,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   await app.register(adminRoutes, { now, publicUrl: config.publicUrl });
   await app.register(channelRoutes, { now });
   await app.register(recordingRoutes);
+  if (app.cluster && config.cluster.secret) await app.register(clusterRoutes, { prefix: '/internal/cluster', secret: config.cluster.secret });
 
   if (config.clientDir && existsSync(config.clientDir)) {
     await app.register(fastifyStatic, { root: config.clientDir, prefix: '/', wildcard: false, index: ['index.html'] });

@@ -24,9 +24,23 @@ describe('cluster services', () => {
     expect(embedded).toMatchObject({ databaseUrl: undefined, redisUrl: undefined });
     expect(isClusterMode(embedded)).toBe(false);
     expect(isClusterMode(configFromEnv({ DATABASE_URL: 'postgres://u:p@db:5432/redred' }))).toBe(false);
-    const cluster = configFromEnv({ DATABASE_URL: 'postgresql://u:p@db/redred', REDIS_URL: 'redis://cache:6379/0' });
+    const cluster = configFromEnv({ DATABASE_URL: 'postgresql://u:p@db/redred', REDIS_URL: 'redis://cache:6379/0', CLUSTER_SECRET: 'sixteen chars ok' });
     expect(cluster).toMatchObject({ databaseUrl: 'postgresql://u:p@db/redred', redisUrl: 'redis://cache:6379/0' });
     expect(isClusterMode(cluster)).toBe(true);
+  });
+
+  it('refuses cluster mode without a shared secret of 16+ characters, never echoing it', () => {
+    const both = { DATABASE_URL: 'postgres://u:p@db/redred', REDIS_URL: 'redis://cache:6379' };
+    expect(() => configFromEnv(both)).toThrow(/needs CLUSTER_SECRET/);
+    expect(() => configFromEnv({ ...both, CLUSTER_SECRET: 'short secret' })).toThrow(/^((?!short secret).)*$/);
+    expect(() => configFromEnv({ ...both, CLUSTER_SECRET: 'a long enough secret', CLUSTER_HEARTBEAT_MS: '1000', CLUSTER_NODE_TTL_MS: '1500' })).toThrow(/CLUSTER_NODE_TTL_MS/);
+    expect(() => configFromEnv({ ...both, CLUSTER_SECRET: 'a long enough secret', NODE_ID: 'a b' })).toThrow(/NODE_ID/);
+    expect(configFromEnv({ ...both, CLUSTER_SECRET: 'a long enough secret', NODE_ID: 'node-a', CLUSTER_INTERNAL_URL: 'http://10.0.0.2:8080' }).cluster).toMatchObject({
+      nodeId: 'node-a',
+      internalUrl: 'http://10.0.0.2:8080',
+      heartbeatMs: 1000,
+      nodeTtlMs: 5000,
+    });
   });
 
   it('refuses a URL of the wrong kind without echoing it (it may hold a password)', () => {

@@ -30,6 +30,8 @@ export interface AppConfig {
   databaseUrl: string | undefined;
   /** `redis://…` (REDIS_URL): the Redis a cluster's room bus runs on. Cluster mode needs it (docs/scaling.md). */
   redisUrl: string | undefined;
+  /** What a node of a cluster needs beyond the two URLs (docs/scaling.md); unused by a lone node. */
+  cluster: ClusterConfig;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Address mediasoup binds for RTC; `rtcAnnouncedAddress` (IP or hostname) is what goes into ICE candidates (behind NAT). */
   rtcListenIp: string;
@@ -110,6 +112,25 @@ export interface AppConfig {
   };
 }
 
+export interface ClusterConfig {
+  /** This node's name in the registry (NODE_ID); default: host name, port and a random suffix. */
+  nodeId: string | undefined;
+  /** Shared by every node (CLUSTER_SECRET): node-to-node calls carry it. Required in cluster mode, 16+ characters. */
+  secret: string | undefined;
+  /** Where other nodes reach this one's HTTP port (CLUSTER_INTERNAL_URL); default: http://HOST:PORT once listening. */
+  internalUrl: string | undefined;
+  /** The address other nodes send piped media to (CLUSTER_MEDIA_ADDRESS); default: RTC_ANNOUNCED_IP, else RTC_LISTEN_IP. */
+  mediaAddress: string | undefined;
+  /** Prefix of every Redis key and channel (CLUSTER_NAME): the nodes of one cluster share it. */
+  name: string;
+  /** A node refreshes its registry entry this often (CLUSTER_HEARTBEAT_MS)… */
+  heartbeatMs: number;
+  /** …and one not refreshed for this long is dead (CLUSTER_NODE_TTL_MS). */
+  nodeTtlMs: number;
+  /** An edge node keeps a stream's pipe this long after its last viewer left (CLUSTER_PIPE_LINGER_MS). */
+  pipeLingerMs: number;
+}
+
 export function defaultConfig(overrides: Partial<AppConfig> = {}): AppConfig {
   return {
     host: '127.0.0.1',
@@ -117,6 +138,7 @@ export function defaultConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     dataDir: join(REPO_ROOT, 'data'),
     databaseUrl: undefined,
     redisUrl: undefined,
+    cluster: { nodeId: undefined, secret: undefined, internalUrl: undefined, mediaAddress: undefined, name: 'redred', heartbeatMs: 1000, nodeTtlMs: 5000, pipeLingerMs: 5000 },
     logLevel: 'info',
     rtcListenIp: '127.0.0.1',
     rtcAnnouncedAddress: undefined,
@@ -233,6 +255,15 @@ function metricsToken(raw: string | undefined): string | undefined {
   return raw;
 }
 
+/** What cluster mode cannot run without; the message never echoes the secret. */
+export function checkClusterConfig(config: Pick<AppConfig, 'databaseUrl' | 'redisUrl' | 'cluster'>): void {
+  if (!isClusterMode(config)) return;
+  const { secret, heartbeatMs, nodeTtlMs, nodeId } = config.cluster;
+  if (!secret || secret.length < 16) throw new ConfigError('cluster mode (DATABASE_URL and REDIS_URL) needs CLUSTER_SECRET, the same 16+ characters on every node');
+  if (nodeTtlMs < 2 * heartbeatMs) throw new ConfigError('CLUSTER_NODE_TTL_MS must be at least twice CLUSTER_HEARTBEAT_MS');
+  if (nodeId !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(nodeId)) throw new ConfigError('NODE_ID is 1 to 64 letters, digits, dots, dashes or underscores');
+}
+
 function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -253,6 +284,16 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     dataDir: env.DATA_DIR ? operatorPath(env.DATA_DIR, env) : d.dataDir,
     databaseUrl: serviceUrl(env, 'DATABASE_URL', ['postgres', 'postgresql']),
     redisUrl: serviceUrl(env, 'REDIS_URL', ['redis', 'rediss']),
+    cluster: {
+      nodeId: env.NODE_ID || undefined,
+      secret: env.CLUSTER_SECRET || undefined,
+      internalUrl: serviceUrl(env, 'CLUSTER_INTERNAL_URL', ['http', 'https']),
+      mediaAddress: env.CLUSTER_MEDIA_ADDRESS || undefined,
+      name: env.CLUSTER_NAME || d.cluster.name,
+      heartbeatMs: int(env, 'CLUSTER_HEARTBEAT_MS', d.cluster.heartbeatMs, 100, 60_000),
+      nodeTtlMs: int(env, 'CLUSTER_NODE_TTL_MS', d.cluster.nodeTtlMs, 300, 600_000),
+      pipeLingerMs: int(env, 'CLUSTER_PIPE_LINGER_MS', d.cluster.pipeLingerMs, 0, 600_000),
+    },
     logLevel: level,
     rtcListenIp: env.RTC_LISTEN_IP || d.rtcListenIp,
     // RTC_ANNOUNCED_IP: the deprecated name, from before hostnames were allowed.
@@ -300,5 +341,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
   });
   if (cfg.rtcMinPort >= cfg.rtcMaxPort) throw new ConfigError('RTC_MIN_PORT must be below RTC_MAX_PORT');
+  checkClusterConfig(cfg);
   return cfg;
 }

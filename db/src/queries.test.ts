@@ -119,7 +119,7 @@ describeEachDialect('queries', (fx) => {
     expect(await lastSignOfLife(h.db, stream.id)).toBe(T0 + 40);
     expect((await listStreamsByStatus(h.db, ['live'])).map((s) => [s.id, s.streamer_username])).toEqual([[stream.id, 'Ana']]);
     expect((await listOpenStreams(h.db)).map((s) => s.id)).toEqual([stream.id]);
-    expect(await getStreamStatuses(h.db, [stream.id, 999_999])).toEqual([{ id: stream.id, status: 'live', ended_at: null, end_reason: null }]);
+    expect(await getStreamStatuses(h.db, [stream.id, 999_999])).toEqual([{ id: stream.id, status: 'live', ended_at: null, end_reason: null, comments_count: 0 }]);
   });
 
   it('makes the writes of one channel take turns: a transaction that waited reads what the other committed', async () => {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { insertComments, recentCommentsWithRoles, softDeleteComment } from './comments.ts';
+import { chatCursor, commentsAfter, insertComments, lastCommentId, recentCommentsWithRoles, softDeleteComment } from './comments.ts';
 import { isForeignKeyViolation } from './dialect.ts';
 import {
   addUniqueViewers,
@@ -102,6 +102,24 @@ describeEachDialect('streams and comments', (fx) => {
       expect(recent[0]!.content).toBe('c9');
       expect(recent[49]!.content).toBe('c58');
       expect(recent[0]!.username).toBe('Ana');
+    });
+
+    it('numbers the comments of a stream from 1 without holes, and reads them back after an id, hidden ones flagged', async () => {
+      const created = await createStream(ctx.db, { streamerId: ctx.streamerId, title: 't', description: '', now: 0 });
+      if (!created.ok) throw new Error('create');
+      const id = created.stream.id;
+      expect(await chatCursor(ctx.db, id)).toEqual({ position: 0, lastId: 0 });
+      const row = (i: number) => ({ streamId: id, userId: ctx.streamerId, content: `c${i}`, highlighted: false, now: i });
+      const first = await insertComments(ctx.db, [row(0), row(1), row(2)]);
+      const second = await insertComments(ctx.db, [row(3), row(4)]);
+      expect([...first, ...second].map((c) => c.position)).toEqual([1, 2, 3, 4, 5]);
+      expect(await chatCursor(ctx.db, id)).toEqual({ position: 5, lastId: second[1]!.id });
+      expect(await lastCommentId(ctx.db, id)).toBe(second[1]!.id);
+      await softDeleteComment(ctx.db, { commentId: first[2]!.id, streamId: id, deletedBy: ctx.streamerId, now: 9 });
+      const after = await commentsAfter(ctx.db, id, ctx.streamerId, first[1]!.id, 10);
+      expect(after.map((c) => [c.content, c.hidden])).toEqual([['c2', true], ['c3', false], ['c4', false]]);
+      expect((await commentsAfter(ctx.db, id, ctx.streamerId, 0, 2)).map((c) => c.content)).toEqual(['c0', 'c1']);
+      expect((await recentCommentsWithRoles(ctx.db, id, ctx.streamerId, 50, first[2]!.id)).map((c) => c.content)).toEqual(['c0', 'c1']);
     });
 
     it('rolls the whole batch back when one row fails', async () => {

@@ -246,12 +246,12 @@ export async function listOpenStreams(db: Db): Promise<StreamWithStreamer[]> {
     .execute();
 }
 
-export type StreamStatusRow = Pick<LiveStream, 'id' | 'status' | 'ended_at' | 'end_reason'>;
+export type StreamStatusRow = Pick<LiveStream, 'id' | 'status' | 'ended_at' | 'end_reason' | 'comments_count'>;
 
 /** Status of the given streams, for checking open rooms against the database; missing ids are streams that are gone. */
 export async function getStreamStatuses(db: Db, ids: readonly number[]): Promise<StreamStatusRow[]> {
   if (ids.length === 0) return [];
-  return db.selectFrom('live_streams').select(['id', 'status', 'ended_at', 'end_reason']).where('id', 'in', [...ids]).execute();
+  return db.selectFrom('live_streams').select(['id', 'status', 'ended_at', 'end_reason', 'comments_count']).where('id', 'in', [...ids]).execute();
 }
 
 /** Records that the streamer's socket is connected now (the waiting rule's input). Ignored once ended. */

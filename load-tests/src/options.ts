@@ -70,6 +70,12 @@ export interface LoadOptions {
   streamerToken: string | null;
   /** Server process to read CPU and RSS from (/proc); found automatically when the server listens on this box. */
   serverPid: number | null;
+  /**
+   * Cluster mode: each node's own base URL, while `url` is the front. Server
+   * CPU, memory and counts come from each node's /metrics, summed, and the
+   * report lists each node's CPU.
+   */
+  nodes: string[];
   joinTimeoutS: number;
   /** Scheduling niceness of the viewer and chatter processes: on a shared box they yield to the server. */
   generatorNice: number;
@@ -112,6 +118,7 @@ export function defaultOptions(overrides: Partial<LoadOptions> = {}): LoadOption
     streamId: null,
     streamerToken: null,
     serverPid: null,
+    nodes: [],
     joinTimeoutS: 20,
     generatorNice: 10,
     outDir: RESULTS_DIR,
@@ -178,6 +185,8 @@ REGISTRATIONS_PER_IP_PER_HOUR=1000000 (the run registers accounts).
   --chat-accounts K    accounts the chat sockets share (0: auto)        [0]
   --stream-id ID --streamer-token T   use an existing stream
   --server-pid PID     read server CPU/RSS from /proc (auto when local)
+  --nodes URL,URL,...  cluster: --url is the front; read each node's /metrics
+                       (CPU per node in the report, totals summed)
   --join-timeout S                                                      [20]
   --generator-nice N   niceness of viewer/chatter processes (0: none)   [10]
   --capacity           capacity search: raise viewers until loss > --max-loss
@@ -191,6 +200,22 @@ REGISTRATIONS_PER_IP_PER_HOUR=1000000 (the run registers accounts).
   --quiet              no progress lines
   --help
 `;
+
+/** `--nodes`: comma-separated http(s) base URLs, each a node of the cluster behind `--url`. */
+function parseNodes(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  const urls = raw.split(',').map((u) => u.trim()).filter(Boolean);
+  for (const u of urls) {
+    let protocol = '';
+    try {
+      protocol = new URL(u).protocol;
+    } catch {
+      // reported below
+    }
+    if (protocol !== 'http:' && protocol !== 'https:') throw new Error(`--nodes: "${u}" is not an http(s) URL`);
+  }
+  return urls;
+}
 
 export function parseCli(argv: string[]): LoadOptions | 'help' {
   const { values } = parseArgs({
@@ -223,6 +248,7 @@ export function parseCli(argv: string[]): LoadOptions | 'help' {
       'stream-id': { type: 'string' },
       'streamer-token': { type: 'string' },
       'server-pid': { type: 'string' },
+      nodes: { type: 'string' },
       'join-timeout': { type: 'string' },
       'generator-nice': { type: 'string' },
       capacity: { type: 'boolean' },
@@ -292,6 +318,7 @@ export function parseCli(argv: string[]): LoadOptions | 'help' {
     streamId: values['stream-id'] === undefined ? null : Math.floor(num('stream-id', values['stream-id'], 0, 1)),
     streamerToken: values['streamer-token'] ?? null,
     serverPid: values['server-pid'] === undefined ? null : Math.floor(num('server-pid', values['server-pid'], 0, 1)),
+    nodes: parseNodes(values.nodes),
     joinTimeoutS: num('join-timeout', values['join-timeout'], d.joinTimeoutS, 1),
     generatorNice: Math.min(19, Math.floor(num('generator-nice', values['generator-nice'], d.generatorNice))),
     chromiumPath: values.chromium ?? d.chromiumPath,

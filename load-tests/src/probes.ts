@@ -41,6 +41,8 @@ export interface ServerMetrics {
   commentsPerSecond: number | null;
   eventLoopLagP99Seconds: number | null;
   workerPids: number[];
+  /** Cluster mode: the node's NODE_ID. */
+  nodeId: string | null;
 }
 
 export async function scrapeMetrics(baseUrl: string, timeoutMs = 3000): Promise<ServerMetrics | null> {
@@ -72,6 +74,7 @@ export async function scrapeMetrics(baseUrl: string, timeoutMs = 3000): Promise<
       commentsPerSecond: one('redred_comments_per_second'),
       eventLoopLagP99Seconds: one('nodejs_eventloop_lag_p99_seconds'),
       workerPids,
+      nodeId: samples.find((s) => s.name === 'redred_node_info')?.labels.node ?? null,
     };
   } catch {
     return null;

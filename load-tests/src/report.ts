@@ -5,7 +5,7 @@ import type { LayerStats } from './browser/publisher.ts';
 import type { ChatTotals } from './chatter.ts';
 import type { LoadOptions } from './options.ts';
 import type { StepResult } from './run.ts';
-import { cpuBetween, type LoadSession, type TimelineRow } from './session.ts';
+import { cpuBetween, type LoadSession, type Snapshot, type TimelineRow } from './session.ts';
 import { summarize, type Summary } from './stats.ts';
 import { uploadKbps, type UploadSample } from './streamer.ts';
 import { renderSvg } from './report-svg.ts';
@@ -76,6 +76,8 @@ export interface StepSummary {
     websocketConnections: number | null;
     consumersByWorker: Record<string, number>;
     eventLoopLagP99Ms: number | null;
+    /** Cluster mode (`--nodes`): one row per node. */
+    perNode: NodeFigures[];
   };
   /** CPU in % of one core; `otherPct` is what processes outside this test used on the box meanwhile. */
   generator: { cpuPct: number | null; chromiumPct: number | null; boxPct: number | null; boxCores: number | null; otherPct: number | null };
@@ -215,13 +217,15 @@ export function summarizeStep(session: LoadSession, step: StepResult): StepSumma
       rssBeforeBytes: rssBefore,
       // RSS moves by tens of MiB with GC: per viewer only means something for a crowd.
       rssPerViewerBytes: rss !== null && rssBefore !== null && n >= 20 ? (rss - rssBefore) / n : null,
-      viewersCounted: end.metrics?.viewers ?? session.streamer?.serverViewers ?? null,
+      // A cluster's nodes each count their own people (an account on two nodes is on both): the stream's count is the announced one.
+      viewersCounted: end.nodes ? (end.announcedViewers ?? end.metrics?.viewers ?? null) : (end.metrics?.viewers ?? session.streamer?.serverViewers ?? null),
       // At the window's end: the crowd, not the probes (they join after it).
       viewersExpected: crowdOk.length + step.chatAccountsConnected,
       chatAccounts: step.chatAccountsConnected,
       websocketConnections: end.metrics?.websocketConnections ?? null,
       consumersByWorker: end.metrics?.consumersByWorker ?? {},
       eventLoopLagP99Ms: end.metrics?.eventLoopLagP99Seconds != null ? end.metrics.eventLoopLagP99Seconds * 1000 : null,
+      perNode: perNode(start, end),
     },
     generator: {
       cpuPct: cpu?.generator ?? null,
@@ -362,6 +366,10 @@ function stepLines(s: StepSummary): string[] {
     `server CPU % of a core  node ${n0(sv.nodeCpuPct)} + mediasoup ${n0(sv.workersCpuPct)} = ${n0(sv.totalCpuPct)}   per viewer ${n2(sv.cpuPerViewerPct)}   (${sv.source}${sv.inProcess ? ', server in this process: node CPU includes the harness' : ''})`,
     `server RSS MiB          ${mb(sv.rssBytes)} (before viewers ${mb(sv.rssBeforeBytes)}; per viewer ${sv.rssPerViewerBytes === null ? '–' : (sv.rssPerViewerBytes / 1024).toFixed(0) + ' KiB'})`,
     `server counts           viewers ${n0(sv.viewersCounted)} (expected ${sv.viewersExpected})   sockets ${n0(sv.websocketConnections)}   consumers/worker ${Object.entries(sv.consumersByWorker).map(([w, c]) => `#${w}:${c}`).join(' ') || '–'}   loop lag p99 ${n1(sv.eventLoopLagP99Ms)} ms`,
+    ...sv.perNode.map(
+      (n) =>
+        `  node ${n.node.padEnd(18)} ${n.answered ? `CPU % node ${n0(n.nodeCpuPct)} + mediasoup ${n0(n.workersCpuPct)} = ${n0(n.totalCpuPct)}   viewers ${n0(n.viewers)}   sockets ${n0(n.websocketConnections)}` : 'did not answer /metrics'}`,
+    ),
     `generator CPU %         viewers+chatters+harness ${n0(s.generator.cpuPct)}   chromium ${n0(s.generator.chromiumPct)}   box ${n0(s.generator.boxPct)} of ${s.generator.boxCores ? s.generator.boxCores * 100 : '–'} (other processes ${n0(s.generator.otherPct)})`,
   );
   if (s.chat) {
@@ -376,6 +384,41 @@ function stepLines(s: StepSummary): string[] {
     );
   }
   return lines;
+}
+
+/** Cluster mode: each node's CPU over the window and its counts at the end, from its own /metrics. */
+function perNode(start: Snapshot | null, end: Snapshot): NodeFigures[] {
+  if (!end.nodes) return [];
+  const seconds = start ? (end.at - start.at) / 1000 : 0;
+  const rate = (a: number | null | undefined, b: number | null | undefined) => (a == null || b == null || seconds <= 0 ? null : Math.max(0, ((b - a) / seconds) * 100));
+  return end.nodes.map((n, i) => {
+    const before = start?.nodes?.[i]?.metrics;
+    const m = n.metrics;
+    const nodeCpuPct = rate(before?.processCpuSeconds, m?.processCpuSeconds);
+    const workersCpuPct = rate(before?.workerCpuSeconds, m?.workerCpuSeconds);
+    return {
+      node: m?.nodeId ?? n.url,
+      url: n.url,
+      answered: m !== null,
+      nodeCpuPct,
+      workersCpuPct,
+      totalCpuPct: nodeCpuPct !== null && workersCpuPct !== null ? nodeCpuPct + workersCpuPct : null,
+      viewers: m?.viewers ?? null,
+      websocketConnections: m?.websocketConnections ?? null,
+    };
+  });
+}
+
+export interface NodeFigures {
+  /** Its NODE_ID (from /metrics), else the URL given. */
+  node: string;
+  url: string;
+  answered: boolean;
+  nodeCpuPct: number | null;
+  workersCpuPct: number | null;
+  totalCpuPct: number | null;
+  viewers: number | null;
+  websocketConnections: number | null;
 }
 
 export function formatReport(r: LoadReport): string {

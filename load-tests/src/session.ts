@@ -23,6 +23,10 @@ export interface Snapshot {
   box: { busy: number; total: number; cores: number } | null;
   viewers: ViewerTotals | null;
   chat: ChatFleetTotals | null;
+  /** The stream's viewer count as last announced to the streamer (a cluster's count across nodes). */
+  announcedViewers: number | null;
+  /** Cluster mode (`--nodes`): each node's own /metrics, in the order given (null: it did not answer). */
+  nodes: { url: string; metrics: ServerMetrics | null }[] | null;
 }
 
 export interface TimelineRow {
@@ -85,6 +89,8 @@ export class LoadSession {
   #closed = false;
   /** CPU of generator processes that already exited. */
   #retiredCpuMs = 0;
+  /** The latest `viewers_update` of the streamer's seat without a streamer (--no-streamer). */
+  #seatViewers: { value: number | null } = { value: null };
 
   private constructor(o: {
     opts: LoadOptions;
@@ -115,7 +121,8 @@ export class LoadSession {
     const host = base.hostname.replace(/^\[|\]$/g, '');
     const local = LOOPBACK.test(host);
     const localAddress = local ? (isIP(host) === 4 ? host : '127.0.0.1') : null;
-    const serverPid = opts.serverPid ?? (local ? pidListeningOn(Number(base.port || (base.protocol === 'https:' ? 443 : 80))) : null);
+    // Behind a front (--nodes), whatever listens on --url is the balancer, not a node.
+    const serverPid = opts.serverPid ?? (local && opts.nodes.length === 0 ? pidListeningOn(Number(base.port || (base.protocol === 'https:' ? 443 : 80))) : null);
 
     let token = opts.streamerToken;
     let streamId = opts.streamId;
@@ -129,9 +136,16 @@ export class LoadSession {
     const wsUrl = wsUrlOf(opts.url, streamId);
     let streamer: Streamer | null = null;
     let streamerSocket: SignalingClient | null = null;
+    const seatViewers: { value: number | null } = { value: null };
     if (opts.noStreamer) {
       hooks.log(`stream ${streamId}; no streamer (--no-streamer): the stream stays waiting, chat only`);
       streamerSocket = await SignalingClient.connect(wsUrl, { token });
+      const seat = streamerSocket;
+      seat.onRaw = (text) => {
+        if (!text.startsWith('{"type":"viewers_update"')) return text.startsWith('{"type":"comment');
+        seatViewers.value = (JSON.parse(text) as { viewers: number }).viewers;
+        return true;
+      };
     } else {
       hooks.log(`stream ${streamId}; starting the Chromium streamer (${opts.publisher === 'whip' ? `WHIP, ${opts.whipCodec}` : 'mediasoup-client'}, ${opts.width}x${opts.height}@${opts.fps}, top layer ${opts.videoKbps} kbps)`);
       streamer = await Streamer.start({
@@ -148,6 +162,7 @@ export class LoadSession {
       });
     }
     const session = new LoadSession({ opts, hooks, wsUrl, streamId, streamer, streamerSocket, createdStream, serverPid, localAddress });
+    session.#seatViewers = seatViewers;
     openSessions.add(session);
     const where = serverPid === null ? 'pid unknown: CPU/RSS from /metrics' : session.serverInProcess ? 'runs in this process' : `pid ${serverPid}`;
     hooks.log(
@@ -177,9 +192,23 @@ export class LoadSession {
     this.hooks.log(`chatters connected: ${this.chat.connected}/${o.chatters}${this.chat.failed ? ` (${this.chat.failed} failed)` : ''}`);
   }
 
+  /**
+   * The stream's viewer count as the server announces it to the streamer: in
+   * cluster mode the cluster's count (people across nodes), which no single
+   * node's /metrics has.
+   */
+  get announcedViewers(): number | null {
+    return this.streamer?.serverViewers ?? this.#seatViewers.value;
+  }
+
   /** Reads everything now. */
   async snapshot(): Promise<Snapshot> {
-    const [upload, metrics] = await Promise.all([this.streamer?.sample().catch(() => null) ?? null, scrapeMetrics(this.opts.url)]);
+    const [upload, scraped] = await Promise.all([
+      this.streamer?.sample().catch(() => null) ?? null,
+      this.opts.nodes.length > 0 ? Promise.all(this.opts.nodes.map(async (url) => ({ url, metrics: await scrapeMetrics(url) }))) : scrapeMetrics(this.opts.url),
+    ]);
+    const nodes = Array.isArray(scraped) ? scraped : null;
+    const metrics = Array.isArray(scraped) ? sumMetrics(scraped.map((n) => n.metrics)) : scraped;
     const procs = allProcesses();
     const own = process.cpuUsage();
     let generatorCpu = (own.user + own.system) / 1e6 + this.#retiredCpuMs / 1000;
@@ -225,6 +254,8 @@ export class LoadSession {
       box: boxCpu(),
       viewers: fleetTotals,
       chat: chatTotals,
+      announcedViewers: this.announcedViewers,
+      nodes,
     };
   }
 
@@ -273,6 +304,44 @@ export class LoadSession {
     this.streamerSocket?.close();
     await this.streamer?.close();
   }
+}
+
+/**
+ * The cluster's figures as one server's: counts and CPU summed over the nodes
+ * that answered (null if none did); the comment counter is the database's, the
+ * same on every node.
+ */
+export function sumMetrics(list: (ServerMetrics | null)[]): ServerMetrics | null {
+  const ok = list.filter((m): m is ServerMetrics => m !== null);
+  if (ok.length === 0) return null;
+  const sum = (pick: (m: ServerMetrics) => number | null) => {
+    const values = ok.map(pick).filter((v): v is number => v !== null);
+    return values.length ? values.reduce((a, v) => a + v, 0) : null;
+  };
+  const max = (pick: (m: ServerMetrics) => number | null) => {
+    const values = ok.map(pick).filter((v): v is number => v !== null);
+    return values.length ? Math.max(...values) : null;
+  };
+  const consumersByWorker: Record<string, number> = {};
+  ok.forEach((m, i) => {
+    for (const [w, c] of Object.entries(m.consumersByWorker)) consumersByWorker[`${m.nodeId ?? i}/${w}`] = c;
+  });
+  return {
+    at: Math.max(...ok.map((m) => m.at)),
+    viewers: sum((m) => m.viewers),
+    websocketConnections: sum((m) => m.websocketConnections),
+    producers: sum((m) => m.producers),
+    consumersByWorker,
+    workerCpuSeconds: sum((m) => m.workerCpuSeconds),
+    workerRssBytes: sum((m) => m.workerRssBytes),
+    processCpuSeconds: sum((m) => m.processCpuSeconds),
+    processRssBytes: sum((m) => m.processRssBytes),
+    commentsTotal: max((m) => m.commentsTotal),
+    commentsPerSecond: max((m) => m.commentsPerSecond),
+    eventLoopLagP99Seconds: max((m) => m.eventLoopLagP99Seconds),
+    workerPids: ok.flatMap((m) => m.workerPids),
+    nodeId: null,
+  };
 }
 
 const pct = (a: number | null, b: number | null, seconds: number) => (a === null || b === null || seconds <= 0 ? null : Math.max(0, ((b - a) / seconds) * 100));

@@ -26,6 +26,11 @@ export interface ViewerOptions {
   layer: ViewerLayer | null;
   /** Give up joining after this long. */
   joinTimeoutMs?: number;
+  /** 'decrypt' mode: called with each complete, valid, decrypted VP8 frame (tests wait on it instead of polling). */
+  onFrame?: (frame: { keyframe: boolean; width: number; height: number }) => void;
+  /** Every server message the viewer parses, and the socket's close (tests follow the stream's life with it). */
+  onMessage?: (msg: ServerMessage) => void;
+  onClose?: (code: number) => void;
 }
 
 export interface DecryptStats {
@@ -142,7 +147,10 @@ class Vp8Validator {
   readonly stats: DecryptStats = { videoPackets: 0, audioPackets: 0, framesValid: 0, keyframesValid: 0, invalidPackets: 0, width: 0, height: 0, firstKeyframeMs: null };
   #frame: { keyframe: boolean; width: number; height: number; ok: boolean; nextSeq: number } | null = null;
 
-  constructor(readonly startedAt: number) {}
+  constructor(
+    readonly startedAt: number,
+    readonly onFrame: ViewerOptions['onFrame'],
+  ) {}
 
   onVideo(rtp: RtpPacket): void {
     this.stats.videoPackets++;
@@ -166,6 +174,7 @@ class Vp8Validator {
         this.stats.height = f.height;
         if (this.stats.firstKeyframeMs === null) this.stats.firstKeyframeMs = nowMs() - this.startedAt;
       }
+      this.onFrame?.({ keyframe: f.keyframe, width: f.width, height: f.height });
     }
   }
 }
@@ -236,9 +245,11 @@ export class LoadViewer {
     sig.onMessage = (msg: ServerMessage) => {
       if (msg.type === 'media_reset') this.#events.mediaReset++;
       else if (msg.type === 'consumer_closed') this.#events.consumerClosed++;
+      this.options.onMessage?.(msg);
     };
-    sig.onClose = () => {
+    sig.onClose = (code) => {
       this.#events.socketClosed = true;
+      this.options.onClose?.(code);
     };
     const established = await sig.established;
     this.#phase('ws');
@@ -291,7 +302,7 @@ export class LoadViewer {
     // VP8 frames are checked after decryption; an H.264 stream (OBS over WHIP) is decrypted and counted.
     const vp8 = /vp8/i.test(videoConsumer.rtpParameters.codecs[0]!.mimeType);
     if (this.options.mode === 'decrypt' && vp8) {
-      const validator = new Vp8Validator(this.startedAt);
+      const validator = new Vp8Validator(this.startedAt, this.options.onFrame);
       this.#validator = validator;
       pc.onTrack.subscribe((track) => {
         if (track.kind === 'video') track.onReceiveRtp.subscribe((rtp) => validator.onVideo(rtp));

@@ -6,7 +6,8 @@ import type { MediaContext } from './StreamRouterTypes.ts';
 
 /**
  * The router the streamer sends to. Its send transports own the producers;
- * it keeps them by id for the whole stream (listing, consuming, piping).
+ * it keeps them by id for the whole stream (listing, consuming, piping). On a
+ * cluster edge it holds the origin's producers piped from the other host instead.
  */
 export class OriginRouter extends MediaRouter {
   readonly role = 'origin';
@@ -31,6 +32,14 @@ export class OriginRouter extends MediaRouter {
 
   producers(): StreamProducer[] {
     return [...this.#producers.values()];
+  }
+
+  /** A producer re-produced here from another host's origin (cluster edge): listed and consumed like the streamer's own. */
+  adoptPiped(producer: StreamProducer): void {
+    this.#producers.set(producer.id, producer);
+    producer.on('close', () => {
+      if (this.#producers.get(producer.id) === producer) this.#producers.delete(producer.id);
+    });
   }
 
   async consumableProducerId(originProducerId: string): Promise<string> {

@@ -1,3 +1,5 @@
+import { OriginPipe, REMOTE_PEER_ID } from './ClusterPipe.ts';
+import type { ClusterPipeConfig, RemoteOriginSpec } from './ClusterPipeTypes.ts';
 import { SfuError } from './errors.ts';
 import { moduleLogger, type SfuLogger } from './logger.ts';
 import { OriginRebuild } from './OriginRebuild.ts';
@@ -5,6 +7,7 @@ import { OriginRouter } from './OriginRouter.ts';
 import { PeerMedia } from './PeerMedia.ts';
 import { RecorderTap, type RecorderTapRequest } from './RecorderTap.ts';
 import type { PeerTransport } from './PeerTransport.ts';
+import { RemoteOrigin } from './RemoteOrigin.ts';
 import { RouterSet } from './RouterSet.ts';
 import { isLayerPreference, type StreamConsumer } from './StreamConsumer.ts';
 import { systemTimer } from './timer.ts';
@@ -67,6 +70,11 @@ export class StreamRouter extends TypedEmitter<StreamRouterEvents> {
   #rebuild: OriginRebuild | undefined;
   /** Settles (never rejects) when a rebuild after the origin worker's death is over. */
   #rebuilding: Promise<void> = Promise.resolve();
+  /** Cluster edge: the stream's producers live on another host (see setRemoteOrigin). */
+  #remoteSpec: RemoteOriginSpec | undefined;
+  #remote: RemoteOrigin | undefined;
+  /** Cluster origin: pipes towards edge hosts. */
+  readonly #originPipes = new Map<string, OriginPipe>();
   #closed = false;
 
   static async create(pool: WorkerPool, streamId: string, options: StreamRouterOptions = {}): Promise<StreamRouter> {
@@ -158,12 +166,22 @@ export class StreamRouter extends TypedEmitter<StreamRouterEvents> {
   ): Promise<ConsumerOffer> {
     const { transport } = this.#ownedTransport(peerId, transportId);
     if (transport.direction !== 'recv') throw new SfuError('not_allowed', 'consume needs a recv transport');
+    const remote = this.#remote;
+    // A viewer consuming keeps the pipe, even when the producer is already piped.
+    remote?.busy();
+    if (remote && !this.#routers.origin.producer(producerId) && remote.has(producerId)) {
+      try {
+        await remote.ensure(producerId);
+      } catch (error) {
+        throw new SfuError('cannot_consume', `producer ${producerId} could not be piped from the origin`, { cause: error });
+      }
+    }
     const producer = this.#routers.origin.producer(producerId);
     if (!producer) throw new SfuError('producer_not_found', `producer ${producerId} not found`);
     const consumer = await transport.consume(producer.info, rtpCapabilities);
     consumer.on('close', (reason) => {
-      if (reason !== 'producerclose') return;
-      this.safeEmit('consumerclosed', { peerId, consumerId: consumer.id, reason });
+      if (reason === 'producerclose') this.safeEmit('consumerclosed', { peerId, consumerId: consumer.id, reason });
+      if (this.#remote && this.counts().consumers === 0) this.#remote.idle();
     });
     return consumer.offer;
   }
@@ -213,8 +231,49 @@ export class StreamRouter extends TypedEmitter<StreamRouterEvents> {
     return tap;
   }
 
+  /** The stream's producers: the streamer's here, or on a cluster edge the remote origin's (piped or not yet). */
   getProducers(): ProducerInfo[] {
+    if (this.#remote) return this.#remote.producers().map((p) => ({ ...p, peerId: REMOTE_PEER_ID, encodings: 1 }));
     return this.#routers.origin.producers().map((producer) => ({ ...producer.info }));
+  }
+
+  /**
+   * Cluster edge: this stream's producers live on another host's router
+   * (`spec.originId`); viewers here are served from a pipe opened on the
+   * first consume. The same origin with a new producer list updates it; a
+   * different origin, or null (this host is the origin, or there is none),
+   * closes the pipe, and with it the piped producers and their consumers.
+   */
+  setRemoteOrigin(spec: RemoteOriginSpec | null): void {
+    if (this.#closed) return;
+    if (spec && this.#remote && this.#remote.originId === spec.originId) {
+      this.#remoteSpec = spec;
+      this.#remote.setProducers(spec.producers);
+      return;
+    }
+    this.#remote?.close();
+    this.#remote = undefined;
+    this.#remoteSpec = spec ?? undefined;
+    if (spec) this.#remote = this.#remoteOrigin(spec);
+  }
+
+  /** Cluster origin: one end of a pipe towards an edge host, on the origin router; closes with the stream. */
+  async openOriginPipe(config: ClusterPipeConfig): Promise<OriginPipe> {
+    await this.#whenUsable();
+    const pipe = await OriginPipe.create(this.#routers.origin, config, this.#ctx);
+    this.#originPipes.set(pipe.id, pipe);
+    pipe.on('close', () => this.#originPipes.delete(pipe.id));
+    return pipe;
+  }
+
+  /** Pipes to other hosts (cluster mode): towards edges on an origin, from the origin on an edge (0 or 1). */
+  pipeCount(): number {
+    return this.#originPipes.size + (this.#remote?.piped ? 1 : 0);
+  }
+
+  originPipe(pipeId: string): OriginPipe | undefined {
+    const pipe = this.#originPipes.get(pipeId);
+    return pipe && !pipe.closed ? pipe : undefined;
   }
 
   /** Stops one of the peer's producers (e.g. the screen share); emits `producerremoved`. */
@@ -262,6 +321,7 @@ export class StreamRouter extends TypedEmitter<StreamRouterEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.#rebuild?.cancel();
+    this.#remote?.close();
     this.#routers.close();
     for (const peer of this.#peers.values()) peer.mediaClosed();
     this.#peers.clear();
@@ -300,6 +360,11 @@ export class StreamRouter extends TypedEmitter<StreamRouterEvents> {
           return;
         }
         this.#routers = this.#routerSet(origin);
+        // The piped producers went with the old origin router: a fresh pipe, on the first viewer again.
+        if (this.#remoteSpec) {
+          this.#remote?.close();
+          this.#remote = this.#remoteOrigin(this.#remoteSpec);
+        }
         this.#emitReset({ reason: 'worker_died', scope: 'all', peerIds: [...peerIds] });
       },
       (error: unknown) => {
@@ -307,6 +372,12 @@ export class StreamRouter extends TypedEmitter<StreamRouterEvents> {
         this.close();
       },
     );
+  }
+
+  #remoteOrigin(spec: RemoteOriginSpec): RemoteOrigin {
+    const remote = new RemoteOrigin(this.#routers.origin, spec, this.#ctx);
+    remote.on('pipe', (state) => this.safeEmit('remotepipe', state));
+    return remote;
   }
 
   #emitReset(reset: MediaReset): void {

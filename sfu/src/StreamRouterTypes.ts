@@ -80,6 +80,8 @@ export type StreamRouterEvents = {
   /** A viewer's consumer closed because its producer did; tell that viewer. */
   consumerclosed: [ConsumerClosed];
   mediareset: [MediaReset];
+  /** Cluster edge: the pipe from the remote origin opened (first viewer) or closed (after the last). */
+  remotepipe: ['open' | 'close'];
   close: [];
 };
 

@@ -12,6 +12,8 @@ export {
 } from './WorkerPool.ts';
 export { StreamRouter } from './StreamRouter.ts';
 export { RecorderTap, type RecorderTapRequest, type RecorderTarget, type RecorderTrack, type RecorderTapCloseReason } from './RecorderTap.ts';
+export { OriginPipe, REMOTE_PEER_ID } from './ClusterPipe.ts';
+export type { ClusterPipeConfig, OriginLink, PipedProducer, PipeEndpoint, RemoteOriginSpec, RemoteProducerInfo } from './ClusterPipeTypes.ts';
 export type {
   ConsumerClosed,
   ConsumerLayers,

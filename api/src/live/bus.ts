@@ -1,4 +1,4 @@
-import type { ChatSettings } from '../protocol/common.ts';
+import type { ChatSettings, ProducerInfo, WireComment } from '../protocol/common.ts';
 import type { Role } from '../protocol/constants.ts';
 import type { ServerMessage } from '../protocol/server-messages.ts';
 
@@ -29,6 +29,18 @@ export interface PersonRef {
  */
 export type RoomEvent =
   | { kind: 'message'; audience: Audience; message: ServerMessage }
+  /**
+   * Committed comments at positions `from`, `from + 1`, … of the stream's chat
+   * (chat-feed.ts): each room delivers them in position order, once.
+   */
+  | { kind: 'comments'; from: number; comments: WireComment[] }
+  /**
+   * Cluster mode: the node the stream's media comes from now (null: none, the
+   * streamer is away) and its producers. Edges pipe from it.
+   */
+  | { kind: 'origin'; nodeId: string | null; producers: ProducerInfo[] }
+  /** The stream's audience, counted across every node carrying it (people, not sockets). */
+  | { kind: 'viewers'; viewers: number; peakViewers: number }
   | { kind: 'stream_live'; startedAt: number }
   /** The live stream's publisher left ('reconnecting' until `until`, then it ends) or came back ('publishing'). */
   | { kind: 'publisher'; state: 'reconnecting' | 'publishing'; until: number | null }
@@ -77,6 +89,11 @@ export interface RoomBus {
   publish(streamId: number, event: RoomEvent): void;
   subscribe(streamId: number, handler: RoomEventHandler): RoomSubscription;
   close(): void;
+  /**
+   * Resolves once every event this process published so far has been
+   * delivered to this process's subscribers (at once for a synchronous bus).
+   */
+  flush(): Promise<void>;
   readonly closed: boolean;
   /** Whether events can flow now (a cluster bus: its Redis is reachable). What /health reports for the bus. */
   readonly healthy: boolean;
@@ -128,6 +145,11 @@ export class InProcessRoomBus implements RoomBus {
         this.#onHandlerError(err, envelope);
       }
     }
+  }
+
+  /** Delivery is synchronous: nothing is ever on its way. */
+  flush(): Promise<void> {
+    return Promise.resolve();
   }
 
   subscribe(streamId: number, handler: RoomEventHandler): RoomSubscription {

@@ -41,6 +41,5 @@ export async function endStream(ctx: LiveContext, room: StreamRoom | undefined, 
 
 /** The live side of an end the database already holds: every copy of the room tells its peers, then closes. */
 export function closeEndedRoom(room: StreamRoom, reason: string, endedAt: number): void {
-  if (room.closed) return;
-  room.publish({ kind: 'stream_ended', reason, endedAt });
+  room.end(reason, endedAt);
 }

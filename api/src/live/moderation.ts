@@ -195,6 +195,8 @@ export const moderationHandlers: { [T in ModerationType]: Handler<T> } = {
     });
     if (applied.version > chat.appliedSettingsVersion) {
       chat.appliedSettingsVersion = applied.version;
+      // Cluster mode: this node's gate enforces the change before the ack, not once the bus brings it back.
+      if (room.cluster) room.chatSettings = applied.next;
       room.publish({ kind: 'chat_settings', settings: applied.next });
     }
     ack(conn, msg.requestId);

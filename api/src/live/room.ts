@@ -1,13 +1,17 @@
-import type { LiveStream, StreamStatus } from '@redred/db';
+import { getChatSettings, type LiveStream, type StreamStatus } from '@redred/db';
 import type { StreamRouter } from '@redred/sfu';
 import type { ChatSettings, StreamInfo } from '../protocol/common.ts';
 import { CLOSE_CODES } from '../protocol/constants.ts';
 import type { ServerMessage } from '../protocol/server-messages.ts';
 import type { Audience, RoomEnvelope, RoomEvent, RoomSubscription } from './bus.ts';
 import { chatSettingsFor, RoomChat } from './chat.ts';
+import type { ChatCursor } from './chat-feed.ts';
 import type { LiveConnection } from './connection.ts';
 import type { LiveContext } from './context.ts';
+import { ClusterStreamMedia } from '../cluster/stream-media.ts';
 import { ModerationGate } from './gate.ts';
+import { endStream } from './lifecycle.ts';
+import { END_REASONS } from './stream-rules.ts';
 import { can } from './policy.ts';
 import { RoomPresence } from './presence.ts';
 import { PublisherWatch } from './publisher-watch.ts';
@@ -53,18 +57,22 @@ export class StreamRoom {
   reconnectingUntil: number | null = null;
   /** A recorder is writing this stream now (the viewers' badge). */
   recording = false;
+  /** Cluster mode: where the stream's media comes from (this node or another), and the pipes between them. */
+  readonly cluster: ClusterStreamMedia | null;
   readonly #connections = new Map<string, LiveConnection>();
   readonly #members = new Map<string, RoomMember>();
   readonly #media: StreamRouter;
   readonly #ctx: LiveContext;
   readonly #subscription: RoomSubscription;
   #closed = false;
+  /** The last re-read of the chat settings (cluster mode). */
+  #settingsRead: Promise<void> = Promise.resolve();
   /** Settles when the comment writer has answered for every comment admitted before close. */
   #drained: Promise<void> = Promise.resolve();
   /** Listeners the owner attaches (e.g. the registry drops the room). */
   onClose: (() => void) | null = null;
 
-  constructor(ctx: LiveContext, stream: LiveStream & { streamer_username: string }, media: StreamRouter, chatSettings: ChatSettings) {
+  constructor(ctx: LiveContext, stream: LiveStream & { streamer_username: string }, media: StreamRouter, chatSettings: ChatSettings, chatStart: ChatCursor) {
     this.#ctx = ctx;
     this.streamId = stream.id;
     this.channelId = stream.streamer_id;
@@ -77,7 +85,7 @@ export class StreamRoom {
     this.chatSettings = chatSettings;
     this.#media = media;
     this.gate = new ModerationGate(ctx.db, this.channelId, ctx.site);
-    this.chat = new RoomChat(ctx, this);
+    this.chat = new RoomChat(ctx, this, chatStart);
     this.presence = new RoomPresence(ctx, {
       streamId: this.streamId,
       peakViewers: stream.peak_viewers,
@@ -85,6 +93,27 @@ export class StreamRoom {
       isLive: () => this.status === 'live',
     });
     this.publisher = new PublisherWatch(ctx, this);
+    this.cluster =
+      ctx.cluster && ctx.origins && ctx.config.cluster.secret
+        ? new ClusterStreamMedia({
+            streamId: this.streamId,
+            node: ctx.cluster,
+            origins: ctx.origins,
+            media,
+            secret: ctx.config.cluster.secret,
+            pipeListenIp: ctx.config.rtcListenIp,
+            mediaAddress: ctx.config.cluster.mediaAddress ?? ctx.config.rtcAnnouncedAddress ?? ctx.config.rtcListenIp,
+            pipeLingerMs: ctx.config.cluster.pipeLingerMs,
+            graceMs: ctx.config.sweeper.restartGraceMs,
+            log: ctx.log.child({ module: 'cluster-media', streamId: this.streamId }),
+            now: ctx.now,
+            publish: (event) => this.publish(event),
+            sendLocal: (message) => this.#send(message, { to: 'all' }),
+            endOrphaned: async () => {
+              await endStream(ctx, this, this.streamId, END_REASONS.serverRestart);
+            },
+          })
+        : null;
     this.#subscription = ctx.bus.subscribe(this.streamId, (envelope) => this.#deliver(envelope));
   }
 
@@ -135,7 +164,7 @@ export class StreamRoom {
       description: this.description,
       status: this.status,
       streamer: { id: this.channelId, username: this.streamerName },
-      viewers: this.viewers.count,
+      viewers: this.presence.count,
       peakViewers: this.peakViewers,
       startedAt: this.startedAt,
       endedAt: this.endedAt,
@@ -189,6 +218,7 @@ export class StreamRoom {
     this.#subscription.close();
     this.publisher.close();
     this.presence.close();
+    this.cluster?.close();
     this.#drained = this.chat.close();
     for (const c of this.#connections.values()) c.close(closeCode, reason);
     this.#connections.clear();
@@ -202,10 +232,41 @@ export class StreamRoom {
     return this.#drained;
   }
 
+  /**
+   * The end is durable: every copy of the room tells its sockets and closes.
+   * This one closes even if the bus cannot bring the event back (Redis down):
+   * once the bus has delivered what this node published, or after a bound.
+   */
+  end(reason: string, endedAt: number): void {
+    if (this.#closed) return;
+    const event: RoomEvent = { kind: 'stream_ended', reason, endedAt };
+    try {
+      this.publish(event);
+    } catch (err) {
+      this.#ctx.log.warn({ err, streamId: this.streamId }, 'stream end not published on the room bus');
+    }
+    if (this.#closed) return;
+    const delivered = this.#ctx.bus.flush();
+    const bound = new Promise<void>((resolve) => setTimeout(resolve, END_DELIVERY_WAIT_MS).unref());
+    void Promise.race([delivered, bound])
+      .catch(() => undefined)
+      .then(() => {
+        if (!this.#closed) this.#deliver({ streamId: this.streamId, seq: 0, event });
+      });
+  }
+
   #deliver({ event }: RoomEnvelope): void {
     switch (event.kind) {
       case 'message':
+        if (event.message.type === 'comment_deleted') this.chat.feed.hide(event.message.commentIds);
         return this.#send(event.message, event.audience);
+      case 'comments':
+        return this.chat.feed.accept(event.from, event.comments);
+      case 'origin':
+        return this.cluster?.applyOrigin(event.nodeId, event.producers);
+      case 'viewers':
+        this.presence.announced(event.viewers, event.peakViewers);
+        return this.#send({ type: 'viewers_update', viewers: event.viewers, peakViewers: event.peakViewers }, { to: 'all' });
       case 'stream_live':
         this.status = 'live';
         this.startedAt = event.startedAt;
@@ -226,16 +287,17 @@ export class StreamRoom {
         this.#send({ type: 'stream_ended', reason: event.reason, endedAt: event.endedAt }, { to: 'all' });
         return this.close(CLOSE_CODES.streamEnded, 'stream ended');
       case 'chat_settings':
-        this.chatSettings = event.settings;
-        this.#send({ type: 'chat_settings', settings: event.settings }, { to: 'staff' });
-        return this.#sendWhere({ type: 'chat_settings', settings: chatSettingsFor('viewer', event.settings) }, (c) => !isStaff(c));
+        // Cluster mode: two nodes' changes may reach the bus in another order than they committed
+        // (each merged over the previous one, under the channel's lock): what is stored is the latest.
+        if (this.cluster) return void this.#settingsRead.then(() => this.#rereadChatSettings(event.settings));
+        return this.#applyChatSettings(event.settings);
       case 'role_changed': {
         const changed: LiveConnection[] = [];
         for (const c of this.#connectionsOfUser(event.user.id)) {
           if (isStaff(c) !== can(event.role, 'update_chat_settings')) changed.push(c);
           c.role = event.role;
         }
-        this.viewers.setRole(event.user.id, event.role);
+        this.presence.setRole(event.user.id, event.role);
         this.#send({ type: 'role_changed', user: event.user, role: event.role }, { to: 'all' });
         // Gaining or losing moderation changes which chat settings the socket may see.
         for (const c of changed) c.send({ type: 'chat_settings', settings: chatSettingsFor(c.role, this.chatSettings) });
@@ -274,6 +336,26 @@ export class StreamRoom {
         throw new Error(`unknown room event ${JSON.stringify(unknown)}`);
       }
     }
+  }
+
+  #applyChatSettings(settings: ChatSettings): void {
+    this.chatSettings = settings;
+    this.#send({ type: 'chat_settings', settings }, { to: 'staff' });
+    this.#sendWhere({ type: 'chat_settings', settings: chatSettingsFor('viewer', settings) }, (c) => !isStaff(c));
+  }
+
+  /** One read at a time, in the order the events came. */
+  #rereadChatSettings(announced: ChatSettings): Promise<void> {
+    this.#settingsRead = getChatSettings(this.#ctx.db, this.channelId).then(
+      (stored) => {
+        if (!this.#closed) this.#applyChatSettings(stored);
+      },
+      (err: unknown) => {
+        this.#ctx.log.warn({ err, streamId: this.streamId }, 'could not re-read chat settings; applying the announced ones');
+        if (!this.#closed) this.#applyChatSettings(announced);
+      },
+    );
+    return this.#settingsRead;
   }
 
   #send(message: ServerMessage, audience: Audience): void {
@@ -317,6 +399,9 @@ export class StreamRoom {
     return [...this.#members.values()].filter((m) => m.user?.id === userId && m.role !== 'streamer');
   }
 }
+
+/** How long an ended room waits for the bus to bring its end back before it closes on its own. */
+const END_DELIVERY_WAIT_MS = 2000;
 
 /** The streamer and moderators: who sees joins, leaves and the full chat settings. */
 function isStaff(c: LiveConnection): boolean {

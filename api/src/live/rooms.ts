@@ -1,4 +1,4 @@
-import { getChatSettings, getStreamWithStreamer } from '@redred/db';
+import { chatCursor, getChatSettings, getStreamWithStreamer } from '@redred/db';
 import { StreamRouter } from '@redred/sfu';
 import { CLOSE_CODES } from '../protocol/constants.ts';
 import type { LiveContext } from './context.ts';
@@ -40,14 +40,18 @@ export class RoomRegistry {
     const stream = await getStreamWithStreamer(this.#ctx.db, streamId);
     if (!stream || stream.status === 'ended') return null;
     const settings = await getChatSettings(this.#ctx.db, stream.streamer_id);
+    // Read before the room subscribes: anything committed after it reaches the room by the bus, or is read back.
+    const chatStart = await chatCursor(this.#ctx.db, streamId);
     const media = await StreamRouter.create(this.#ctx.pool, String(streamId));
-    const room = new StreamRoom(this.#ctx, stream, media, settings);
+    const room = new StreamRoom(this.#ctx, stream, media, settings, chatStart);
     wireMediaEvents(this.#ctx, room);
     room.onClose = () => {
       if (this.#rooms.get(streamId) === room) this.#rooms.delete(streamId);
     };
     this.#rooms.set(streamId, room);
     this.#ctx.recordings?.attach(room, stream.record === 1);
+    // Cluster mode: the first socket already sees the origin's producers.
+    await room.cluster?.start().catch((err: unknown) => this.#ctx.log.warn({ err, streamId }, 'could not read the stream origin; waiting for the next announcement'));
     return room;
   }
 

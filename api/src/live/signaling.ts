@@ -1,4 +1,4 @@
-import { SfuError, type SfuErrorCode } from '@redred/sfu';
+import { SfuError, type ProducerInfo, type SfuErrorCode } from '@redred/sfu';
 import { AppError } from '../errors.ts';
 import type { ErrorCode } from '../protocol/errors.ts';
 import type { ClientMessageOf } from '../protocol/client-messages.ts';
@@ -116,12 +116,32 @@ export const signalingHandlers = {
 
 /** Tells peers what the SFU did on its own: new or gone producers, closed consumers, a rebuilt router. */
 export function wireMediaEvents(ctx: LiveContext, room: StreamRoom): void {
-  room.media.on('produceradded', (p) => {
+  const added = (p: ProducerInfo) =>
     room.publish({ kind: 'message', audience: { to: 'all_but', connectionId: p.peerId }, message: { type: 'producer_added', producer: { id: p.id, kind: p.kind, source: p.source } } });
-  });
-  room.media.on('producerremoved', (p) => {
-    room.publish({ kind: 'message', audience: { to: 'all_but', connectionId: p.peerId }, message: { type: 'producer_removed', producerId: p.id } });
-  });
+  const removed = (p: ProducerInfo) => room.publish({ kind: 'message', audience: { to: 'all_but', connectionId: p.peerId }, message: { type: 'producer_removed', producerId: p.id } });
+  const cluster = room.cluster;
+  if (!cluster) {
+    room.media.on('produceradded', added);
+    room.media.on('producerremoved', removed);
+  } else {
+    // Cluster mode: the streamer publishes here, so this node is the origin. Edges hear where to
+    // pipe from (the map and an `origin` event) before they hear of the producer.
+    const announce = (then: () => void) => {
+      const local = room.media.getProducers().map(({ id, kind, source }) => ({ id, kind, source }));
+      cluster.producersChanged(local).then(then, (err: unknown) => {
+        ctx.log.error({ err, streamId: room.streamId }, 'could not claim the stream origin; edges cannot pipe its media');
+        then();
+      });
+    };
+    room.media.on('produceradded', (p) => {
+      room.media.setRemoteOrigin(null);
+      announce(() => added(p));
+    });
+    room.media.on('producerremoved', (p) => {
+      if (cluster.isOrigin) announce(() => removed(p));
+      else removed(p);
+    });
+  }
   room.media.on('consumerclosed', (e) => {
     room.publish({ kind: 'message', audience: { to: 'connections', ids: [e.peerId] }, message: { type: 'consumer_closed', consumerId: e.consumerId } });
   });

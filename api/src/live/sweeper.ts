@@ -31,7 +31,7 @@ export interface StreamSweeperOptions {
 
 /** The live facts of a stream this process carries: what the database may not have yet. */
 export function factsFromRoom(room: StreamRoom): StreamFacts {
-  return { viewers: room.viewers.count, streamerConnected: room.streamerPresent() };
+  return { viewers: room.presence.count, streamerConnected: room.streamerPresent() };
 }
 
 /**
@@ -177,6 +177,8 @@ export class StreamSweeper {
         this.#log.warn({ streamId: room.streamId, reason: 'media_closed' }, 'closed a room whose media was gone');
         actions.push({ action: 'room_closed', streamId: room.streamId, reason: 'media_closed' });
       } else {
+        // A comment committed whose bus event never came (its node died, Redis was down) is read back.
+        room.chat.feed.checkStored(row.comments_count);
         await this.#recordPresence(room, now);
       }
     }
@@ -189,7 +191,7 @@ export class StreamSweeper {
       await markStreamerSeen(this.#ctx.db, id, now);
       this.#streamerSeenWritten.set(id, now);
     }
-    if (room.viewers.count > 0 && isDue(this.#viewersSeenWritten.get(id), now)) {
+    if (room.presence.count > 0 && isDue(this.#viewersSeenWritten.get(id), now)) {
       await markViewersSeen(this.#ctx.db, id, now);
       this.#viewersSeenWritten.set(id, now);
     }

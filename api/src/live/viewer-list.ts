@@ -9,7 +9,7 @@ export const viewerHandlers = {
   async list_viewers(_ctx: LiveContext, room: StreamRoom, conn: LiveConnection, msg: ClientMessageOf<'list_viewers'>) {
     if (!can(conn.role, 'view_viewer_list')) throw new AppError('forbidden', 'only the streamer and moderators see the viewer list');
     const offset = msg.offset ?? 0;
-    const page = room.viewers.list({ search: msg.search, offset, limit: msg.limit ?? 50 });
-    conn.send({ type: 'viewer_list', requestId: msg.requestId, total: page.total, anonymous: room.viewers.anonymousCount, offset, viewers: page.viewers });
+    const page = await room.presence.list({ search: msg.search, offset, limit: msg.limit ?? 50 });
+    conn.send({ type: 'viewer_list', requestId: msg.requestId, total: page.total, anonymous: page.anonymous, offset, viewers: page.viewers });
   },
 };

@@ -85,6 +85,16 @@ export class ViewerCounter {
     if (person?.entry) person.entry.role = role;
   }
 
+  /** Everyone counted, by person key: the entry of a signed-in viewer, null for an anonymous one. */
+  people(): [string, ViewerEntry | null][] {
+    return [...this.#people].map(([key, person]) => [key, person.entry]);
+  }
+
+  /** The entry of a signed-in person watching through this process. */
+  entry(userId: number): ViewerEntry | undefined {
+    return this.#people.get(`u:${userId}`)?.entry ?? undefined;
+  }
+
   has(userId: number): boolean {
     return this.#people.has(`u:${userId}`);
   }

@@ -115,7 +115,7 @@ export function registerLiveWebSocket(app: FastifyInstance, ctx: LiveContext, ro
         serverTime: ctx.now(),
         heartbeatMs: ctx.config.heartbeatMs,
       });
-      conn.send({ type: 'viewers_update', viewers: room.viewers.count, peakViewers: room.peakViewers });
+      conn.send({ type: 'viewers_update', viewers: room.presence.count, peakViewers: room.peakViewers });
       // Registered synchronously: live comments skip this socket until its history is out.
       void room.chat.sendHistory(conn);
     },

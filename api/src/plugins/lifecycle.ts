@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import type { AppConfig } from '../config.ts';
+import { OrphanSweep } from '../cluster/orphans.ts';
 import { RestartRecovery } from '../live/recovery.ts';
 import { StreamSweeper } from '../live/sweeper.ts';
 
@@ -22,12 +23,28 @@ export const lifecyclePlugin = fp<{ config: AppConfig }>(
     app.decorate('sweeper', sweeper);
     app.decorate('restartRecovery', recovery);
 
+    // Cluster mode: a node joining did not cut anyone off (the streams live now are carried by the
+    // others); a stream whose origin is gone gets the grace period wherever it is noticed.
+    const orphans =
+      ctx.cluster && ctx.origins
+        ? new OrphanSweep({ ctx, rooms: app.rooms, node: ctx.cluster, origins: ctx.origins, graceMs: config.sweeper.restartGraceMs, log: app.log.child({ module: 'orphans' }) })
+        : null;
+    let orphanTimer: NodeJS.Timeout | null = null;
+    let orphanRun: Promise<unknown> = Promise.resolve();
     app.addHook('onReady', async () => {
-      await recovery.begin();
+      if (!orphans) await recovery.begin();
       sweeper.start({ sweepIntervalMs: config.sweeper.intervalMs, roomSyncIntervalMs: config.sweeper.roomSyncIntervalMs });
+      if (orphans) {
+        orphanTimer = setInterval(() => {
+          orphanRun = orphans.run().catch((err: unknown) => app.log.warn({ err }, 'orphaned-stream sweep failed'));
+        }, config.sweeper.intervalMs);
+        orphanTimer.unref();
+      }
     });
     app.addHook('preClose', async () => {
       recovery.stop();
+      if (orphanTimer) clearInterval(orphanTimer);
+      await orphanRun;
       await sweeper.stop();
     });
   },

@@ -1,6 +1,8 @@
 import fp from 'fastify-plugin';
 import type { AppConfig } from '../config.ts';
-import { InProcessRoomBus } from '../live/bus.ts';
+import { InProcessRoomBus, type RoomBus, type RoomEnvelope } from '../live/bus.ts';
+import { RedisRoomBus } from '../live/redis-bus.ts';
+import { OriginMap } from '../cluster/origin-map.ts';
 import type { LiveContext } from '../live/context.ts';
 import { RoomRegistry } from '../live/rooms.ts';
 import { registerLiveWebSocket } from '../live/websocket.ts';
@@ -17,15 +19,30 @@ declare module 'fastify' {
 export const livePlugin = fp<{ config: AppConfig; now: () => number }>(
   async (app, opts) => {
     const log = app.log.child({ module: 'live' });
-    const bus = new InProcessRoomBus((err, envelope) => log.error({ err, streamId: envelope.streamId, kind: envelope.event.kind }, 'room event handler failed'));
-    if (opts.config.redisUrl) {
-      // RedisRoomBus passes the bus contract, but rooms still count on synchronous delivery
-      // (history then live comments, end then close): until they do not, a node runs alone.
-      log.warn('REDIS_URL is set, but rooms do not use the Redis room bus yet: this node serves its own sockets only (docs/scaling.md)');
+    const onHandlerError = (err: unknown, envelope: RoomEnvelope) => log.error({ err, streamId: envelope.streamId, kind: envelope.event.kind }, 'room event handler failed');
+    // Set once the registry exists: a stream that missed bus events reads its comments back.
+    let rooms: RoomRegistry | undefined;
+    const cluster = app.cluster;
+    let bus: RoomBus;
+    if (cluster && opts.config.redisUrl) {
+      bus = await RedisRoomBus.connect({
+        url: opts.config.redisUrl,
+        namespace: opts.config.cluster.name,
+        onHandlerError,
+        onError: (err) => {
+          log.warn({ code: err.code, ...err.details, err: err.cause ?? undefined }, err.message);
+          if (err.code === 'bus_gap' && err.details.streamId !== undefined) void rooms?.get(err.details.streamId)?.chat.feed.readBack();
+        },
+        onHealthChange: (healthy) => (healthy ? log.info('room bus: Redis reachable again') : log.error('room bus: Redis unreachable; room events are not delivered until it is back')),
+      });
+    } else {
+      bus = new InProcessRoomBus(onHandlerError);
+      if (opts.config.redisUrl) log.warn('REDIS_URL is set without DATABASE_URL: cluster mode needs both; this node runs alone on the in-process room bus (docs/scaling.md)');
     }
+    const origins = cluster ? new OriginMap(cluster, opts.now) : null;
     const webhooks = new WebhookSender({ urls: opts.config.webhookUrls, secret: opts.config.webhookSecret ?? '', backoffMs: opts.config.webhookBackoffMs, log: app.log.child({ module: 'webhooks' }), now: opts.now });
-    const ctx: LiveContext = { db: app.db, now: opts.now, log, pool: app.sfu.pool, config: opts.config, bus, site: app.siteGate, webhooks };
-    const rooms = new RoomRegistry(ctx);
+    const ctx: LiveContext = { db: app.db, now: opts.now, log, pool: app.sfu.pool, config: opts.config, bus, cluster, origins, site: app.siteGate, webhooks };
+    rooms = new RoomRegistry(ctx);
     app.decorate('rooms', rooms);
     app.decorate('liveContext', ctx);
     registerLiveWebSocket(app, ctx, rooms);
@@ -36,5 +53,5 @@ export const livePlugin = fp<{ config: AppConfig; now: () => number }>(
       webhooks.close();
     });
   },
-  { name: 'redred-live', dependencies: ['redred-db', 'redred-site', 'redred-sfu', '@fastify/websocket'] },
+  { name: 'redred-live', dependencies: ['redred-db', 'redred-site', 'redred-sfu', 'redred-cluster', '@fastify/websocket'] },
 );

@@ -121,6 +121,18 @@ async function metrics(app: FastifyInstance, opts: MetricsOptions): Promise<void
       this.set(rooms().reduce((n, r) => n + r.viewers.count, 0));
     },
   });
+  if (app.cluster) {
+    const nodeId = app.cluster.id;
+    new Gauge({
+      name: 'redred_node_info',
+      help: 'Cluster mode: this node, by its NODE_ID (always 1).',
+      labelNames: ['node'],
+      registers: [register],
+      collect() {
+        this.set({ node: nodeId }, 1);
+      },
+    });
+  }
   new Gauge({
     name: 'redred_rooms',
     help: 'Streams with an open room (and router) in this process.',
@@ -139,10 +151,10 @@ async function metrics(app: FastifyInstance, opts: MetricsOptions): Promise<void
   });
   new Gauge({
     name: 'redred_producers',
-    help: 'Media producers (streamers\' tracks) across rooms.',
+    help: 'Media producers (streamers\' tracks) across rooms; in cluster mode only those uploaded to this node (its origin rooms).',
     registers: [register],
     collect() {
-      this.set(rooms().reduce((n, r) => n + r.media.getProducers().length, 0));
+      this.set(rooms().reduce((n, r) => n + (r.cluster && !r.cluster.isOrigin ? 0 : r.media.getProducers().length), 0));
     },
   });
   new Gauge({

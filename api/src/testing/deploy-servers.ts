@@ -56,7 +56,6 @@ export async function startCaddy(site: string, upstreamPort: number): Promise<Pr
 
 /** deploy/nginx.conf as the site of a minimal nginx main config, with a self-signed certificate for `site`. */
 export async function startNginx(site: string, upstreamPort: number): Promise<ProxyServer> {
-  const nginx = requireBinary('nginx');
   const port = await freePort();
   const httpPort = await freePort();
   const proc = new OwnedProcess('nginx');
@@ -71,29 +70,7 @@ export async function startNginx(site: string, upstreamPort: number): Promise<Pr
     [`/etc/letsencrypt/live/${site}/privkey.pem`, key],
     ['proxy_pass http://127.0.0.1:8080;', `proxy_pass http://127.0.0.1:${upstreamPort};`],
   ]);
-  writeFileSync(join(proc.dir, 'redred.conf'), siteConf);
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => {
-    const p = join(proc.dir, t);
-    mkdirSync(p, { mode: 0o777 });
-    return `\t${t}_temp_path ${p};`;
-  });
-  writeFileSync(
-    join(proc.dir, 'nginx.conf'),
-    [
-      'daemon off;',
-      'worker_processes 1;',
-      `pid ${join(proc.dir, 'nginx.pid')};`,
-      'error_log stderr notice;',
-      'events { worker_connections 256; }',
-      'http {',
-      '\taccess_log off;',
-      ...temp,
-      `\tinclude ${join(proc.dir, 'redred.conf')};`,
-      '}',
-      '',
-    ].join('\n'),
-  );
-  await proc.start(nginx, ['-p', proc.dir, '-c', join(proc.dir, 'nginx.conf'), '-e', 'stderr'], { ready: /start worker process/ });
+  await runNginx(proc, siteConf);
   return { process: proc, origin: `https://${site}:${port}`, close: () => proc.close() };
 }
 
@@ -132,4 +109,50 @@ export async function startCoturn(secret: string): Promise<TurnServer> {
   writeFileSync(join(proc.dir, 'turnserver.conf'), `${conf}\n${local.join('\n')}\n`);
   await proc.start(turnserver, ['-c', join(proc.dir, 'turnserver.conf')], { ready: /Total General servers/ });
   return { process: proc, port, tlsPort, close: () => proc.close() };
+}
+
+export interface ClusterFront {
+  process: OwnedProcess;
+  /** What clients open: http://127.0.0.1:<port> (TLS is the single-node front's test; this one proves the balancing). */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * deploy/nginx-cluster.conf in front of nodes on 127.0.0.1 at `nodePorts`
+ * (exactly three, as the file lists), served over plain HTTP: its TLS lines
+ * are those of deploy/nginx.conf, tested through real nginx elsewhere.
+ */
+export async function startClusterFront(nodePorts: [number, number, number]): Promise<ClusterFront> {
+  const port = await freePort();
+  const httpPort = await freePort();
+  const proc = new OwnedProcess('nginx-cluster');
+  const site = renderShipped('nginx-cluster.conf', [
+    ...nodePorts.map((p, i): [string, string] => [`server 10.0.0.1${i + 1}:8080`, `server 127.0.0.1:${p}`]),
+    ['listen 80;', `listen ${httpPort};`],
+    ['listen [::]:80;', ''],
+    ['listen 443 ssl http2;', `listen ${port};`],
+    ['listen [::]:443 ssl http2;', ''],
+    ['ssl_certificate     /etc/letsencrypt/live/live.example.com/fullchain.pem;', ''],
+    ['ssl_certificate_key /etc/letsencrypt/live/live.example.com/privkey.pem;', ''],
+    ['ssl_protocols       TLSv1.2 TLSv1.3;', ''],
+  ]);
+  await runNginx(proc, site);
+  return { process: proc, url: `http://127.0.0.1:${port}`, close: () => proc.close() };
+}
+
+/** nginx in the foreground, in `proc`'s folder, with `siteConf` as its only site. */
+async function runNginx(proc: OwnedProcess, siteConf: string): Promise<void> {
+  const nginx = requireBinary('nginx');
+  writeFileSync(join(proc.dir, 'redred.conf'), siteConf);
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => {
+    const p = join(proc.dir, t);
+    mkdirSync(p, { mode: 0o777 });
+    return `\t${t}_temp_path ${p};`;
+  });
+  writeFileSync(
+    join(proc.dir, 'nginx.conf'),
+    ['daemon off;', 'worker_processes 1;', `pid ${join(proc.dir, 'nginx.pid')};`, 'error_log stderr notice;', 'events { worker_connections 1024; }', 'http {', '\taccess_log off;', ...temp, `\tinclude ${join(proc.dir, 'redred.conf')};`, '}', ''].join('\n'),
+  );
+  await proc.start(nginx, ['-p', proc.dir, '-c', join(proc.dir, 'nginx.conf'), '-e', 'stderr'], { ready: /start worker process/ });
 }
