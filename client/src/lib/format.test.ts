@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatCount, formatDuration, formatRemaining, graphemeLength } from './format.ts';
+import { describeEndReason, formatCount, formatDuration, formatRemaining, graphemeLength } from './format.ts';
 
 describe('format', () => {
   it('formats a live duration as m:ss, then h:mm:ss', () => {
@@ -27,5 +27,14 @@ describe('format', () => {
   it('counts graphemes as the server does', () => {
     expect(graphemeLength('héllo')).toBe(5);
     expect(graphemeLength('👍🏽👨‍👩‍👧')).toBe(2);
+  });
+});
+
+describe('describeEndReason', () => {
+  it('says why in words, with an admin’s own words quoted', () => {
+    expect(describeEndReason('publisher_lost')).toBe('The streamer’s connection was lost and did not come back in time.');
+    expect(describeEndReason('admin_ended: spam: twice')).toBe('A site admin ended the stream: “spam: twice”');
+    expect(describeEndReason('admin_ended')).toBe('A site admin ended the stream.');
+    expect(describeEndReason('something_new')).toBe('The stream has ended.');
   });
 });

@@ -43,3 +43,26 @@ export function graphemeLength(text: string): number {
   }
   return [...text].length;
 }
+
+const END_REASON_TEXT: Record<string, string> = {
+  streamer_ended: 'The streamer ended the stream.',
+  max_duration: 'The stream reached the maximum duration allowed on this site.',
+  idle_no_viewers: 'The stream ended after a long time with nobody watching.',
+  streamer_never_connected: 'The streamer never connected.',
+  streamer_left: 'The streamer left before going live.',
+  server_restart: 'The server restarted and the streamer did not come back in time.',
+  publisher_lost: 'The streamer’s connection was lost and did not come back in time.',
+  media_failure: 'The stream’s media failed.',
+  admin_ended: 'A site admin ended the stream.',
+  force_cleanup: 'The server’s operator ended the stream.',
+  stream_gone: 'The stream was removed.',
+};
+
+/** Why a stream ended, in words; an admin's own words follow the code after `: ` (api/src/live/stream-rules.ts). */
+export function describeEndReason(reason: string): string {
+  const colon = reason.indexOf(': ');
+  const code = colon === -1 ? reason : reason.slice(0, colon);
+  const words = colon === -1 ? '' : reason.slice(colon + 2);
+  const base = END_REASON_TEXT[code] ?? 'The stream has ended.';
+  return words ? `${base.replace(/\.$/, '')}: “${words}”` : base;
+}

@@ -3,6 +3,7 @@ import { LIMITS } from '@redred/api/protocol/constants';
 import type { StreamInfo } from '@redred/api/protocol';
 import { useApp } from '../../app-context.ts';
 import { ApiError, restApi } from '../../net/api.ts';
+import { describeEndReason } from '../../lib/format.ts';
 import { useDocumentTitle } from '../../lib/hooks.ts';
 import { Link } from '../../router.tsx';
 import { createLiveRoom, type LiveRoom } from '../../state/live-room.ts';
@@ -12,6 +13,7 @@ import { ChatSettingsForm } from '../../components/ChatSettingsForm.tsx';
 import { ConnectionBanner } from '../../components/ConnectionBanner.tsx';
 import { Field } from '../../components/Field.tsx';
 import { Icon } from '../../components/Icon.tsx';
+import { ModerationLists } from '../../components/ModerationLists.tsx';
 import { ModerationLog } from '../../components/ModerationLog.tsx';
 import { StatsPanel } from '../../components/StatsPanel.tsx';
 import { StreamStatus } from '../../components/StreamStatus.tsx';
@@ -205,6 +207,7 @@ function StudioRoom({ streamId, devices, onNewStream }: { streamId: number; devi
           {status === 'ended' ? (
             <div class="card panel ended ended--inline" data-testid="stream-ended">
               <h2>Your stream has ended</h2>
+              {room.stream.ended.value ? <p data-testid="end-reason">{describeEndReason(room.stream.ended.value.reason)}</p> : null}
               <p>The numbers are below. Thanks for streaming!</p>
               <button type="button" class="btn btn--primary" data-testid="new-stream" onClick={onNewStream}>
                 Set up a new stream
@@ -229,6 +232,7 @@ function StudioRoom({ streamId, devices, onNewStream }: { streamId: number; devi
         <aside class="studio__side">
           <ChatPanel room={room} loginHref={loginHref} />
           {status !== 'ended' ? <ViewerList room={room} /> : null}
+          {status !== 'ended' && room.stream.me.value ? <ModerationLists room={room} channelId={room.stream.me.value.id} /> : null}
           {status !== 'ended' ? <StreamKeyPanel /> : null}
         </aside>
       </div>
