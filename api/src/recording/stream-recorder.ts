@@ -87,7 +87,10 @@ export class StreamRecorder {
     if (this.#stoppedReason) return;
     this.#stoppedReason = reason;
     this.#ctx.log.warn({ module: 'recording', streamId: this.#room.streamId, reason }, 'recording stopped');
-    await this.#stopRun(reason);
+    this.#cancelPending?.();
+    // Without a run (the disk was low before the first one) nobody would hear why recording is off.
+    if (this.#run) await this.#stopRun(reason);
+    else this.#room.publish({ kind: 'recording', recording: false, reason });
     if (this.#recordingId !== undefined) await updateRecording(this.#ctx.db, this.#recordingId, { stop_reason: reason });
   }
 
