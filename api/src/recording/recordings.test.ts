@@ -174,3 +174,16 @@ describe('recordings over REST: bad input and the streamer\'s controls', () => {
     expect((await api(srv.url, 'GET', `/api/recordings/${id}`, { token: owner.token })).status).toBe(404);
   });
 });
+
+describe('/metrics after the tests above', () => {
+  it('counts recordings and bytes by status, and what retention and the quota deleted', async () => {
+    const text = await (await fetch(`${srv.url}/metrics`)).text();
+    // Left: the quota test's newest finished recording (1000 B) and the one still being written.
+    expect(text).toContain('redred_recordings{status="ready"} 1');
+    expect(text).toContain('redred_recordings{status="recording"} 1');
+    expect(text).toContain('redred_recordings_bytes{status="ready"} 1000');
+    expect(text).toContain('redred_recordings_pruned_total 4');
+    expect(text).toContain('redred_recorders_active 0');
+    expect(text).toMatch(/redred_recordings_disk_free_bytes [1-9]/);
+  });
+});

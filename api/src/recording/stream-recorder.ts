@@ -172,6 +172,7 @@ export class StreamRecorder {
     });
     process.on('exit', (exit) => {
       if (exit.expected || this.#run !== run) return;
+      ctx.metrics.recorderDeaths++;
       void this.#stopRun().then(() => this.#schedule(RESTART_MS));
     });
     await process.listening(ports);
