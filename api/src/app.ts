@@ -142,7 +142,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   await app.register(healthRoutes);
   await app.register(authRoutes, { now, sessionTtlMs: config.sessionTtlMs, secureCookies: config.secureCookies, registrationsPerIpPerHour: config.registrationsPerIpPerHour });
   await app.register(streamRoutes, { now });
-  await app.register(recordingRoutes);
+  await app.register(recordingRoutes, { now });
   await app.register(metricsRoutes);
 
   if (config.clientDir && existsSync(config.clientDir)) {

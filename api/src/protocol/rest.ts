@@ -97,3 +97,7 @@ export const RecordingListBody = Type.Object({ recordings: Type.Array(RecordingS
 export type RecordingListBody = Static<typeof RecordingListBody>;
 export const UpdateRecordingBody = Type.Object({ private: Type.Boolean() }, { additionalProperties: false });
 export type UpdateRecordingBody = Static<typeof UpdateRecordingBody>;
+export type RecordingBody = Static<typeof RecordingBody>;
+/** The channel's default for `record` when a stream is created without it. */
+export const RecordingSettingsBody = Type.Object({ recordByDefault: Type.Boolean() }, { additionalProperties: false });
+export type RecordingSettingsBody = Static<typeof RecordingSettingsBody>;

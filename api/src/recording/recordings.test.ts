@@ -187,3 +187,22 @@ describe('/metrics after the tests above', () => {
     expect(text).toMatch(/redred_recordings_disk_free_bytes [1-9]/);
   });
 });
+
+describe('the channel default', () => {
+  it('GET/PUT /api/recording-settings; a stream created without `record` follows it', async () => {
+    const user = await registerUser(srv.url, 'defaults');
+    expect((await api(srv.url, 'GET', '/api/recording-settings')).status).toBe(401);
+    expect((await api(srv.url, 'GET', '/api/recording-settings', { token: user.token })).body).toEqual({ recordByDefault: false });
+    expect((await api(srv.url, 'PUT', '/api/recording-settings', { token: user.token, body: { recordByDefault: 'yes' } })).status).toBe(400);
+    expect((await api(srv.url, 'PUT', '/api/recording-settings', { token: user.token, body: { recordByDefault: true } })).body).toEqual({ recordByDefault: true });
+    expect((await api(srv.url, 'GET', '/api/recording-settings', { token: user.token })).body).toEqual({ recordByDefault: true });
+    const created = await api(srv.url, 'POST', '/api/live/create/', { token: user.token, body: { title: 'by default' } });
+    expect(created.status).toBe(201);
+    expect((await getStreamRecord(created.body.stream.id))).toBe(1);
+  });
+});
+
+async function getStreamRecord(streamId: number): Promise<number | undefined> {
+  const row = await srv.app.db.selectFrom('live_streams').select('record').where('id', '=', streamId).executeTakeFirst();
+  return row?.record;
+}

@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { findUserByUsername, getRecording, listChannelRecordings, recordingOfStream, updateRecording, type RecordingWithChannel } from '@redred/db';
+import { channelRecordsByDefault, findUserByUsername, getRecording, listChannelRecordings, recordingOfStream, setChannelRecordDefault, updateRecording, type RecordingWithChannel } from '@redred/db';
 import { AppError } from '../errors.ts';
 import { requireUser } from '../plugins/auth.ts';
-import { ErrorBody, RecordingBody, RecordingListBody, UpdateRecordingBody, type RecordingInfo } from '../protocol/rest.ts';
+import { ErrorBody, RecordingBody, RecordingListBody, RecordingSettingsBody, UpdateRecordingBody, type RecordingInfo } from '../protocol/rest.ts';
 import { parseRange } from '../recording/range.ts';
 import { finalFile, RECORDING_ID } from '../recording/store.ts';
 
@@ -46,7 +46,7 @@ async function ownRecording(app: FastifyInstance, request: FastifyRequest, id: n
 }
 
 /** Recordings over REST: info, the file (range requests), the channel's list, private flag, delete (docs/recording.md). */
-export async function recordingRoutes(app: FastifyInstance): Promise<void> {
+export async function recordingRoutes(app: FastifyInstance, opts: { now: () => number }): Promise<void> {
   type ById = { Params: { id: string } };
   const one = { params: IdParams, response: { 200: RecordingBody, '4xx': ErrorBody } };
 
@@ -85,6 +85,16 @@ export async function recordingRoutes(app: FastifyInstance): Promise<void> {
     const rec = await ownRecording(app, request, Number(request.params.id));
     await app.recordings.delete(rec.id);
     return reply.code(204).send();
+  });
+
+  const settings = { response: { 200: RecordingSettingsBody, '4xx': ErrorBody } };
+  app.get('/api/recording-settings', { schema: settings }, async (request) => ({
+    recordByDefault: await channelRecordsByDefault(app.db, requireUser(request).id),
+  }));
+  app.put<{ Body: RecordingSettingsBody }>('/api/recording-settings', { schema: { ...settings, body: RecordingSettingsBody } }, async (request) => {
+    const user = requireUser(request);
+    await setChannelRecordDefault(app.db, user.id, request.body.recordByDefault, opts.now());
+    return { recordByDefault: request.body.recordByDefault };
   });
 
   app.get<ById>('/api/recordings/:id/file', { schema: { params: IdParams } }, async (request, reply) => {
