@@ -1,0 +1,20 @@
+import type { RecordingInfo } from '@redred/api/protocol';
+import { formatBytes, formatDuration } from '../lib/format.ts';
+
+/**
+ * The recording of an ended stream: a plain `<video>` on the file URL (the
+ * server answers range requests, so seeking works), with its length and size.
+ */
+export function ReplayPlayer({ recording }: { recording: RecordingInfo }) {
+  if (!recording.url) return null;
+  return (
+    <figure class="replay" data-testid="replay">
+      <video class="replay__video" src={recording.url} controls preload="metadata" playsInline data-testid="replay-video" />
+      <figcaption class="replay__meta muted">
+        Replay · <span data-testid="replay-duration">{formatDuration(recording.durationMs)}</span> ·{' '}
+        <span data-testid="replay-size">{formatBytes(recording.sizeBytes)}</span>
+        {recording.status === 'partial' ? ' · partial (the server stopped during the stream)' : ''}
+      </figcaption>
+    </figure>
+  );
+}
