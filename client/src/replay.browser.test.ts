@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStream, openRecording, transitionStream, updateRecording } from '@redred/db';
+import { createStream, insertComments, openRecording, softDeleteComment, transitionStream, updateRecording } from '@redred/db';
 import { CLIENT_DIST, ensureClientBuilt } from '../../api/src/testing/browser/live-pages.ts';
 import { launchChromium } from '../../api/src/testing/chromium.ts';
 import { requireBinary } from '../../api/src/testing/owned-process.ts';
@@ -79,6 +79,15 @@ describe('recording in the web client', () => {
     const { size } = await import('node:fs').then((fs) => fs.statSync(file));
     await updateRecording(db, rec.id, { status: 'ready', ended_at: t + 6000, duration_ms: 6000, size_bytes: size, segments: 1 });
 
+    // Chat written 1 s and 5 s into the recording, and one comment a moderator removed.
+    const [early, , removed] = await insertComments(db, [
+      { streamId: stream.stream.id, userId: user.id, content: 'hello <b>class</b>', highlighted: false, now: t + 1000 },
+      { streamId: stream.stream.id, userId: user.id, content: 'last question', highlighted: false, now: t + 5000 },
+      { streamId: stream.stream.id, userId: user.id, content: 'removed', highlighted: false, now: t + 2000 },
+    ]);
+    await softDeleteComment(db, { commentId: removed!.id, streamId: stream.stream.id, deletedBy: user.id, now: t + 3000 });
+    expect(early).toBeDefined();
+
     const page = await pageAs(user.token);
     const ranges: number[] = [];
     page.on('response', (r) => {
@@ -94,14 +103,21 @@ describe('recording in the web client', () => {
       if (video.readyState < 1) await new Promise((r) => (video.onloadedmetadata = r));
       video.currentTime = 4;
       await new Promise((r) => (video.onseeked = r));
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      const atFour = [...document.querySelectorAll('[data-testid="replay-comment"]')].map((e) => e.textContent);
       await video.play();
       await new Promise<void>((resolve) => (video.onended = () => resolve()));
-      return { duration: video.duration, ended: video.ended, width: video.videoWidth };
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      const atEnd = [...document.querySelectorAll('[data-testid="replay-comment"]')].map((e) => e.textContent);
+      return { duration: video.duration, ended: video.ended, width: video.videoWidth, atFour, atEnd };
     });
     expect(played.ended).toBe(true);
     expect(Math.round(played.duration)).toBe(6);
     expect(played.width).toBe(640);
     expect(ranges).toContain(206);
+    // Chat replay follows the playback position; the removed comment never shows; markup stays text.
+    expect(played.atFour).toEqual(['0:01 replayer hello <b>class</b>']);
+    expect(played.atEnd).toEqual(['0:01 replayer hello <b>class</b>', '0:05 replayer last question']);
     const items = page.getByTestId('recording-item');
     await items.first().waitFor();
     expect(await items.count()).toBe(1);

@@ -158,12 +158,14 @@ describe('recordings over REST: bad input and the streamer\'s controls', () => {
       const opts = token ? { token } : {};
       expect((await api(srv.url, 'GET', `/api/recordings/${id}`, opts)).status).toBe(404);
       expect((await api(srv.url, 'GET', `/api/recordings/${id}/file`, opts)).status).toBe(404);
+      expect((await api(srv.url, 'GET', `/api/recordings/${id}/chat`, opts)).status).toBe(404);
       expect((await api(srv.url, 'GET', '/api/channels/owner/recordings', opts)).body.recordings).toEqual([]);
       expect((await api(srv.url, 'DELETE', `/api/recordings/${id}`, opts)).status).toBe(token ? 404 : 401);
     }
     const own = await fetch(`${srv.url}/api/recordings/${id}/file`, { headers: { authorization: `Bearer ${owner.token}`, range: 'bytes=0-0' } });
     expect(own.status).toBe(206);
     expect(own.headers.get('cache-control')).toBe('private, no-store');
+    expect((await api(srv.url, 'GET', `/api/recordings/${id}/chat`, { token: owner.token })).body).toEqual({ comments: [] });
     expect((await api(srv.url, 'GET', '/api/channels/owner/recordings', { token: owner.token })).body.recordings.map((r: { id: number }) => r.id)).toEqual([id]);
   });
 

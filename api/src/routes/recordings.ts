@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { channelRecordsByDefault, findUserByUsername, getRecording, listChannelRecordings, recordingOfStream, setChannelRecordDefault, updateRecording, type RecordingWithChannel } from '@redred/db';
+import { channelRecordsByDefault, findUserByUsername, recentCommentsWithRoles, getRecording, listChannelRecordings, recordingOfStream, setChannelRecordDefault, updateRecording, type RecordingWithChannel } from '@redred/db';
 import { AppError } from '../errors.ts';
 import { requireUser } from '../plugins/auth.ts';
-import { ErrorBody, RecordingBody, RecordingListBody, RecordingSettingsBody, UpdateRecordingBody, type RecordingInfo } from '../protocol/rest.ts';
+import { ErrorBody, RecordingBody, RecordingListBody, RecordingSettingsBody, REPLAY_CHAT_MAX, ReplayChatBody, UpdateRecordingBody, type RecordingInfo } from '../protocol/rest.ts';
 import { parseRange } from '../recording/range.ts';
 import { finalFile, RECORDING_ID } from '../recording/store.ts';
 
@@ -85,6 +85,12 @@ export async function recordingRoutes(app: FastifyInstance, opts: { now: () => n
     const rec = await ownRecording(app, request, Number(request.params.id));
     await app.recordings.delete(rec.id);
     return reply.code(204).send();
+  });
+
+  app.get<ById>('/api/recordings/:id/chat', { schema: { params: IdParams, response: { 200: ReplayChatBody, '4xx': ErrorBody } } }, async (request) => {
+    const rec = await visibleRecording(app, request, Number(request.params.id));
+    const rows = await recentCommentsWithRoles(app.db, rec.stream_id, rec.channel_id, REPLAY_CHAT_MAX);
+    return { comments: rows.map((c) => ({ id: c.id, username: c.username, content: c.content, createdAt: c.createdAt })) };
   });
 
   const settings = { response: { 200: RecordingSettingsBody, '4xx': ErrorBody } };

@@ -6,6 +6,7 @@ import type {
   RecordingBody,
   RecordingListBody,
   RecordingSettingsBody,
+  ReplayChatBody,
   SessionBody,
   StatsBody,
   StreamBody,
@@ -86,6 +87,7 @@ export const restApi = {
   /** The stream's recording (404 recording_not_found: none, or private); `url` once it plays. */
   streamRecording: (streamId: number) => call<RecordingBody>('GET', `/api/live/${streamId}/recording`),
   channelRecordings: (username: string) => call<RecordingListBody>('GET', `/api/channels/${encodeURIComponent(username)}/recordings`),
+  replayChat: (recordingId: number) => call<ReplayChatBody>('GET', `/api/recordings/${recordingId}/chat`),
   recordingSettings: () => call<RecordingSettingsBody>('GET', '/api/recording-settings'),
   setRecordingSettings: (body: RecordingSettingsBody) => call<RecordingSettingsBody>('PUT', '/api/recording-settings', body),
   streamKeyStatus: () => call<StreamKeyStatusBody>('GET', '/api/stream-key'),

@@ -5,6 +5,7 @@ import { useDocumentTitle } from '../../lib/hooks.ts';
 import { Link } from '../../router.tsx';
 import { createLiveRoom, type LiveRoom } from '../../state/live-room.ts';
 import { ChatPanel } from '../../components/ChatPanel.tsx';
+import { ChatReplay } from '../../components/ChatReplay.tsx';
 import { ChatSettingsForm } from '../../components/ChatSettingsForm.tsx';
 import { ConnectionBanner } from '../../components/ConnectionBanner.tsx';
 import { ModerationLog } from '../../components/ModerationLog.tsx';
@@ -102,6 +103,7 @@ function WatchView({ room, media }: { room: LiveRoom; media: WatchMedia }) {
   const role = room.stream.role.value;
   const live = status === 'live';
   const replay = useReplay(room.streamId, status === 'ended');
+  const [position, setPosition] = useState(0);
   useDocumentTitle(info ? info.title : 'Watch');
   const loginHref = `/login?next=${encodeURIComponent(`/live/${room.streamId}`)}`;
 
@@ -145,7 +147,7 @@ function WatchView({ room, media }: { room: LiveRoom; media: WatchMedia }) {
       <div class="watch">
         <section class="watch__main">
           {replay ? (
-            <ReplayPlayer recording={replay} />
+            <ReplayPlayer recording={replay} onPosition={setPosition} />
           ) : (
             <VideoPlayer
               video={mainVideo}
@@ -189,7 +191,7 @@ function WatchView({ room, media }: { room: LiveRoom; media: WatchMedia }) {
           ) : null}
         </section>
         <aside class="watch__chat">
-          <ChatPanel room={room} loginHref={loginHref} />
+          {replay ? <ChatReplay recording={replay} positionMs={position} /> : <ChatPanel room={room} loginHref={loginHref} />}
         </aside>
       </div>
       <Toast notice={room.notice} />
