@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -6,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildMediaHarness } from '../testing/browser/build.ts';
 import { launchChromium } from '../testing/chromium.ts';
 import { requireBinary } from '../testing/owned-process.ts';
+import { ffprobe, until } from '../testing/recording.ts';
 import { api, registerUser, startTestServer, type TestServer } from '../testing/server.ts';
 
 // Real server, real mediasoup worker, real Chromium publisher, real ffmpeg recorder.
@@ -30,24 +30,6 @@ async function openPage(token?: string): Promise<Page> {
   await page.goto(srv.url + '/');
   await page.waitForFunction(() => document.title === 'harness ready');
   return page;
-}
-
-/** Polls a condition of the server's state (no fixed sleeps): resolves once it holds. */
-async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function ffprobe(file: string): { duration: number; streams: { codec_type: string; codec_name: string; width?: number; height?: number }[] } {
-  const r = spawnSync(requireBinary('ffprobe', 'ffmpeg'), ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(r.stderr);
-  const j = JSON.parse(r.stdout);
-  return { duration: Number(j.format.duration), streams: j.streams };
 }
 
 async function goLiveRecording(name: string, record: boolean): Promise<{ streamId: number; page: Page; token: string }> {
