@@ -181,7 +181,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   await app.register(metricsRoutes, { token: config.metricsToken, listen: config.metricsListen });
   await app.register(adminRoutes, { now, publicUrl: config.publicUrl });
   await app.register(channelRoutes, { now });
-  await app.register(recordingRoutes);
+  await app.register(recordingRoutes, { now });
   if (app.cluster && config.cluster.secret) await app.register(clusterRoutes, { prefix: '/internal/cluster', secret: config.cluster.secret });
 
   if (config.clientDir && existsSync(config.clientDir)) {

@@ -140,3 +140,13 @@ export const RecordingListBody = Type.Object({ recordings: Type.Array(RecordingS
 export type RecordingListBody = Static<typeof RecordingListBody>;
 export const UpdateRecordingBody = Type.Object({ private: Type.Boolean() }, { additionalProperties: false });
 export type UpdateRecordingBody = Static<typeof UpdateRecordingBody>;
+export type RecordingBody = Static<typeof RecordingBody>;
+/** An ended stream's visible comments, oldest first, for chat replay beside its recording (at most REPLAY_CHAT_MAX, the last ones). */
+export const ReplayChatBody = Type.Object({
+  comments: Type.Array(Type.Object({ id: Type.Integer(), username: Type.String(), content: Type.String(), createdAt: Type.Integer() })),
+});
+export type ReplayChatBody = Static<typeof ReplayChatBody>;
+export const REPLAY_CHAT_MAX = 5000;
+/** The channel's default for `record` when a stream is created without it. */
+export const RecordingSettingsBody = Type.Object({ recordByDefault: Type.Boolean() }, { additionalProperties: false });
+export type RecordingSettingsBody = Static<typeof RecordingSettingsBody>;

@@ -3,6 +3,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { recordingTotals, type RecordingStatus } from '@redred/db';
+import { freeBytes } from '../recording/store.ts';
 
 /** How often the sampler reads worker CPU and the comment counter; rates average over RATE_WINDOW samples. */
 const SAMPLE_INTERVAL_MS = 1000;
@@ -234,6 +236,8 @@ async function metrics(app: FastifyInstance, opts: MetricsOptions): Promise<void
     },
   });
 
+  recordingMetrics(app, register);
+
   const refused = metricsAccess(opts);
   const serve = async (request: FastifyRequest, reply: FastifyReply) => {
     const refusal = refused(request, reply);
@@ -267,5 +271,76 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The separate metrics listener's address, when METRICS_PORT is set (tests use port 0). */
     metricsAddress?: () => ReturnType<import('node:net').Server['address']>;
+  }
+}
+
+const RECORDING_STATUSES: readonly RecordingStatus[] = ['recording', 'ready', 'partial', 'failed'];
+
+/** Recording (docs/recording.md): recorders running, recordings and their bytes by status, disk left, run counters. */
+function recordingMetrics(app: FastifyInstance, register: Registry): void {
+  const service = app.recordings;
+  new Gauge({
+    name: 'redred_recorders_active',
+    help: 'Recorder processes (ffmpeg) writing now in this process.',
+    registers: [register],
+    async collect() {
+      this.set((await service.activity()).active);
+    },
+  });
+  new Gauge({
+    name: 'redred_recorder_rtp_bytes',
+    help: 'RTP bytes sent to the running recorders by their taps (resets when a run restarts).',
+    registers: [register],
+    async collect() {
+      this.set((await service.activity()).bytesIn);
+    },
+  });
+  new Gauge({
+    name: 'redred_recordings',
+    help: 'Recordings in the database by status (recording, ready, partial, failed).',
+    labelNames: ['status'],
+    registers: [register],
+    async collect() {
+      const totals = await recordingTotals(app.db).catch(() => undefined);
+      if (!totals) return;
+      for (const status of RECORDING_STATUSES) this.set({ status }, totals.find((t) => t.status === status)?.count ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'redred_recordings_bytes',
+    help: 'Bytes of finished recording files by status (what RECORDING_MAX_GB counts).',
+    labelNames: ['status'],
+    registers: [register],
+    async collect() {
+      const totals = await recordingTotals(app.db).catch(() => undefined);
+      if (!totals) return;
+      for (const status of RECORDING_STATUSES) this.set({ status }, totals.find((t) => t.status === status)?.bytes ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'redred_recordings_disk_free_bytes',
+    help: 'Free space where recordings are written; below RECORDING_MIN_FREE_MB recorders stop (disk_low).',
+    registers: [register],
+    async collect() {
+      const free = await freeBytes(service.ctx.recordingsDir).catch(() => undefined);
+      if (free !== undefined) this.set(free);
+    },
+  });
+  const counters: [keyof typeof service.ctx.metrics, string, string][] = [
+    ['runsStarted', 'redred_recorder_runs_started_total', 'Recorder runs started (one per stream start, recorder death, media return).'],
+    ['recorderDeaths', 'redred_recorder_deaths_total', 'Recorder processes that exited without being asked to.'],
+    ['finalized', 'redred_recordings_finalized_total', 'Recordings finalised (segments joined into one file).'],
+    ['pruned', 'redred_recordings_pruned_total', 'Recordings deleted by retention or the quota.'],
+  ];
+  for (const [key, name, help] of counters) {
+    new Counter({
+      name,
+      help,
+      registers: [register],
+      collect() {
+        this.reset();
+        this.inc(service.ctx.metrics[key]);
+      },
+    });
   }
 }

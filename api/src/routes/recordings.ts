@@ -3,10 +3,10 @@ import { Type } from '@sinclair/typebox';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { findUserByUsername, getRecording, listChannelRecordings, recordingOfStream, updateRecording, type RecordingWithChannel } from '@redred/db';
+import { channelRecordsByDefault, findUserByUsername, recentCommentsWithRoles, getRecording, listChannelRecordings, recordingOfStream, setChannelRecordDefault, updateRecording, type RecordingWithChannel } from '@redred/db';
 import { AppError } from '../errors.ts';
 import { requireUser } from '../plugins/auth.ts';
-import { ErrorBody, NoContent, RecordingBody, RecordingListBody, UpdateRecordingBody, type RecordingInfo } from '../protocol/rest.ts';
+import { ErrorBody, NoContent, RecordingBody, RecordingListBody, RecordingSettingsBody, REPLAY_CHAT_MAX, ReplayChatBody, UpdateRecordingBody, type RecordingInfo } from '../protocol/rest.ts';
 import { parseRange } from '../recording/range.ts';
 import { finalFile, RECORDING_ID } from '../recording/store.ts';
 
@@ -48,7 +48,7 @@ async function ownRecording(app: FastifyInstance, request: Pick<FastifyRequest, 
 }
 
 /** Recordings over REST: info, the file (range requests), the channel's list, private flag, delete (docs/recording.md). */
-export async function recordingRoutes(app: FastifyInstance): Promise<void> {
+export async function recordingRoutes(app: FastifyInstance, opts: { now: () => number }): Promise<void> {
   // Route types come from the TypeBox schemas, never written twice.
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const one = { params: IdParams, response: { 200: RecordingBody, '4xx': ErrorBody } };
@@ -88,6 +88,22 @@ export async function recordingRoutes(app: FastifyInstance): Promise<void> {
     const rec = await ownRecording(app, request, Number(request.params.id));
     await app.recordings.delete(rec.id);
     return reply.code(204).send(null);
+  });
+
+  r.get('/api/recordings/:id/chat', { schema: { params: IdParams, response: { 200: ReplayChatBody, '4xx': ErrorBody } } }, async (request) => {
+    const rec = await visibleRecording(app, request, Number(request.params.id));
+    const rows = await recentCommentsWithRoles(app.db, rec.stream_id, rec.channel_id, REPLAY_CHAT_MAX);
+    return { comments: rows.map((c) => ({ id: c.id, username: c.username, content: c.content, createdAt: c.createdAt })) };
+  });
+
+  const settings = { response: { 200: RecordingSettingsBody, '4xx': ErrorBody } };
+  r.get('/api/recording-settings', { schema: settings }, async (request) => ({
+    recordByDefault: await channelRecordsByDefault(app.db, requireUser(request).id),
+  }));
+  r.put('/api/recording-settings', { schema: { ...settings, body: RecordingSettingsBody } }, async (request) => {
+    const user = requireUser(request);
+    await setChannelRecordDefault(app.db, user.id, request.body.recordByDefault, opts.now());
+    return { recordByDefault: request.body.recordByDefault };
   });
 
   r.get('/api/recordings/:id/file', { schema: { params: IdParams } }, async (request, reply) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeEndReason, formatCount, formatDuration, formatRemaining, graphemeLength } from './format.ts';
+import { describeEndReason, formatBytes, formatCount, formatDuration, formatRemaining, graphemeLength } from './format.ts';
 
 describe('format', () => {
   it('formats a live duration as m:ss, then h:mm:ss', () => {
@@ -27,6 +27,13 @@ describe('format', () => {
   it('counts graphemes as the server does', () => {
     expect(graphemeLength('héllo')).toBe(5);
     expect(graphemeLength('👍🏽👨‍👩‍👧')).toBe(2);
+  });
+
+  it('sizes files in 1024 steps', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(1536)).toBe('1.5 KB');
+    expect(formatBytes(25 * 1024 * 1024)).toBe('25 MB');
+    expect(formatBytes(3.4 * 1024 ** 3)).toBe('3.4 GB');
   });
 });
 

@@ -15,6 +15,10 @@ import type {
   ErrorBody,
   MeBody,
   RegisterRequest,
+  RecordingBody,
+  RecordingListBody,
+  RecordingSettingsBody,
+  ReplayChatBody,
   SessionBody,
   SiteInfoBody,
   InviteBody,
@@ -51,7 +55,7 @@ function isErrorBody(value: unknown): value is ErrorBody {
   return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' && KNOWN_CODES.has(error.code);
 }
 
-async function call<T>(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<T> {
+async function call<T>(method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, {
@@ -97,6 +101,12 @@ export const restApi = {
   myOpenStream: () => call<StreamBody>('GET', '/api/live/mine'),
   stats: (id: number) => call<StatsBody>('GET', `/api/live/${id}/stats`),
   updateStream: (id: number, body: UpdateStreamBody) => call<StreamBody>('PATCH', `/api/live/${id}`, body),
+  /** The stream's recording (404 recording_not_found: none, or private); `url` once it plays. */
+  streamRecording: (streamId: number) => call<RecordingBody>('GET', `/api/live/${streamId}/recording`),
+  channelRecordings: (username: string) => call<RecordingListBody>('GET', `/api/channels/${encodeURIComponent(username)}/recordings`),
+  replayChat: (recordingId: number) => call<ReplayChatBody>('GET', `/api/recordings/${recordingId}/chat`),
+  recordingSettings: () => call<RecordingSettingsBody>('GET', '/api/recording-settings'),
+  setRecordingSettings: (body: RecordingSettingsBody) => call<RecordingSettingsBody>('PUT', '/api/recording-settings', body),
   streamKeyStatus: () => call<StreamKeyStatusBody>('GET', '/api/stream-key'),
   /** A new key, shown once; an encoder using the old one is disconnected. */
   rotateStreamKey: () => call<StreamKeyBody>('POST', '/api/stream-key'),

@@ -24,6 +24,7 @@ import { StudioBroadcast } from './studio-broadcast.ts';
 import { createStudioDevices, type StudioDevices } from './studio-devices.ts';
 import { GoLiveBar } from './GoLiveBar.tsx';
 import { StreamDetails } from './StreamDetails.tsx';
+import { RecordOptions, useRecordChoice } from './RecordOptions.tsx';
 import { StreamKeyPanel } from './StreamKeyPanel.tsx';
 import { UploadPanel } from './UploadPanel.tsx';
 
@@ -93,6 +94,7 @@ function StudioSetup({ devices, onCreated }: { devices: StudioDevices; onCreated
   const [description, setDescription] = useState('');
   const [errors, setErrors] = useState<{ title?: string; form?: string }>({});
   const [busy, setBusy] = useState(false);
+  const recording = useRecordChoice();
 
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -103,7 +105,7 @@ function StudioSetup({ devices, onCreated }: { devices: StudioDevices; onCreated
     setBusy(true);
     setErrors({});
     try {
-      const { stream } = await restApi.createStream({ title: title.trim(), description: description.trim() });
+      const { stream } = await restApi.createStream({ title: title.trim(), description: description.trim(), record: recording.record });
       onCreated(stream);
     } catch (err) {
       if (err instanceof ApiError && err.code === 'validation_failed') setErrors({ title: err.message });
@@ -143,6 +145,7 @@ function StudioSetup({ devices, onCreated }: { devices: StudioDevices; onCreated
               data-testid="stream-description-input"
               onInput={(e) => setDescription(e.currentTarget.value)}
             />
+            <RecordOptions choice={recording} />
             {errors.form ? (
               <p class="field__error" role="alert" data-testid="form-error">
                 {errors.form}
