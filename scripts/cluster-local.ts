@@ -9,7 +9,7 @@
 // Ctrl-C stops everything and removes the temp dirs.
 import { parseArgs } from 'node:util';
 import { startPostgres } from '../db/src/testing/postgres.ts';
-import { startNodeProcess, type ClusterNodeProcess } from '../api/src/testing/cluster.ts';
+import { startNodeProcess, TEST_METRICS_TOKEN, type ClusterNodeProcess } from '../api/src/testing/cluster.ts';
 import { startClusterFront } from '../api/src/testing/deploy-servers.ts';
 import { startRedis } from '../api/src/testing/redis.ts';
 
@@ -27,7 +27,7 @@ const front = await startClusterFront(ports);
 
 console.log(`front  ${front.url}`);
 for (const n of nodes) console.log(`${n.id} ${n.url}`);
-console.log(`\nnpm run load -- --url ${front.url} --nodes ${nodes.map((n) => n.url).join(',')} …\nCtrl-C stops the cluster.`);
+console.log(`\nMETRICS_TOKEN='${TEST_METRICS_TOKEN}' npm run load -- --url ${front.url} --nodes ${nodes.map((n) => n.url).join(',')} …\nCtrl-C stops the cluster.`);
 
 let stopping = false;
 const stop = async () => {

@@ -1,22 +1,27 @@
 import { existsSync } from 'node:fs';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, type RouteOptions } from 'fastify';
 import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
 import fastifyStatic from '@fastify/static';
 import websocket, { type WebSocket } from '@fastify/websocket';
 import type { AppConfig } from './config.ts';
 import { AppError, isStorageUnavailable } from './errors.ts';
 import { CLOSE_CODES, LIMITS } from './protocol/constants.ts';
 import { authPlugin } from './plugins/auth.ts';
+import { sitePlugin } from './plugins/site.ts';
+import { visitorPlugin } from './plugins/visitor.ts';
 import { dbPlugin } from './plugins/db.ts';
 import { sfuPlugin } from './plugins/sfu.ts';
 import { clusterPlugin } from './plugins/cluster.ts';
 import { livePlugin } from './plugins/live.ts';
 import { lifecyclePlugin } from './plugins/lifecycle.ts';
 import { whipPlugin } from './plugins/whip.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { recordingPlugin } from './plugins/recording.ts';
 import { recordingRoutes } from './routes/recordings.ts';
 import { clusterRoutes } from './cluster/routes.ts';
 import { authRoutes } from './routes/auth.ts';
+import { channelRoutes } from './routes/channels.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { streamRoutes } from './routes/streams.ts';
@@ -28,6 +33,8 @@ export interface BuildAppOptions {
   now?: () => number;
   /** Pino logger options; tests pass `false`. */
   logger?: boolean | object;
+  /** Told of every route as it registers (the OpenAPI test lists them all). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 const SECURITY_HEADERS: Record<string, string> = {
@@ -55,6 +62,11 @@ function onWebSocketError(error: Error & { code?: unknown }, socket: WebSocket, 
   socket.terminate();
 }
 
+/** Paths the OpenAPI document describes. */
+export function isRestPath(url: string): boolean {
+  return url.startsWith('/api/') || url === '/health' || url === '/metrics';
+}
+
 /** Builds the whole service; `server.ts` only adds config parsing, signals and `listen`. */
 export async function buildApp(config: AppConfig, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const now = options.now ?? Date.now;
@@ -67,6 +79,8 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     connectionTimeout: 30_000,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
+
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
 
   app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
     if (err instanceof AppError) {
@@ -101,15 +115,34 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     reply.code(404).send({ error: { code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` } });
   });
 
-  app.addHook('onSend', async (_request, reply, payload) => {
+  const embedCsp = SECURITY_HEADERS['content-security-policy']!.replace("frame-ancestors 'none'", `frame-ancestors 'self'${config.embedOrigins.map((o) => ` ${o}`).join('')}`);
+  app.addHook('onSend', async (request, reply, payload) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
+    // The embeddable player is the one page other sites may frame (EMBED_ORIGINS); X-Frame-Options cannot list origins, so it goes.
+    if (request.url.startsWith('/embed/')) {
+      reply.removeHeader('x-frame-options');
+      reply.header('content-security-policy', embedCsp);
+    }
     return payload;
   });
 
   warnOnUndeclaredProxy(app, config);
   await app.register(cookie);
+  // Before any route: the document is built from the routes' TypeBox schemas as they register.
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'RED-RED Live', description: 'REST API (the WebSocket protocol is docs/protocol.md)', version: '0.1.0' },
+      components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'redred_session' }, bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+    // The REST API only: the single-page app's paths and the WebSocket upgrade are not operations.
+    transform: ({ schema, url }) => ({ schema: isRestPath(url) ? schema : { ...schema, hide: true }, url }),
+  });
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(dbPlugin, { dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   await app.register(authPlugin, { now });
+  await app.register(sitePlugin, { config });
+  await app.register(visitorPlugin, { secureCookies: config.secureCookies });
 
   // CSRF: a write authenticated by cookie must come from an allowed origin.
   // Bearer-token writes carry no ambient authority, so they need no check.
@@ -145,8 +178,10 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   await app.register(healthRoutes);
   await app.register(authRoutes, { now, sessionTtlMs: config.sessionTtlMs, secureCookies: config.secureCookies, registrationsPerIpPerHour: config.registrationsPerIpPerHour });
   await app.register(streamRoutes, { now });
-  await app.register(recordingRoutes);
-  await app.register(metricsRoutes);
+  await app.register(metricsRoutes, { token: config.metricsToken, listen: config.metricsListen });
+  await app.register(adminRoutes, { now, publicUrl: config.publicUrl });
+  await app.register(channelRoutes, { now });
+  await app.register(recordingRoutes, { now });
   if (app.cluster && config.cluster.secret) await app.register(clusterRoutes, { prefix: '/internal/cluster', secret: config.cluster.secret });
 
   if (config.clientDir && existsSync(config.clientDir)) {
@@ -156,6 +191,10 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     app.get('/studio', (_req, reply) => reply.sendFile('index.html'));
     app.get('/login', (_req, reply) => reply.sendFile('index.html'));
     app.get('/signup', (_req, reply) => reply.sendFile('index.html'));
+    app.get('/admin', (_req, reply) => reply.sendFile('index.html'));
+    app.get('/c/*', (_req, reply) => reply.sendFile('index.html'));
+    app.get('/embed/*', (_req, reply) => reply.sendFile('index.html'));
+    app.get('/reset-password', (_req, reply) => reply.sendFile('index.html'));
   }
 
   return app;

@@ -66,6 +66,16 @@ describe('PUBLIC_URL', () => {
   });
 });
 
+describe('community settings', () => {
+  it('reads ADMIN_USERNAMES, REGISTRATION, STREAMING and EMBED_ORIGINS, refusing what cannot be right', () => {
+    const cfg = configFromEnv({ ADMIN_USERNAMES: ' ana, Bob ', REGISTRATION: 'invite', STREAMING: 'approved', EMBED_ORIGINS: 'https://blog.example.com, http://localhost:3000/' });
+    expect([cfg.adminUsernames, cfg.registration, cfg.streaming, cfg.embedOrigins]).toEqual([['ana', 'Bob'], 'invite', 'approved', ['https://blog.example.com', 'http://localhost:3000']]);
+    expect(() => configFromEnv({ REGISTRATION: 'maybe' })).toThrow(/REGISTRATION must be one of open, invite, closed/);
+    expect(() => configFromEnv({ STREAMING: 'all' })).toThrow(/STREAMING/);
+    for (const bad of ['https://x.com/path', "https://x.com; script-src *", 'ftp://x.com', 'x.com']) expect(() => configFromEnv({ EMBED_ORIGINS: bad }), bad).toThrow(/EMBED_ORIGINS/);
+  });
+});
+
 describe('documentation', () => {
   it("lists every variable the server reads in README.md's configuration table", () => {
     const read = new Set<string>();

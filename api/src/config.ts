@@ -65,6 +65,23 @@ export interface AppConfig {
   wsMessageBurst: number;
   /** Account creations allowed per client address per hour (REGISTRATIONS_PER_IP_PER_HOUR). */
   registrationsPerIpPerHour: number;
+  /** Accounts that are site admins whatever the database says (ADMIN_USERNAMES, comma-separated): how the first admin exists. */
+  adminUsernames: string[];
+  /** Who may sign up (REGISTRATION); an admin may change it at run time (site settings). */
+  registration: 'open' | 'invite' | 'closed';
+  /** Who may stream (STREAMING): everyone, or accounts an admin approved; changeable at run time too. */
+  streaming: 'everyone' | 'approved';
+  /** Origins allowed to frame the embeddable player `/embed/<username>` (EMBED_ORIGINS); empty: this site only. */
+  embedOrigins: string[];
+  /** Bearer token scrapers of /metrics send (METRICS_TOKEN); without it and without `metricsListen`, /metrics refuses. */
+  metricsToken: string | undefined;
+  /** METRICS_HOST (default 127.0.0.1) : METRICS_PORT: /metrics on its own listener instead of the public port. */
+  metricsListen: { host: string; port: number } | undefined;
+  /** WEBHOOK_URLS (comma-separated) get signed events; WEBHOOK_SECRET signs them (docs/webhooks.md). */
+  webhookUrls: string[];
+  webhookSecret: string | undefined;
+  /** Waits before each webhook retry; not read from the environment (tests shorten it). */
+  webhookBackoffMs: number[];
   /** Built client to serve at `/`, if present. */
   clientDir: string | undefined;
   /** Recordings (docs/recording.md): files under DATA_DIR/recordings/. */
@@ -90,6 +107,8 @@ export interface AppConfig {
     roomSyncIntervalMs: number;
     /** After a restart, how long a stream the database calls live waits for its streamer to republish; 0 ends it at once. */
     restartGraceMs: number;
+    /** How long a live stream whose publisher (studio or encoder) is gone waits for it before ending with `publisher_lost` (STREAMER_GONE_MS). */
+    streamerGoneMs: number;
   };
 }
 
@@ -139,6 +158,15 @@ export function defaultConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     registrationsPerIpPerHour: 30,
     wsMessagesPerSecond: 20,
     wsMessageBurst: 40,
+    adminUsernames: [],
+    registration: 'open',
+    streaming: 'everyone',
+    embedOrigins: [],
+    metricsToken: undefined,
+    metricsListen: undefined,
+    webhookUrls: [],
+    webhookSecret: undefined,
+    webhookBackoffMs: [1_000, 5_000, 30_000, 120_000, 600_000],
     clientDir: undefined,
     recording: { retentionDays: 30, maxGb: 50, segmentSeconds: 60, minFreeMb: 1024, ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe' },
     sweeper: {
@@ -148,6 +176,7 @@ export function defaultConfig(overrides: Partial<AppConfig> = {}): AppConfig {
       waitingNoStreamerMs: 30 * 60 * 1000,
       roomSyncIntervalMs: 2000,
       restartGraceMs: 60_000,
+      streamerGoneMs: 3 * 60_000,
     },
     ...overrides,
   };
@@ -178,6 +207,52 @@ function serviceUrl(env: NodeJS.ProcessEnv, name: string, schemes: readonly stri
 /** Cluster mode: several nodes share PostgreSQL and Redis. Both must be set; neither is the embedded default. */
 export function isClusterMode(config: Pick<AppConfig, 'databaseUrl' | 'redisUrl'>): boolean {
   return config.databaseUrl !== undefined && config.redisUrl !== undefined;
+}
+
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, values: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(values as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${values.join(', ')}, got "${raw}"`);
+  return raw as T;
+}
+
+/** EMBED_ORIGINS: origins only (they go into a CSP header), so a path, a quote or a `;` is refused. */
+function embedOrigins(raw: string | undefined): string[] {
+  const list = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const origin of list) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin.replace(/\/$/, '')) {
+      throw new ConfigError(`EMBED_ORIGINS must list origins like https://blog.example.com, got "${origin}"`);
+    }
+  }
+  return list.map((o) => o.replace(/\/$/, ''));
+}
+
+function webhooks(env: NodeJS.ProcessEnv): { webhookUrls: string[]; webhookSecret: string | undefined } {
+  const webhookUrls = (env.WEBHOOK_URLS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const url of webhookUrls) {
+    let scheme = '';
+    try {
+      scheme = new URL(url).protocol;
+    } catch {
+      scheme = '';
+    }
+    if (scheme !== 'https:' && scheme !== 'http:') throw new ConfigError(`WEBHOOK_URLS must list http(s) URLs, got "${url}"`);
+  }
+  const webhookSecret = env.WEBHOOK_SECRET || undefined;
+  if (webhookUrls.length > 0 && (webhookSecret?.length ?? 0) < 16) throw new ConfigError('WEBHOOK_URLS needs WEBHOOK_SECRET (at least 16 characters) to sign the events');
+  return { webhookUrls, webhookSecret };
+}
+
+function metricsToken(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < 16) throw new ConfigError('METRICS_TOKEN must be at least 16 characters');
+  return raw;
 }
 
 /** What cluster mode cannot run without; the message never echoes the secret. */
@@ -239,6 +314,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     registrationsPerIpPerHour: int(env, 'REGISTRATIONS_PER_IP_PER_HOUR', d.registrationsPerIpPerHour, 1),
     wsMessagesPerSecond: int(env, 'WS_MESSAGES_PER_SECOND', d.wsMessagesPerSecond, 1),
     wsMessageBurst: int(env, 'WS_MESSAGE_BURST', d.wsMessageBurst, 1),
+    adminUsernames: (env.ADMIN_USERNAMES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    registration: oneOf(env, 'REGISTRATION', ['open', 'invite', 'closed'] as const, d.registration),
+    streaming: oneOf(env, 'STREAMING', ['everyone', 'approved'] as const, d.streaming),
+    embedOrigins: embedOrigins(env.EMBED_ORIGINS),
+    metricsToken: metricsToken(env.METRICS_TOKEN),
+    ...webhooks(env),
+    metricsListen: env.METRICS_PORT ? { host: env.METRICS_HOST || '127.0.0.1', port: int(env, 'METRICS_PORT', 0, 1, 65535) } : undefined,
     clientDir: env.CLIENT_DIR ? operatorPath(env.CLIENT_DIR, env) : join(REPO_ROOT, 'client', 'dist'),
     recording: {
       retentionDays: int(env, 'RECORDING_RETENTION_DAYS', d.recording.retentionDays, 0, 36_500),
@@ -255,6 +337,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
       waitingNoStreamerMs: int(env, 'SWEEP_WAITING_MS', d.sweeper.waitingNoStreamerMs, 1000),
       roomSyncIntervalMs: int(env, 'SWEEP_ROOM_SYNC_MS', d.sweeper.roomSyncIntervalMs, 100, 60_000),
       restartGraceMs: int(env, 'RESTART_GRACE_MS', d.sweeper.restartGraceMs, 0, 3600 * 1000),
+      streamerGoneMs: int(env, 'STREAMER_GONE_MS', d.sweeper.streamerGoneMs, 0, 3600 * 1000),
     },
   });
   if (cfg.rtcMinPort >= cfg.rtcMaxPort) throw new ConfigError('RTC_MIN_PORT must be below RTC_MAX_PORT');

@@ -1,6 +1,9 @@
 import { useApp } from './app-context.ts';
 import { Header } from './components/Header.tsx';
+import { AdminPage } from './pages/Admin/AdminPage.tsx';
 import { AuthPage } from './pages/Auth/AuthPage.tsx';
+import { ChannelPage } from './pages/Channel/ChannelPage.tsx';
+import { ResetPasswordPage } from './pages/Auth/ResetPasswordPage.tsx';
 import { HomePage } from './pages/Home/HomePage.tsx';
 import { StudioPage } from './pages/Studio/StudioPage.tsx';
 import { WatchPage } from './pages/Watch/WatchPage.tsx';
@@ -20,6 +23,18 @@ export function App() {
       break;
     case 'studio':
       page = <StudioPage />;
+      break;
+    case 'admin':
+      page = <AdminPage />;
+      break;
+    case 'channel':
+      page = <ChannelPage key={route.username} username={route.username} />;
+      break;
+    case 'embed':
+      // Framed by other sites: the player and nothing of ours around it.
+      return <ChannelPage key={route.username} username={route.username} embed />;
+    case 'reset_password':
+      page = <ResetPasswordPage />;
       break;
     case 'watch':
       page = <WatchPage key={route.streamId} streamId={route.streamId} />;

@@ -7,6 +7,10 @@ export type Route =
   | { name: 'login'; next: string }
   | { name: 'signup'; next: string }
   | { name: 'studio' }
+  | { name: 'admin' }
+  | { name: 'channel'; username: string }
+  | { name: 'embed'; username: string }
+  | { name: 'reset_password' }
   | { name: 'watch'; streamId: number }
   | { name: 'not_found' };
 
@@ -21,6 +25,18 @@ export function matchRoute(pathname: string, search: string): Route {
   if (pathname === '/login') return { name: 'login', next: safeNext(params.get('next')) };
   if (pathname === '/signup') return { name: 'signup', next: safeNext(params.get('next')) };
   if (pathname === '/studio' || pathname === '/studio/') return { name: 'studio' };
+  if (pathname === '/admin' || pathname === '/admin/') return { name: 'admin' };
+  if (pathname === '/reset-password') return { name: 'reset_password' };
+  const channel = /^\/(c|embed)\/([^/]{1,64})\/?$/.exec(pathname);
+  if (channel) {
+    let username: string;
+    try {
+      username = decodeURIComponent(channel[2]!);
+    } catch {
+      return { name: 'not_found' }; // a malformed %-escape
+    }
+    return { name: channel[1] === 'c' ? 'channel' : 'embed', username };
+  }
   const watch = /^\/live\/([1-9][0-9]{0,15})\/?$/.exec(pathname);
   if (watch) return { name: 'watch', streamId: Number(watch[1]) };
   return { name: 'not_found' };

@@ -31,16 +31,20 @@ describe('openDatabase + migrateToLatest', () => {
       .pluck()
       .all();
     expect(tables).toEqual([
+      'admin_log',
       'channel_bans',
       'channel_restrictions',
       'channel_roles',
       'chat_settings',
+      'invites',
       'live_stream_comments',
       'live_streams',
       'moderation_log',
+      'password_resets',
       'recording_settings',
       'recordings',
       'sessions',
+      'site_settings',
       'stream_keys',
       'stream_viewers',
       'users',
@@ -62,16 +66,20 @@ describe('openDatabase + migrateToLatest', () => {
 });
 
 const TABLES = [
+  'admin_log',
   'channel_bans',
   'channel_restrictions',
   'channel_roles',
   'chat_settings',
+  'invites',
   'live_stream_comments',
   'live_streams',
   'moderation_log',
+  'password_resets',
   'recording_settings',
   'recordings',
   'sessions',
+  'site_settings',
   'stream_keys',
   'stream_viewers',
   'users',
@@ -125,7 +133,7 @@ describePostgres('PostgreSQL specifics', (fx) => {
       expect(rows.length).toBeGreaterThan(50);
       expect(new Set(rows.map((r) => r.data_type))).toEqual(new Set(['bigint', 'text']));
       const identities = rows.filter((r) => r.is_identity === 'YES').map((r) => `${r.table_name}.${r.column_name}`).sort();
-      expect(identities).toEqual(['channel_restrictions.id', 'live_stream_comments.id', 'live_streams.id', 'moderation_log.id', 'recordings.id', 'sessions.id', 'users.id']);
+      expect(identities).toEqual(['admin_log.id', 'channel_restrictions.id', 'live_stream_comments.id', 'live_streams.id', 'moderation_log.id', 'recordings.id', 'sessions.id', 'users.id']);
       expect(rows.find((r) => r.table_name === 'live_streams' && r.column_name === 'created_at')?.data_type).toBe('bigint');
     } finally {
       await h.dispose();

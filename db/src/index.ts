@@ -9,4 +9,8 @@ export * from './comments.ts';
 export * from './roles.ts';
 export * from './moderation.ts';
 export * from './stream-keys.ts';
+export * from './admin.ts';
+export * from './channels.ts';
+export * from './moderation-lists.ts';
+export * from './backup.ts';
 export * from './recordings.ts';

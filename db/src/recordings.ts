@@ -92,3 +92,14 @@ export async function deleteRecording(db: Db, id: number): Promise<boolean> {
   const res = await db.deleteFrom('recordings').where('id', '=', id).executeTakeFirst();
   return Number(res.numDeletedRows) > 0;
 }
+
+/** Count and bytes of recordings per status (metrics); bytes are the finished files' sizes. */
+export async function recordingTotals(db: Db): Promise<{ status: RecordingStatus; count: number; bytes: number }[]> {
+  const rows = await db
+    .selectFrom('recordings')
+    .select((eb) => ['status', eb.fn.countAll<number>().as('count'), eb.fn.sum<number>('size_bytes').as('bytes')])
+    .groupBy('status')
+    .orderBy('status')
+    .execute();
+  return rows.map((r) => ({ status: r.status, count: Number(r.count), bytes: Number(r.bytes ?? 0) }));
+}

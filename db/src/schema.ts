@@ -15,6 +15,14 @@ export interface UsersTable {
   username_key: string;
   password_hash: string;
   created_at: Millis;
+  /** 1: a site admin (also anyone named in ADMIN_USERNAMES, decided at run time). */
+  is_admin: ColumnType<number, number | undefined, number>;
+  /** 1: approved by an admin to stream when STREAMING=approved. */
+  may_stream: ColumnType<number, number | undefined, number>;
+  /** Set: the account cannot sign in and its sessions are refused. */
+  disabled_at: Millis | null;
+  /** Set: the account was deleted (name freed, password unusable); the row stays for the comments and logs that name it. */
+  deleted_at: Millis | null;
 }
 
 export interface SessionsTable {
@@ -137,6 +145,46 @@ export interface StreamKeysTable {
   created_at: Millis;
 }
 
+export interface AdminLogTable {
+  id: Generated<number>;
+  actor_id: number | null;
+  action: string;
+  target_user_id: number | null;
+  target_stream_id: number | null;
+  reason: ColumnType<string, string | undefined, string>;
+  /** JSON object with action-specific details. */
+  details: ColumnType<string, string | undefined, string>;
+  created_at: Millis;
+}
+
+export interface PasswordResetsTable {
+  /** SHA-256 (hex) of the one-time token in the link. */
+  token_hash: string;
+  user_id: number;
+  created_by: number | null;
+  created_at: Millis;
+  expires_at: Millis;
+  used_at: Millis | null;
+}
+
+export interface InvitesTable {
+  /** SHA-256 (hex) of the invite code. */
+  code_hash: string;
+  created_by: number | null;
+  created_at: Millis;
+  expires_at: Millis;
+  used_by: number | null;
+  used_at: Millis | null;
+}
+
+export interface SiteSettingsTable {
+  name: string;
+  /** JSON value. */
+  value: string;
+  updated_by: number | null;
+  updated_at: Millis;
+}
+
 export type RecordingStatus = 'recording' | 'ready' | 'partial' | 'failed';
 
 export interface RecordingSettingsTable {
@@ -176,6 +224,10 @@ export interface Database {
   viewer_samples: ViewerSamplesTable;
   stream_viewers: StreamViewersTable;
   stream_keys: StreamKeysTable;
+  admin_log: AdminLogTable;
+  password_resets: PasswordResetsTable;
+  invites: InvitesTable;
+  site_settings: SiteSettingsTable;
   recording_settings: RecordingSettingsTable;
   recordings: RecordingsTable;
 }
@@ -188,4 +240,5 @@ export type LiveStreamUpdate = Updateable<LiveStreamsTable>;
 export type Comment = Selectable<CommentsTable>;
 export type ModerationLogEntry = Selectable<ModerationLogTable>;
 export type ChatSettingsRow = Selectable<ChatSettingsTable>;
+export type AdminLogEntry = Selectable<AdminLogTable>;
 export type Recording = Selectable<RecordingsTable>;

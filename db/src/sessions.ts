@@ -10,20 +10,22 @@ export async function insertSession(
     .execute();
 }
 
-/** The session's user, if the token is known and not expired. */
+/** The session's user, if the token is known, not expired, and the account is not disabled. */
 export async function findSessionUser(
   db: Db,
   tokenHash: string,
   now: number,
-): Promise<{ userId: number; username: string; expiresAt: number } | undefined> {
+): Promise<{ userId: number; username: string; isAdmin: boolean; expiresAt: number } | undefined> {
   const row = await db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
-    .select(['users.id as userId', 'users.username as username', 'sessions.expires_at as expiresAt'])
+    .select(['users.id as userId', 'users.username as username', 'users.is_admin as isAdmin', 'sessions.expires_at as expiresAt'])
     .where('sessions.token_hash', '=', tokenHash)
     .where('sessions.expires_at', '>', now)
+    // A disabled account's sessions stop working at once, even those issued before.
+    .where('users.disabled_at', 'is', null)
     .executeTakeFirst();
-  return row;
+  return row ? { ...row, isAdmin: row.isAdmin === 1 } : undefined;
 }
 
 export async function deleteSession(db: Db, tokenHash: string): Promise<boolean> {

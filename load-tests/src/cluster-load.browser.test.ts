@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeCluster, startNodeProcess, type ClusterNodeProcess } from '../../api/src/testing/cluster.ts';
+import { describeCluster, startNodeProcess, TEST_METRICS_TOKEN, type ClusterNodeProcess } from '../../api/src/testing/cluster.ts';
 import { startClusterFront, type ClusterFront } from '../../api/src/testing/deploy-servers.ts';
 import { defaultOptions, parseCli } from './options.ts';
 import { formatReport, type LoadReport } from './report.ts';
@@ -18,7 +18,10 @@ describeCluster('load test through the cluster front', (services) => {
   let report: LoadReport;
   const log: string[] = [];
 
+  const previousToken = process.env.METRICS_TOKEN;
   beforeAll(async () => {
+    // The harness scrapes each node's /metrics with the token in its environment (probes.ts).
+    process.env.METRICS_TOKEN = TEST_METRICS_TOKEN;
     const databaseUrl = services().postgres.url(await services().postgres.createDatabase());
     for (let i = 0; i < 3; i++) nodes.push(await startNodeProcess(services(), databaseUrl, `l${process.pid}`, i));
     front = await startClusterFront([nodes[0]!.port, nodes[1]!.port, nodes[2]!.port]);
@@ -48,6 +51,8 @@ describeCluster('load test through the cluster front', (services) => {
   }, 180_000);
 
   afterAll(async () => {
+    if (previousToken === undefined) delete process.env.METRICS_TOKEN;
+    else process.env.METRICS_TOKEN = previousToken;
     await front?.close();
     await Promise.all(nodes.map((n) => n.process.stop()));
     if (outDir) rmSync(outDir, { recursive: true, force: true });

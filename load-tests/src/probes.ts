@@ -47,7 +47,9 @@ export interface ServerMetrics {
 
 export async function scrapeMetrics(baseUrl: string, timeoutMs = 3000): Promise<ServerMetrics | null> {
   try {
-    const res = await fetch(new URL('/metrics', baseUrl), { signal: AbortSignal.timeout(timeoutMs) });
+    // The server's /metrics needs its METRICS_TOKEN (docs/operations.md); the harness passes the one in its environment.
+    const token = process.env.METRICS_TOKEN;
+    const res = await fetch(new URL('/metrics', baseUrl), { signal: AbortSignal.timeout(timeoutMs), ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}) });
     if (!res.ok) return null;
     const samples = parsePrometheus(await res.text());
     const one = (name: string) => samples.find((s) => s.name === name)?.value ?? null;

@@ -5,7 +5,10 @@ import { configFromEnv, operatorPath } from '../config.ts';
 import { dbFileIn } from '../plugins/db.ts';
 import type { CliIo } from './io.ts';
 import { checkStreams, cleanupStreams, EXIT, forceCleanupStreams, type ExitCode } from './streams.ts';
+import { runRecordingsCli } from './recordings.ts';
 import { runStreamKeyCli } from './stream-key.ts';
+import { runUsersCli } from './users.ts';
+import { runBackupCli } from './backup.ts';
 
 export const USAGE = `Usage: redred streams <command> [options]
 
@@ -27,7 +30,11 @@ Works whether the server runs or not. Rule thresholds come from the same
 environment as the server's: SWEEP_MAX_LIVE_MS, SWEEP_IDLE_MS, SWEEP_WAITING_MS.
 Exit codes: 0 done, 1 error or confirmation declined, 2 usage error.
 
-       redred stream-key rotate --user NAME   a new WHIP stream key (redred stream-key --help)`;
+       redred stream-key rotate --user NAME   a new WHIP stream key (redred stream-key --help)
+       redred backup FILE | redred restore FILE   online SQLite backup, restore with the server stopped (redred backup --help)
+       redred users promote|demote|approve|unapprove NAME   site admins and approved streamers (redred users --help)
+
+       redred recordings list|delete|prune    recordings on disk (redred recordings --help)`;
 
 const COMMANDS = ['check', 'cleanup', 'force-cleanup'] as const;
 type Command = (typeof COMMANDS)[number];
@@ -101,6 +108,9 @@ export function parseInvocation(argv: readonly string[]): Invocation {
 /** Runs one invocation and returns its exit code; never throws. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   if (argv[0] === 'stream-key') return runStreamKeyCli(argv.slice(1), io);
+  if (argv[0] === 'users') return runUsersCli(argv.slice(1), io);
+  if (argv[0] === 'backup' || argv[0] === 'restore') return runBackupCli(argv[0], argv.slice(1), io);
+  if (argv[0] === 'recordings') return runRecordingsCli(argv.slice(1), io);
   let inv: Invocation;
   try {
     inv = parseInvocation(argv);

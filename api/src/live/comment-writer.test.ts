@@ -4,7 +4,7 @@ import { addRestriction, banUser, createStream, createUser, type StoredComment }
 import { openTempDatabase } from '@redred/db/testing';
 import { AppError } from '../errors.ts';
 import { CommentWriter } from './comment-writer.ts';
-import { ModerationGate } from './gate.ts';
+import { ModerationGate, SiteGate } from './gate.ts';
 
 type Db = Awaited<ReturnType<typeof openTempDatabase>>;
 
@@ -35,7 +35,7 @@ describe('CommentWriter with the moderation gate at commit', () => {
     const stream = await createStream(db.db, { streamerId: channelId, title: 't', description: '', now });
     if (!stream.ok) throw new Error('stream');
     streamId = stream.stream.id;
-    writer = new CommentWriter(db.db, new ModerationGate(db.db, channelId), pino({ level: 'silent' }));
+    writer = new CommentWriter(db.db, new ModerationGate(db.db, channelId, new SiteGate(db.db, { adminUsernames: [], defaults: { registration: 'open', streaming: 'everyone' } })), pino({ level: 'silent' }));
   });
   afterEach(async () => {
     await writer.close();

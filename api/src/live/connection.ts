@@ -36,6 +36,7 @@ export class LiveConnection {
   #closed = false;
   readonly #socket: WebSocket;
   readonly #maxBufferedBytes: number;
+  readonly #visitorId: string | null;
 
   constructor(
     socket: WebSocket,
@@ -44,7 +45,9 @@ export class LiveConnection {
     now: number,
     rate: { perSecond: number; burst: number } = { perSecond: LIMITS.messagesPerSecond, burst: LIMITS.messageBurst },
     maxBufferedBytes: number = LIMITS.maxBufferedBytes,
+    visitorId: string | null = null,
   ) {
+    this.#visitorId = visitorId;
     // Random, not a counter: unique across processes (cluster mode) and restarts, and not guessable.
     this.id = `c-${randomBytes(9).toString('base64url')}`;
     this.#socket = socket;
@@ -63,9 +66,14 @@ export class LiveConnection {
     return this.#socket;
   }
 
-  /** `u:<id>` for accounts, `a:<connection>` for anonymous watchers: the unit viewers are counted in. */
+  /**
+   * `u:<id>` for accounts, `a:<visitor id>` for anonymous browsers (the first-party
+   * cookie: a reload or a second tab is the same person), `a:<connection>` for
+   * anonymous clients without it: the unit viewers are counted in.
+   */
   get personKey(): string {
-    return this.user ? `u:${this.user.id}` : `a:${this.id}`;
+    if (this.user) return `u:${this.user.id}`;
+    return this.#visitorId ? `a:${this.#visitorId}` : `a:${this.id}`;
   }
 
   send(message: ServerMessage): void {

@@ -1,10 +1,11 @@
-import { activeRestrictionsOf, activeRestrictionUntil, findUserById, isBanned, serializeChannelWrites, type ActiveRestriction, type Db } from '@redred/db';
+import { activeRestrictionsOf, activeRestrictionUntil, findUserById, isBanned, readSiteSettings, serializeChannelWrites, useInvite, usernameKey, type ActiveRestriction, type Db } from '@redred/db';
 import { AppError } from '../errors.ts';
+import { hashToken as hashInviteCode } from '../auth/tokens.ts';
 import type { AuthUser } from '../plugins/auth.ts';
 import type { ChatSettings } from '../protocol/common.ts';
 import { CLOSE_CODES, type Role } from '../protocol/constants.ts';
 import { ACCOUNTS_ONLY_MIN_AGE_MS, blockedWordsOf, ChatThrottle } from './chat-rules.ts';
-import { assertCan, can, resolveRole, type Action } from './policy.ts';
+import { assertCan, can, canOnSite, mayStream, resolveRole, type Action, type RegistrationMode, type SiteAction, type SiteRole, type StreamingMode } from './policy.ts';
 
 export type Admission = { ok: true; role: Role } | { ok: false; error: AppError; closeCode: number };
 
@@ -46,10 +47,12 @@ export class ModerationGate {
   readonly #db: Db;
   readonly #throttle = new ChatThrottle();
   readonly #facts = new Map<number, AuthorFacts>();
+  readonly #site: SiteGate;
 
-  constructor(db: Db, channelId: number) {
+  constructor(db: Db, channelId: number, site: SiteGate) {
     this.#db = db;
     this.channelId = channelId;
+    this.#site = site;
   }
 
   /** May this user open a socket on the channel now, and as what? Bans and kicks refuse; the role comes from the database. */
@@ -70,6 +73,13 @@ export class ModerationGate {
   /** A capability of the socket's role (publish, end the stream, see the viewer list…); `forbidden` otherwise. */
   assert(requester: Requester, action: Action): void {
     assertCan(requester.role, action);
+  }
+
+  /** Sending media to the channel: the streamer's role here, and the site's STREAMING rule (asked each time: an approval revoked counts). */
+  async assertPublisher(requester: Requester): Promise<void> {
+    assertCan(requester.role, 'start_stream');
+    if (!requester.user) throw new AppError('forbidden', 'sign in first');
+    await this.#site.assertMayStream(requester.user);
   }
 
   /** The requester's account, if their role could ever do `action`: the cheap refusal before any transaction. */
@@ -175,6 +185,81 @@ function refusal(restriction: ActiveRestriction, now: number): AppError {
     default: {
       const unknown: never = restriction;
       throw new Error(`unknown restriction ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+/** The site settings an admin can change at run time; the environment gives the defaults. */
+export interface SiteSettings {
+  registration: RegistrationMode;
+  streaming: StreamingMode;
+}
+
+const REGISTRATION_MODES: readonly RegistrationMode[] = ['open', 'invite', 'closed'];
+const STREAMING_MODES: readonly StreamingMode[] = ['everyone', 'approved'];
+
+/**
+ * THE site gate: "may this account do this on the site?" (admin actions, going
+ * live under STREAMING=approved, signing up under REGISTRATION). It reads the
+ * account from the database on every question, so a demotion, a disabled
+ * account or a settings change counts at once; callers never compare roles.
+ */
+export class SiteGate {
+  readonly #db: Db;
+  readonly #adminKeys: ReadonlySet<string>;
+  readonly #defaults: SiteSettings;
+
+  constructor(db: Db, opts: { adminUsernames: readonly string[]; defaults: SiteSettings }) {
+    this.#db = db;
+    this.#adminKeys = new Set(opts.adminUsernames.map(usernameKey));
+    this.#defaults = opts.defaults;
+  }
+
+  /** Admins are the accounts flagged in the database and the ones ADMIN_USERNAMES names. */
+  async siteRole(user: Person | null): Promise<SiteRole> {
+    if (!user) return 'anonymous';
+    const row = await findUserById(this.#db, user.id);
+    if (!row || row.disabled_at !== null) return 'anonymous';
+    return row.is_admin === 1 || this.#adminKeys.has(row.username_key) ? 'admin' : 'user';
+  }
+
+  /** The account, if it may do `action` now; `unauthorized` or `forbidden` otherwise. */
+  async actor(user: Person | null, action: SiteAction): Promise<Person> {
+    if (!user) throw new AppError('unauthorized', 'sign in first');
+    if (!canOnSite(await this.siteRole(user), action)) throw new AppError('forbidden', 'only a site admin may do this');
+    return user;
+  }
+
+  /** `db`: the caller's transaction when inside one (SQLite runs one connection: the outer handle would wait for it). */
+  async settings(db: Db = this.#db): Promise<SiteSettings> {
+    const stored = await readSiteSettings(db);
+    const registration = stored.get('registration');
+    const streaming = stored.get('streaming');
+    return {
+      registration: REGISTRATION_MODES.includes(registration as RegistrationMode) ? (registration as RegistrationMode) : this.#defaults.registration,
+      streaming: STREAMING_MODES.includes(streaming as StreamingMode) ? (streaming as StreamingMode) : this.#defaults.streaming,
+    };
+  }
+
+  /**
+   * May someone sign up now? Inside the account's transaction, after the row
+   * exists: under `invite` the code is spent on it (a refusal rolls the account back).
+   */
+  async admitRegistration(trx: Db, input: { userId: number; inviteCode: string | undefined; now: number }): Promise<void> {
+    const { registration } = await this.settings(trx);
+    if (registration === 'closed') throw new AppError('registration_closed', 'sign-ups are closed on this site');
+    if (registration === 'open') return;
+    if (!input.inviteCode) throw new AppError('invite_required', 'sign-ups on this site need an invite code');
+    if (!(await useInvite(trx, { codeHash: hashInviteCode(input.inviteCode), userId: input.userId, now: input.now }))) {
+      throw new AppError('invalid_invite', 'this invite code is unknown, used or expired');
+    }
+  }
+
+  /** Going live (WebSocket publish, WHIP, creating a stream): `streaming_not_approved` unless the site lets this account stream. */
+  async assertMayStream(user: Person): Promise<void> {
+    const [{ streaming }, siteRole, row] = await Promise.all([this.settings(), this.siteRole(user), findUserById(this.#db, user.id)]);
+    if (!mayStream(streaming, { siteRole, approved: row?.may_stream === 1 })) {
+      throw new AppError('streaming_not_approved', 'a site admin has to approve your account before you can stream');
     }
   }
 }

@@ -9,6 +9,8 @@ export async function markLive(ctx: LiveContext, room: StreamRoom): Promise<void
   const res = await transitionStream(ctx.db, room.streamId, 'live', { now: ctx.now() });
   if (!res.ok) return;
   ctx.log.info({ module: 'lifecycle', streamId: room.streamId }, 'stream is live');
+  const { stream } = res;
+  ctx.webhooks.emit({ type: 'stream.started', data: { streamId: stream.id, title: stream.title, streamer: { id: room.channelId, username: room.streamerName }, startedAt: stream.started_at ?? ctx.now() } });
   room.publish({ kind: 'stream_live', startedAt: res.stream.started_at ?? ctx.now() });
   await room.presence.sampleNow();
 }
@@ -30,7 +32,10 @@ export async function endStream(ctx: LiveContext, room: StreamRoom | undefined, 
     throw new AppError('stream_not_found', `stream ${streamId} does not exist`);
   }
   if (room) closeEndedRoom(room, reason, endedAt);
-  if (res.ok) ctx.log.info({ module: 'lifecycle', streamId, reason }, 'stream ended');
+  if (res.ok) {
+    ctx.log.info({ module: 'lifecycle', streamId, reason }, 'stream ended');
+    ctx.webhooks.emit({ type: 'stream.ended', data: { streamId, reason, endedAt } });
+  }
   return { alreadyEnded, endedAt };
 }
 

@@ -156,6 +156,7 @@ export const moderationHandlers: { [T in ModerationType]: Handler<T> } = {
       if (droppedRole) room.publish({ kind: 'role_changed', user: person(target), role: 'viewer' });
       if (hidden.length > 0) room.publish({ kind: 'message', audience: { to: 'all' }, message: { type: 'comment_deleted', commentIds: hidden, by: person(actor) } });
       room.publish({ kind: 'restricted', restriction: 'ban', user: person(target), reason, until: null });
+      ctx.webhooks.emit({ type: 'user.banned', data: { channel: { id: room.channelId, username: room.streamerName }, user: person(target), by: person(actor), reason, streamId: room.streamId } });
     }
     ack(conn, msg.requestId);
   },

@@ -27,6 +27,7 @@ export type Action =
   | 'remove_vip'
   | 'update_chat_settings'
   | 'view_moderation_log'
+  | 'view_moderation_lists'
   | 'view_viewer_list';
 
 /**
@@ -73,6 +74,7 @@ export const POLICY: Readonly<Record<Action, Rule>> = {
   remove_vip: { actors: ['streamer'], targeted: true },
   update_chat_settings: { actors: STAFF, targeted: false },
   view_moderation_log: { actors: STAFF, targeted: false },
+  view_moderation_lists: { actors: STAFF, targeted: false },
   view_viewer_list: { actors: STAFF, targeted: false },
 };
 
@@ -107,4 +109,34 @@ export async function resolveRole(db: Db, channelId: number, userId: number | nu
   if (userId === null) return 'anonymous';
   if (userId === channelId) return 'streamer';
   return (await getChannelRole(db, channelId, userId)) ?? 'viewer';
+}
+
+/** Who someone is on the site (not on a channel): site admins run the server's community. */
+export type SiteRole = 'admin' | 'user' | 'anonymous';
+
+/** Site-wide actions; like `Action`, callers ask `canOnSite()`, never compare roles. */
+export type SiteAction = 'view_admin' | 'end_any_stream' | 'manage_users' | 'manage_site_settings' | 'create_invites' | 'approve_streamers';
+
+/** THE site table: every site action is for admins today; a new role (e.g. a site moderator) is a new column here. */
+export const SITE_POLICY: Readonly<Record<SiteAction, readonly SiteRole[]>> = {
+  view_admin: ['admin'],
+  end_any_stream: ['admin'],
+  manage_users: ['admin'],
+  manage_site_settings: ['admin'],
+  create_invites: ['admin'],
+  approve_streamers: ['admin'],
+};
+
+export function canOnSite(role: SiteRole, action: SiteAction): boolean {
+  return SITE_POLICY[action].includes(role);
+}
+
+/** Who may sign up (REGISTRATION) and who may stream (STREAMING). */
+export type RegistrationMode = 'open' | 'invite' | 'closed';
+export type StreamingMode = 'everyone' | 'approved';
+
+/** May an account with these facts go live? Admins always may; under `approved`, only approved accounts. */
+export function mayStream(mode: StreamingMode, who: { siteRole: SiteRole; approved: boolean }): boolean {
+  if (who.siteRole === 'anonymous') return false;
+  return mode === 'everyone' || who.siteRole === 'admin' || who.approved;
 }

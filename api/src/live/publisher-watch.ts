@@ -15,7 +15,7 @@ export const PUBLISHER_SETTLE_MS = 750;
  * Whether a live stream still has its publisher. When the last video producer
  * goes (the studio's socket dropped, OBS's connection died or it sent DELETE),
  * viewers are told the stream is reconnecting, and the stream ends with
- * `publisher_lost` after the lifecycle's grace period (RESTART_GRACE_MS) unless
+ * `publisher_lost` after STREAMER_GONE_MS unless
  * video comes back: OBS reconnecting, or the studio republishing, resumes the
  * same stream. Owns its two timers and its listeners; close() drops them.
  */
@@ -74,7 +74,7 @@ export class PublisherWatch {
   }
 
   #startGrace(): void {
-    const graceMs = this.#ctx.config.sweeper.restartGraceMs;
+    const graceMs = this.#ctx.config.sweeper.streamerGoneMs;
     const until = this.#ctx.now() + graceMs;
     this.#ctx.log.info({ module: 'publisher', streamId: this.#room.streamId, graceMs }, 'publisher gone: waiting for it to come back');
     this.#room.publish({ kind: 'publisher', state: 'reconnecting', until });

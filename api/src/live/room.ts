@@ -84,7 +84,7 @@ export class StreamRoom {
     this.startedAt = stream.started_at;
     this.chatSettings = chatSettings;
     this.#media = media;
-    this.gate = new ModerationGate(ctx.db, this.channelId);
+    this.gate = new ModerationGate(ctx.db, this.channelId, ctx.site);
     this.chat = new RoomChat(ctx, this, chatStart);
     this.presence = new RoomPresence(ctx, {
       streamId: this.streamId,

@@ -39,7 +39,7 @@ async function media<T>(op: () => Promise<T>): Promise<T> {
 
 export const signalingHandlers = {
   async create_transport(ctx: LiveContext, room: StreamRoom, conn: LiveConnection, msg: ClientMessageOf<'create_transport'>) {
-    if (msg.direction === 'send') room.gate.assert(conn, 'start_stream');
+    if (msg.direction === 'send') await room.gate.assertPublisher(conn);
     if (conn.transports >= MAX_TRANSPORTS_PER_CONNECTION) throw new AppError('rate_limited', `at most ${MAX_TRANSPORTS_PER_CONNECTION} transports per connection`);
     conn.transports++;
     let transport;
@@ -58,7 +58,7 @@ export const signalingHandlers = {
       conn.send({ type: 'ack', requestId: msg.requestId });
       return;
     }
-    room.gate.assert(conn, 'start_stream');
+    await room.gate.assertPublisher(conn);
     // One publisher per stream: an encoder (WHIP) already live keeps the stream (POST /api/whip answers 409 the other way round).
     if (room.media.getProducers().some((p) => p.kind === 'video' && p.peerId !== conn.id)) {
       throw new AppError('already_publishing', 'this stream is already published from another source (e.g. OBS); stop it first');

@@ -19,14 +19,25 @@ export const END_REASONS = {
   streamerLeft: 'streamer_left',
   /** Live when a server died, and not resumed by its streamer within the restart grace period. */
   serverRestart: 'server_restart',
-  /** Live, and its publisher (browser studio or encoder) gone and not back within the grace period (RESTART_GRACE_MS). */
+  /** Live, and its publisher (browser studio or encoder) gone and not back within STREAMER_GONE_MS. */
   publisherLost: 'publisher_lost',
+  /** Ended by a site admin (the admin page); stored as `admin_ended: <the admin's reason>` when one was given. */
+  adminEnded: 'admin_ended',
   /** Ended by an operator with `redred streams force-cleanup`. */
   forceCleanup: 'force_cleanup',
   /** Sent to the peers of a stream whose row no longer exists (removed by hand); never stored. */
   streamGone: 'stream_gone',
 } as const;
 export type EndReason = (typeof END_REASONS)[keyof typeof END_REASONS];
+
+/**
+ * The stored and sent reason of an admin's end: the code, then the admin's words
+ * after `: ` (viewers are shown them). Codes never contain `:`, so a reader splits at the first.
+ */
+export function adminEndReason(text: string): string {
+  const words = text.replace(/\s+/g, ' ').trim();
+  return words ? `${END_REASONS.adminEnded}: ${words}` : END_REASONS.adminEnded;
+}
 
 export type SweepRule = 'max_duration' | 'idle_no_viewers' | 'waiting_no_streamer';
 

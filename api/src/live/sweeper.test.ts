@@ -102,6 +102,22 @@ describe('the sweeper, with a controlled clock', () => {
     expect(ended(await srv.app.sweeper.sweepOnce())).toEqual([{ streamId: younger.stream, reason: 'max_duration' }]);
   });
 
+  it('warns the streamer once, 10 minutes before maxLiveMs, and no viewer', async () => {
+    const s = await liveStream();
+    const viewer = await watch(s.stream);
+    const startedAt = T0;
+    for (const at of [4 * HOUR - 10 * MIN - 1, 4 * HOUR - 10 * MIN, 4 * HOUR - 5 * MIN]) {
+      t = T0 + at;
+      expect(ended(await srv.app.sweeper.sweepOnce())).toEqual([]);
+    }
+    expect(await s.streamer.waitFor('stream_ending_soon')).toEqual({ type: 'stream_ending_soon', reason: 'max_duration', endsAt: startedAt + 4 * HOUR });
+    // Frames arrive in order: once the streamer's comment is back, every warning sent before it has arrived too.
+    expect((await s.streamer.request({ type: 'comment', content: 'sync' })).type).toBe('comment_ack');
+    await viewer.waitFor('comment', (m) => m.comment.content === 'sync');
+    expect(s.streamer.messages.filter((m) => m.type === 'stream_ending_soon')).toHaveLength(1);
+    expect(viewer.messages.filter((m) => m.type === 'stream_ending_soon')).toEqual([]);
+  });
+
   it('ends exactly the live streams nobody watched for longer than idleNoViewersMs, counted from the last viewer', async () => {
     const neverWatched = await liveStream();
     const watched = await liveStream();

@@ -7,6 +7,9 @@ import type { RoomRegistry } from './rooms.ts';
 import type { StreamRoom } from './room.ts';
 import { END_REASONS, evaluateStream, factsFromRow, type StreamFacts, type SweepRule, type SweepRules } from './stream-rules.ts';
 
+/** The streamer is warned this long before the maximum duration ends the stream. */
+export const MAX_DURATION_WARNING_MS = 10 * 60 * 1000;
+
 /**
  * While the streamer or an audience is present, their presence is written at most
  * this often. Far below every rule's threshold, and it is what lets the CLI,
@@ -49,6 +52,8 @@ export class StreamSweeper {
   #queued = 0;
   #stopped = false;
   readonly #streamerSeenWritten = new Map<number, number>();
+  /** Live streams whose staff were told the maximum duration is near: told once. */
+  readonly #warnedMaxDuration = new Set<number>();
   readonly #viewersSeenWritten = new Map<number, number>();
 
   constructor({ ctx, rooms, rules, log }: StreamSweeperOptions) {
@@ -117,7 +122,10 @@ export class StreamSweeper {
     for (const stream of await listOpenStreams(this.#ctx.db)) {
       const room = this.#openRoom(stream.id);
       const verdict = evaluateStream(stream, room ? factsFromRoom(room) : factsFromRow(stream), now, this.#rules);
-      if (!verdict) continue;
+      if (!verdict) {
+        if (room) this.#warnIfMaxDurationNear(room, stream, now);
+        continue;
+      }
       try {
         const { alreadyEnded } = await endStream(this.#ctx, room, stream.id, verdict.reason);
         if (alreadyEnded) continue;
@@ -130,9 +138,18 @@ export class StreamSweeper {
     return actions;
   }
 
+  #warnIfMaxDurationNear(room: StreamRoom, stream: { id: number; status: string; started_at: number | null }, now: number): void {
+    if (stream.status !== 'live' || stream.started_at === null || this.#warnedMaxDuration.has(stream.id)) return;
+    const endsAt = stream.started_at + this.#rules.maxLiveMs;
+    if (endsAt - now > MAX_DURATION_WARNING_MS) return;
+    this.#warnedMaxDuration.add(stream.id);
+    room.publish({ kind: 'message', audience: { to: 'staff' }, message: { type: 'stream_ending_soon', reason: 'max_duration', endsAt } });
+  }
+
   async #syncRooms(): Promise<SweepAction[]> {
     const rooms = this.#rooms.all().filter((r) => !r.closed);
     const open = new Set(rooms.map((r) => r.streamId));
+    for (const id of this.#warnedMaxDuration) if (!open.has(id)) this.#warnedMaxDuration.delete(id);
     for (const id of this.#streamerSeenWritten.keys()) if (!open.has(id)) this.#streamerSeenWritten.delete(id);
     for (const id of this.#viewersSeenWritten.keys()) if (!open.has(id)) this.#viewersSeenWritten.delete(id);
     if (rooms.length === 0) return [];

@@ -19,7 +19,7 @@ declare module 'fastify' {
   }
 }
 
-export function requireUser(request: FastifyRequest): AuthUser {
+export function requireUser(request: Pick<FastifyRequest, 'user'>): AuthUser {
   if (!request.user) throw new AppError('unauthorized', 'sign in first');
   return request.user;
 }

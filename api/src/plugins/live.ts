@@ -6,6 +6,7 @@ import { OriginMap } from '../cluster/origin-map.ts';
 import type { LiveContext } from '../live/context.ts';
 import { RoomRegistry } from '../live/rooms.ts';
 import { registerLiveWebSocket } from '../live/websocket.ts';
+import { WebhookSender } from '../webhooks/sender.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -39,7 +40,8 @@ export const livePlugin = fp<{ config: AppConfig; now: () => number }>(
       if (opts.config.redisUrl) log.warn('REDIS_URL is set without DATABASE_URL: cluster mode needs both; this node runs alone on the in-process room bus (docs/scaling.md)');
     }
     const origins = cluster ? new OriginMap(cluster, opts.now) : null;
-    const ctx: LiveContext = { db: app.db, now: opts.now, log, pool: app.sfu.pool, config: opts.config, bus, cluster, origins };
+    const webhooks = new WebhookSender({ urls: opts.config.webhookUrls, secret: opts.config.webhookSecret ?? '', backoffMs: opts.config.webhookBackoffMs, log: app.log.child({ module: 'webhooks' }), now: opts.now });
+    const ctx: LiveContext = { db: app.db, now: opts.now, log, pool: app.sfu.pool, config: opts.config, bus, cluster, origins, site: app.siteGate, webhooks };
     rooms = new RoomRegistry(ctx);
     app.decorate('rooms', rooms);
     app.decorate('liveContext', ctx);
@@ -48,7 +50,8 @@ export const livePlugin = fp<{ config: AppConfig; now: () => number }>(
       // Rooms first (whichever onClose hook runs first does it): their last events still reach the bus.
       await rooms.closeAll();
       bus.close();
+      webhooks.close();
     });
   },
-  { name: 'redred-live', dependencies: ['redred-db', 'redred-sfu', 'redred-cluster', '@fastify/websocket'] },
+  { name: 'redred-live', dependencies: ['redred-db', 'redred-site', 'redred-sfu', 'redred-cluster', '@fastify/websocket'] },
 );

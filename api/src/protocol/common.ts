@@ -98,6 +98,8 @@ export const StreamInfoSchema = Type.Object({
   createdAt: Type.Integer(),
   /** Present while the live stream's publisher is gone: the stream ends at this time unless it comes back. */
   reconnectingUntil: Type.Optional(Type.Integer()),
+  /** Why an ended stream ended (`streamer_ended`, `admin_ended: <words>`, …); REST only. */
+  endReason: Type.Optional(Type.Union([Type.String(), Type.Null()])),
   /** The stream is being recorded now (viewers show a badge). */
   recording: Type.Optional(Type.Boolean()),
 });

@@ -21,6 +21,12 @@ export const ERROR_CODES = [
   'username_taken',
   'invalid_username',
   'invalid_password',
+  'account_disabled',
+  'registration_closed',
+  'invite_required',
+  'invalid_invite',
+  'invalid_reset_token',
+  'streaming_not_approved',
   // streams
   'stream_not_found',
   'stream_ended',

@@ -6,3 +6,4 @@ export * from './common.ts';
 export * from './client-messages.ts';
 export * from './server-messages.ts';
 export * from './rest.ts';
+export * from './admin.ts';

@@ -3,6 +3,12 @@ import { LIMITS } from './constants.ts';
 import { EntityId, StreamInfoSchema, StreamStatsSchema, WireErrorSchema } from './common.ts';
 
 export const ErrorBody = Type.Object({ error: WireErrorSchema });
+/** A 204: no body. */
+export const NoContent = Type.Null();
+
+/** `:id` of a stream or user in a path: digits, as a string (path parameters are text). */
+export const IdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }) });
+export type IdParams = Static<typeof IdParams>;
 export type ErrorBody = Static<typeof ErrorBody>;
 
 export const Credentials = Type.Object(
@@ -15,7 +21,44 @@ export const Credentials = Type.Object(
 );
 export type Credentials = Static<typeof Credentials>;
 
-export const MeBody = Type.Object({ user: Type.Object({ id: EntityId, username: Type.String() }) });
+/** Sign-up: credentials, plus the invite code an admin made when REGISTRATION=invite. */
+export const RegisterRequest = Type.Object(
+  {
+    username: Type.String({ maxLength: 1024 }),
+    password: Type.String({ maxLength: 1024 }),
+    inviteCode: Type.Optional(Type.String({ maxLength: 256 })),
+  },
+  { additionalProperties: false },
+);
+export type RegisterRequest = Static<typeof RegisterRequest>;
+
+/**
+ * A channel page (`/c/<username>`): the stream that is not ended (waiting or live),
+ * if any, and the past ones, newest first. Recordings join here once they exist.
+ */
+export const ChannelBody = Type.Object({
+  channel: Type.Object({ id: EntityId, username: Type.String() }),
+  current: Type.Union([StreamInfoSchema, Type.Null()]),
+  past: Type.Array(StreamInfoSchema),
+});
+export type ChannelBody = Static<typeof ChannelBody>;
+
+const ListedPerson = Type.Object({ userId: EntityId, username: Type.String(), since: Type.Integer(), reason: Type.String(), until: Type.Union([Type.Integer(), Type.Null()]) });
+/** The studio's moderation lists (staff only); their actions are the WebSocket's moderation messages. */
+export const ModerationListsBody = Type.Object({
+  moderators: Type.Array(ListedPerson),
+  vips: Type.Array(ListedPerson),
+  bans: Type.Array(ListedPerson),
+  timeouts: Type.Array(ListedPerson),
+});
+export type ModerationListsBody = Static<typeof ModerationListsBody>;
+
+/** What anyone may know about the site before signing up. */
+export const SiteInfoBody = Type.Object({ registration: Type.Union([Type.Literal('open'), Type.Literal('invite'), Type.Literal('closed')]) });
+export type SiteInfoBody = Static<typeof SiteInfoBody>;
+
+/** `admin`: a site admin (the client shows the admin page; the server asks the site gate on every admin request). */
+export const MeBody = Type.Object({ user: Type.Object({ id: EntityId, username: Type.String() }), admin: Type.Boolean() });
 export type MeBody = Static<typeof MeBody>;
 
 export const SessionBody = Type.Object({
@@ -97,3 +140,13 @@ export const RecordingListBody = Type.Object({ recordings: Type.Array(RecordingS
 export type RecordingListBody = Static<typeof RecordingListBody>;
 export const UpdateRecordingBody = Type.Object({ private: Type.Boolean() }, { additionalProperties: false });
 export type UpdateRecordingBody = Static<typeof UpdateRecordingBody>;
+export type RecordingBody = Static<typeof RecordingBody>;
+/** An ended stream's visible comments, oldest first, for chat replay beside its recording (at most REPLAY_CHAT_MAX, the last ones). */
+export const ReplayChatBody = Type.Object({
+  comments: Type.Array(Type.Object({ id: Type.Integer(), username: Type.String(), content: Type.String(), createdAt: Type.Integer() })),
+});
+export type ReplayChatBody = Static<typeof ReplayChatBody>;
+export const REPLAY_CHAT_MAX = 5000;
+/** The channel's default for `record` when a stream is created without it. */
+export const RecordingSettingsBody = Type.Object({ recordByDefault: Type.Boolean() }, { additionalProperties: false });
+export type RecordingSettingsBody = Static<typeof RecordingSettingsBody>;

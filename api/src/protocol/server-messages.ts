@@ -71,6 +71,8 @@ export const ServerMessageSchemas = {
   stream_ended: Type.Object({ type: Type.Literal('stream_ended'), reason: Type.String(), endedAt: Type.Integer() }),
   /** The live stream's publisher dropped ('reconnecting': the stream ends at `until` unless it returns) or is back ('publishing'). */
   publisher_status: Type.Object({ type: Type.Literal('publisher_status'), status: Type.Union([Type.Literal('reconnecting'), Type.Literal('publishing')]), until: Type.Union([Type.Integer(), Type.Null()]) }),
+  /** To the streamer and moderators: the stream will be ended at `endsAt` by the site's maximum duration (sent once, 10 minutes before). */
+  stream_ending_soon: Type.Object({ type: Type.Literal('stream_ending_soon'), reason: Type.Literal('max_duration'), endsAt: Type.Integer() }),
   /** The streamer edited the stream's title or description. */
   /** The stream's recorder started or stopped; `reason` says why it stopped early (e.g. `disk_low`). */
   recording_status: Type.Object({ type: Type.Literal('recording_status'), recording: Type.Boolean(), reason: Type.Optional(Type.String()) }),

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SEGMENT_NAME } from './recorder-process.ts';
 
@@ -34,12 +34,20 @@ export async function probe(ffprobe: string, file: string): Promise<ProbeResult 
   }
 }
 
+/** Matroska's Cluster element id / MP4's movie fragment box: a segment without one holds no media. */
+const MEDIA_MARKER = { webm: Buffer.from([0x1f, 0x43, 0xb6, 0x75]), mp4: Buffer.from('moof') };
+
+async function holdsMedia(file: string, ext: 'webm' | 'mp4'): Promise<boolean> {
+  const bytes = await readFile(file).catch(() => Buffer.alloc(0));
+  return bytes.includes(MEDIA_MARKER[ext]);
+}
+
 export interface FinalizeResult {
   file: string;
   durationMs: number;
   sizeBytes: number;
   segments: number;
-  /** Segments left out: unreadable, or a different track layout than the rest. */
+  /** Segments with media left out: unreadable, or a different track layout than the rest (empty ones do not count). */
   dropped: number;
 }
 
@@ -56,7 +64,7 @@ export async function finalizeSegments(
   dir: string,
   container: string,
 ): Promise<FinalizeResult | undefined> {
-  const ext = container === 'mp4' ? 'mp4' : 'webm';
+  const ext: 'webm' | 'mp4' = container === 'mp4' ? 'mp4' : 'webm';
   const names = (await readdir(dir)).filter((n) => SEGMENT_NAME.test(n)).sort();
   const usable: { file: string; layout: string }[] = [];
   let dropped = 0;
@@ -66,7 +74,8 @@ export async function finalizeSegments(
     const r = await run(tools.ffmpeg, ['-v', 'error', '-y', '-i', source, '-c', 'copy', '-f', ext === 'mp4' ? 'mp4' : 'webm', fixed]);
     const probed = r.code === 0 ? await probe(tools.ffprobe, fixed) : undefined;
     if (!probed || probed.durationMs <= 0) {
-      dropped++;
+      // A run stopped before its first packet (its tap closed at once, as when a worker dies twice in a row) leaves a header only: nothing is lost.
+      if (await holdsMedia(source, ext)) dropped++;
       await rm(fixed, { force: true });
       continue;
     }

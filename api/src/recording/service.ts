@@ -128,6 +128,19 @@ export class RecordingService {
     for (const rec of await listRecordingsByStatus(this.ctx.db, ['recording'])) {
       if (!this.#recorders.has(rec.stream_id)) await this.finalizeIfEnded(rec.id, false);
     }
+    const { deleted } = await this.prune();
+    // Never fill the disk: recorders stop with a reason viewers see.
+    const free = await freeBytes(this.ctx.recordingsDir).catch(() => Number.POSITIVE_INFINITY);
+    if (free < this.ctx.minFreeBytes) for (const r of this.#recorders.values()) await r.stopFor('disk_low');
+    return { deleted };
+  }
+
+  /**
+   * Retention, then the quota, oldest first; recordings being written count
+   * towards the total but are never deleted. Also run by `redred recordings prune`
+   * (database and files only, so it is safe beside a running server).
+   */
+  async prune(opts: { dryRun?: boolean } = {}): Promise<{ deleted: number[] }> {
     const deleted: number[] = [];
     const all = await listRecordingsOldestFirst(this.ctx.db);
     const now = this.ctx.now();
@@ -138,15 +151,13 @@ export class RecordingService {
       const expired = this.#policy.retentionDays > 0 && now - (rec.ended_at ?? rec.started_at) > this.#policy.retentionDays * 86_400_000;
       const overQuota = this.#policy.maxBytes > 0 && total > this.#policy.maxBytes;
       if (!expired && !overQuota) continue;
-      await this.delete(rec.id);
       total -= rec.size_bytes;
       deleted.push(rec.id);
+      if (opts.dryRun) continue;
+      await this.delete(rec.id);
       this.ctx.metrics.pruned++;
       this.ctx.log.info({ module: 'recording', recordingId: rec.id, reason: expired ? 'retention' : 'quota' }, 'recording deleted');
     }
-    // Never fill the disk: recorders stop with a reason viewers see.
-    const free = await freeBytes(this.ctx.recordingsDir).catch(() => Number.POSITIVE_INFINITY);
-    if (free < this.ctx.minFreeBytes) for (const r of this.#recorders.values()) await r.stopFor('disk_low');
     return { deleted };
   }
 

@@ -86,8 +86,17 @@ export class StreamRecorder {
   async stopFor(reason: string): Promise<void> {
     if (this.#stoppedReason) return;
     this.#stoppedReason = reason;
+    this.#cancelPending?.();
+    // A run being started finishes starting first, or it would keep writing after this.
+    await this.#starting;
+    await this.#halt(reason);
+  }
+
+  async #halt(reason: string): Promise<void> {
     this.#ctx.log.warn({ module: 'recording', streamId: this.#room.streamId, reason }, 'recording stopped');
-    await this.#stopRun(reason);
+    // Without a run (the disk was low before the first one) nobody would hear why recording is off.
+    if (this.#run) await this.#stopRun(reason);
+    else this.#room.publish({ kind: 'recording', recording: false, reason });
     if (this.#recordingId !== undefined) await updateRecording(this.#ctx.db, this.#recordingId, { stop_reason: reason });
   }
 
@@ -109,7 +118,11 @@ export class StreamRecorder {
     if (!this.#room.media.getProducers().some((p) => p.kind === 'video')) return;
     const free = await freeBytes(this.#ctx.recordingsDir).catch(() => Number.POSITIVE_INFINITY);
     if (free < this.#ctx.minFreeBytes) {
-      await this.stopFor('disk_low');
+      // Inside #starting: stopFor would wait for itself.
+      if (!this.#stoppedReason) {
+        this.#stoppedReason = 'disk_low';
+        await this.#halt('disk_low');
+      }
       return;
     }
     try {
@@ -169,6 +182,7 @@ export class StreamRecorder {
     });
     process.on('exit', (exit) => {
       if (exit.expected || this.#run !== run) return;
+      ctx.metrics.recorderDeaths++;
       void this.#stopRun().then(() => this.#schedule(RESTART_MS));
     });
     await process.listening(ports);

@@ -1,11 +1,13 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { createUser, deleteSession, findUserByUsername, insertSession, usernameKey } from '@redred/db';
+import { createUser, deleteSession, findUserByUsername, insertSession, redeemPasswordReset, usernameKey } from '@redred/db';
 import { AppError } from '../errors.ts';
 import { decoyPasswordHash, hashPassword, validatePassword, validateUsername, verifyPassword } from '../auth/credentials.ts';
 import { SESSION_COOKIE, hashToken, newSessionToken } from '../auth/tokens.ts';
 import { requireUser } from '../plugins/auth.ts';
 import { SlidingWindowLimiter } from '../security/rateLimiter.ts';
-import { Credentials, ErrorBody, MeBody, SessionBody } from '../protocol/rest.ts';
+import { ResetPasswordRequest } from '../protocol/admin.ts';
+import { Credentials, ErrorBody, MeBody, NoContent, RegisterRequest, SessionBody, SiteInfoBody } from '../protocol/rest.ts';
 
 /** Login/register limits: guessing is slow per account and per address, a typo is not punished. */
 const AUTH_LIMITS = {
@@ -23,6 +25,8 @@ export interface AuthRoutesOptions {
 }
 
 export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions): Promise<void> {
+  // Route types come from the TypeBox schemas (params, query, body, responses), never written twice.
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const failuresByUser = new SlidingWindowLimiter(AUTH_LIMITS.failuresPerUsername, AUTH_LIMITS.failureWindowMs);
   const failuresByIp = new SlidingWindowLimiter(AUTH_LIMITS.failuresPerIp, AUTH_LIMITS.failureWindowMs);
   const registrations = new SlidingWindowLimiter(opts.registrationsPerIpPerHour, AUTH_LIMITS.registrationWindowMs);
@@ -53,20 +57,28 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     return { user: { id: user.id, username: user.username }, token, expiresAt };
   }
 
-  app.post('/api/auth/register', { schema: { body: Credentials, response: { 201: SessionBody, '4xx': ErrorBody } } }, async (request, reply) => {
-    const { username: rawName, password } = request.body as Credentials;
+  r.get('/api/site', { schema: { response: { 200: SiteInfoBody } } }, async () => ({ registration: (await app.siteGate.settings()).registration }));
+
+  r.post('/api/auth/register', { schema: { body: RegisterRequest, response: { 201: SessionBody, '4xx': ErrorBody } } }, async (request, reply) => {
+    const { username: rawName, password, inviteCode } = request.body;
     const username = validateUsername(rawName);
     validatePassword(password);
     const gate = registrations.take(request.ip, opts.now());
     if (!gate.ok) throw limited(gate.retryAfterMs);
-    const created = await createUser(app.db, { username, passwordHash: await hashPassword(password), now: opts.now() });
+    const passwordHash = await hashPassword(password);
+    const created = await app.db.transaction().execute(async (trx) => {
+      const res = await createUser(trx, { username, passwordHash, now: opts.now() });
+      // The site's REGISTRATION rule, with the account's row in hand: a refusal rolls it back.
+      if (res.ok) await app.siteGate.admitRegistration(trx, { userId: res.user.id, inviteCode, now: opts.now() });
+      return res;
+    });
     if (!created.ok) throw new AppError('username_taken', `the username "${username}" is taken`);
     reply.code(201);
     return startSession(reply, created.user);
   });
 
-  app.post('/api/auth/login', { schema: { body: Credentials, response: { 200: SessionBody, '4xx': ErrorBody } } }, async (request, reply) => {
-    const { username, password } = request.body as Credentials;
+  r.post('/api/auth/login', { schema: { body: Credentials, response: { 200: SessionBody, '4xx': ErrorBody } } }, async (request, reply) => {
+    const { username, password } = request.body;
     const now = opts.now();
     const userKey = usernameKey(username.trim());
     for (const check of [failuresByUser.check(userKey, now), failuresByIp.check(request.ip, now)]) {
@@ -83,17 +95,28 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
       throw new AppError('invalid_credentials', 'wrong username or password');
     }
     failuresByUser.reset(userKey);
+    // Said only to someone who knows the password: a stranger learns nothing about the account.
+    if (user.disabled_at !== null) throw new AppError('account_disabled', 'this account has been disabled by a site admin');
     return startSession(reply, user);
   });
 
-  app.post('/api/auth/logout', async (request, reply) => {
+  r.post('/api/auth/logout', { schema: { response: { 204: NoContent } } }, async (request, reply) => {
     if (request.sessionTokenHash) await deleteSession(app.db, request.sessionTokenHash);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
-    reply.code(204);
-    return reply.send();
+    return reply.code(204).send(null);
   });
 
-  app.get('/api/auth/me', { schema: { response: { 200: MeBody, '4xx': ErrorBody } } }, async (request) => {
-    return { user: requireUser(request) };
+  r.get('/api/auth/me', { schema: { response: { 200: MeBody, '4xx': ErrorBody } } }, async (request) => {
+    const user = requireUser(request);
+    return { user, admin: (await app.siteGate.siteRole(user)) === 'admin' };
+  });
+
+  // The one-time link a site admin made (routes/admin.ts): a new password, every session ended.
+  r.post('/api/auth/reset-password', { schema: { body: ResetPasswordRequest, response: { 204: NoContent, '4xx': ErrorBody } } }, async (request, reply) => {
+    validatePassword(request.body.password);
+    const passwordHash = await hashPassword(request.body.password);
+    const done = await app.db.transaction().execute((trx) => redeemPasswordReset(trx, { tokenHash: hashToken(request.body.token), passwordHash, now: opts.now() }));
+    if (!done) throw new AppError('invalid_reset_token', 'this reset link is unknown, used or expired; ask an admin for a new one');
+    return reply.code(204).send(null);
   });
 }

@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
-import type { FastifyInstance } from 'fastify';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { recordingTotals, type RecordingStatus } from '@redred/db';
+import { freeBytes } from '../recording/store.ts';
 
 /** How often the sampler reads worker CPU and the comment counter; rates average over RATE_WINDOW samples. */
 const SAMPLE_INTERVAL_MS = 1000;
@@ -28,7 +32,34 @@ function currentRssBytes(pid: number): number | null {
  * (default metrics: CPU, RSS, event-loop lag, GC). Read-only; the registry is
  * per app so several apps in one process (tests) never share series.
  */
-export async function metricsRoutes(app: FastifyInstance): Promise<void> {
+export interface MetricsOptions {
+  /** METRICS_TOKEN: scrapers send `Authorization: Bearer <token>`. */
+  token: string | undefined;
+  /** METRICS_HOST:METRICS_PORT: a listener of its own, and none on the public port. */
+  listen: { host: string; port: number } | undefined;
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/**
+ * Who may read the metrics: with a token, whoever sends it (compared in constant
+ * time); on a separate listener without a token, whoever reaches that address
+ * (the operator chose it); otherwise nobody, so a fresh install never shows its
+ * figures to the world.
+ */
+function metricsAccess(opts: MetricsOptions): (request: FastifyRequest, reply: FastifyReply) => { code: 401; message: string } | null {
+  const expected = opts.token === undefined ? undefined : digest(opts.token);
+  return (request, reply) => {
+    if (expected === undefined) return opts.listen ? null : { code: 401, message: 'metrics are off: set METRICS_TOKEN, or METRICS_PORT for a private listener (docs/operations.md)' };
+    const header = request.headers.authorization ?? '';
+    const given = /^Bearer (.+)$/.exec(header)?.[1];
+    if (given !== undefined && timingSafeEqual(digest(given), expected)) return null;
+    reply.header('www-authenticate', 'Bearer realm="metrics"');
+    return { code: 401, message: 'send the METRICS_TOKEN as Authorization: Bearer' };
+  };
+}
+
+async function metrics(app: FastifyInstance, opts: MetricsOptions): Promise<void> {
   const register = new Registry();
   collectDefaultMetrics({ register, eventLoopMonitoringPrecision: 10 });
 
@@ -86,7 +117,7 @@ export async function metricsRoutes(app: FastifyInstance): Promise<void> {
 
   new Gauge({
     name: 'redred_viewers',
-    help: 'People watching, summed over live rooms (accounts counted once, each anonymous socket once; the streamer is not a viewer).',
+    help: 'People watching, summed over live rooms (accounts counted once, each anonymous visitor once by its first-party cookie; the streamer is not a viewer).',
     registers: [register],
     collect() {
       this.set(rooms().reduce((n, r) => n + r.viewers.count, 0));
@@ -205,8 +236,111 @@ export async function metricsRoutes(app: FastifyInstance): Promise<void> {
     },
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  recordingMetrics(app, register);
+
+  const refused = metricsAccess(opts);
+  const serve = async (request: FastifyRequest, reply: FastifyReply) => {
+    const refusal = refused(request, reply);
+    if (refusal) return reply.code(refusal.code).send({ error: { code: 'unauthorized', message: refusal.message } });
     reply.header('content-type', register.contentType);
     return register.metrics();
+  };
+  if (!opts.listen) {
+    app.get('/metrics', serve);
+    return;
+  }
+  // A listener of its own (e.g. 127.0.0.1:9100 or a private interface), owned by this plugin.
+  const listen = opts.listen;
+  const metricsServer = Fastify({ logger: false });
+  metricsServer.get('/metrics', serve);
+  // onReady is awaited before the app serves (onListen is not): the listener is up when `listen()` resolves.
+  app.addHook('onReady', async () => {
+    await metricsServer.listen(listen);
+    app.log.info({ host: listen.host, port: metricsServer.server.address() }, 'metrics listener up');
   });
+  app.addHook('onClose', async () => {
+    await metricsServer.close();
+  });
+  app.decorate('metricsAddress', () => metricsServer.server.address());
+}
+
+/** Not encapsulated: the separate listener's hooks and `metricsAddress` belong to the app. */
+export const metricsRoutes = fp(metrics, { name: 'redred-metrics' });
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The separate metrics listener's address, when METRICS_PORT is set (tests use port 0). */
+    metricsAddress?: () => ReturnType<import('node:net').Server['address']>;
+  }
+}
+
+const RECORDING_STATUSES: readonly RecordingStatus[] = ['recording', 'ready', 'partial', 'failed'];
+
+/** Recording (docs/recording.md): recorders running, recordings and their bytes by status, disk left, run counters. */
+function recordingMetrics(app: FastifyInstance, register: Registry): void {
+  const service = app.recordings;
+  new Gauge({
+    name: 'redred_recorders_active',
+    help: 'Recorder processes (ffmpeg) writing now in this process.',
+    registers: [register],
+    async collect() {
+      this.set((await service.activity()).active);
+    },
+  });
+  new Gauge({
+    name: 'redred_recorder_rtp_bytes',
+    help: 'RTP bytes sent to the running recorders by their taps (resets when a run restarts).',
+    registers: [register],
+    async collect() {
+      this.set((await service.activity()).bytesIn);
+    },
+  });
+  new Gauge({
+    name: 'redred_recordings',
+    help: 'Recordings in the database by status (recording, ready, partial, failed).',
+    labelNames: ['status'],
+    registers: [register],
+    async collect() {
+      const totals = await recordingTotals(app.db).catch(() => undefined);
+      if (!totals) return;
+      for (const status of RECORDING_STATUSES) this.set({ status }, totals.find((t) => t.status === status)?.count ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'redred_recordings_bytes',
+    help: 'Bytes of finished recording files by status (what RECORDING_MAX_GB counts).',
+    labelNames: ['status'],
+    registers: [register],
+    async collect() {
+      const totals = await recordingTotals(app.db).catch(() => undefined);
+      if (!totals) return;
+      for (const status of RECORDING_STATUSES) this.set({ status }, totals.find((t) => t.status === status)?.bytes ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'redred_recordings_disk_free_bytes',
+    help: 'Free space where recordings are written; below RECORDING_MIN_FREE_MB recorders stop (disk_low).',
+    registers: [register],
+    async collect() {
+      const free = await freeBytes(service.ctx.recordingsDir).catch(() => undefined);
+      if (free !== undefined) this.set(free);
+    },
+  });
+  const counters: [keyof typeof service.ctx.metrics, string, string][] = [
+    ['runsStarted', 'redred_recorder_runs_started_total', 'Recorder runs started (one per stream start, recorder death, media return).'],
+    ['recorderDeaths', 'redred_recorder_deaths_total', 'Recorder processes that exited without being asked to.'],
+    ['finalized', 'redred_recordings_finalized_total', 'Recordings finalised (segments joined into one file).'],
+    ['pruned', 'redred_recordings_pruned_total', 'Recordings deleted by retention or the quota.'],
+  ];
+  for (const [key, name, help] of counters) {
+    new Counter({
+      name,
+      help,
+      registers: [register],
+      collect() {
+        this.reset();
+        this.inc(service.ctx.metrics[key]);
+      },
+    });
+  }
 }

@@ -1,15 +1,17 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { findUserByUsername, getRecording, listChannelRecordings, recordingOfStream, updateRecording, type RecordingWithChannel } from '@redred/db';
+import { channelRecordsByDefault, findUserByUsername, recentCommentsWithRoles, getRecording, listChannelRecordings, recordingOfStream, setChannelRecordDefault, updateRecording, type RecordingWithChannel } from '@redred/db';
 import { AppError } from '../errors.ts';
 import { requireUser } from '../plugins/auth.ts';
-import { ErrorBody, RecordingBody, RecordingListBody, UpdateRecordingBody, type RecordingInfo } from '../protocol/rest.ts';
+import { ErrorBody, NoContent, RecordingBody, RecordingListBody, RecordingSettingsBody, REPLAY_CHAT_MAX, ReplayChatBody, UpdateRecordingBody, type RecordingInfo } from '../protocol/rest.ts';
 import { parseRange } from '../recording/range.ts';
 import { finalFile, RECORDING_ID } from '../recording/store.ts';
 
-const IdParams = { type: 'object', properties: { id: { type: 'string', pattern: RECORDING_ID.source } }, required: ['id'] } as const;
-const UserParams = { type: 'object', properties: { username: { type: 'string', minLength: 1, maxLength: 64 } }, required: ['username'] } as const;
+const IdParams = Type.Object({ id: Type.String({ pattern: RECORDING_ID.source }) });
+const UserParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 64 }) });
 const CONTENT_TYPE: Record<string, string> = { webm: 'video/webm', mp4: 'video/mp4' };
 
 function toInfo(r: RecordingWithChannel): RecordingInfo {
@@ -32,13 +34,13 @@ function toInfo(r: RecordingWithChannel): RecordingInfo {
 }
 
 /** Visibility follows the stream (public), unless the streamer made it private: then only they see it, and others get 404. */
-async function visibleRecording(app: FastifyInstance, request: FastifyRequest, id: number): Promise<RecordingWithChannel> {
+async function visibleRecording(app: FastifyInstance, request: Pick<FastifyRequest, 'user'>, id: number): Promise<RecordingWithChannel> {
   const rec = await getRecording(app.db, id);
   if (!rec || (rec.private === 1 && request.user?.id !== rec.channel_id)) throw new AppError('recording_not_found', 'no such recording');
   return rec;
 }
 
-async function ownRecording(app: FastifyInstance, request: FastifyRequest, id: number): Promise<RecordingWithChannel> {
+async function ownRecording(app: FastifyInstance, request: Pick<FastifyRequest, 'user'>, id: number): Promise<RecordingWithChannel> {
   const user = requireUser(request);
   const rec = await visibleRecording(app, request, id);
   if (rec.channel_id !== user.id) throw new AppError('forbidden', 'only the streamer manages this recording');
@@ -46,21 +48,22 @@ async function ownRecording(app: FastifyInstance, request: FastifyRequest, id: n
 }
 
 /** Recordings over REST: info, the file (range requests), the channel's list, private flag, delete (docs/recording.md). */
-export async function recordingRoutes(app: FastifyInstance): Promise<void> {
-  type ById = { Params: { id: string } };
+export async function recordingRoutes(app: FastifyInstance, opts: { now: () => number }): Promise<void> {
+  // Route types come from the TypeBox schemas, never written twice.
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const one = { params: IdParams, response: { 200: RecordingBody, '4xx': ErrorBody } };
 
-  app.get<ById>('/api/recordings/:id', { schema: one }, async (request) => ({
+  r.get('/api/recordings/:id', { schema: one }, async (request) => ({
     recording: toInfo(await visibleRecording(app, request, Number(request.params.id))),
   }));
 
-  app.get<ById>('/api/live/:id/recording', { schema: one }, async (request) => {
+  r.get('/api/live/:id/recording', { schema: one }, async (request) => {
     const rec = await recordingOfStream(app.db, Number(request.params.id));
     if (!rec) throw new AppError('recording_not_found', 'this stream has no recording');
     return { recording: toInfo(await visibleRecording(app, request, rec.id)) };
   });
 
-  app.get<{ Params: { username: string } }>(
+  r.get(
     '/api/channels/:username/recordings',
     { schema: { params: UserParams, response: { 200: RecordingListBody, '4xx': ErrorBody } } },
     async (request) => {
@@ -71,7 +74,7 @@ export async function recordingRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
-  app.patch<ById & { Body: UpdateRecordingBody }>(
+  r.patch(
     '/api/recordings/:id',
     { schema: { ...one, body: UpdateRecordingBody } },
     async (request) => {
@@ -81,13 +84,29 @@ export async function recordingRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
-  app.delete<ById>('/api/recordings/:id', { schema: { params: IdParams, response: { '4xx': ErrorBody } } }, async (request, reply) => {
+  r.delete('/api/recordings/:id', { schema: { params: IdParams, response: { 204: NoContent, '4xx': ErrorBody } } }, async (request, reply) => {
     const rec = await ownRecording(app, request, Number(request.params.id));
     await app.recordings.delete(rec.id);
-    return reply.code(204).send();
+    return reply.code(204).send(null);
   });
 
-  app.get<ById>('/api/recordings/:id/file', { schema: { params: IdParams } }, async (request, reply) => {
+  r.get('/api/recordings/:id/chat', { schema: { params: IdParams, response: { 200: ReplayChatBody, '4xx': ErrorBody } } }, async (request) => {
+    const rec = await visibleRecording(app, request, Number(request.params.id));
+    const rows = await recentCommentsWithRoles(app.db, rec.stream_id, rec.channel_id, REPLAY_CHAT_MAX);
+    return { comments: rows.map((c) => ({ id: c.id, username: c.username, content: c.content, createdAt: c.createdAt })) };
+  });
+
+  const settings = { response: { 200: RecordingSettingsBody, '4xx': ErrorBody } };
+  r.get('/api/recording-settings', { schema: settings }, async (request) => ({
+    recordByDefault: await channelRecordsByDefault(app.db, requireUser(request).id),
+  }));
+  r.put('/api/recording-settings', { schema: { ...settings, body: RecordingSettingsBody } }, async (request) => {
+    const user = requireUser(request);
+    await setChannelRecordDefault(app.db, user.id, request.body.recordByDefault, opts.now());
+    return { recordByDefault: request.body.recordByDefault };
+  });
+
+  r.get('/api/recordings/:id/file', { schema: { params: IdParams } }, async (request, reply) => {
     const rec = await visibleRecording(app, request, Number(request.params.id));
     if (rec.status !== 'ready' && rec.status !== 'partial') throw new AppError('recording_not_found', 'this recording is not finished yet');
     const file = finalFile(app.recordings.ctx.recordingsDir, rec.id, rec.container);

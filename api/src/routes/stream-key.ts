@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { streamKeyCreatedAt } from '@redred/db';
 import { requireUser } from '../plugins/auth.ts';
@@ -12,13 +13,15 @@ export function whipUrlOf(request: FastifyRequest, publicUrl: string | undefined
 
 /** The studio's stream key: its status, and rotation (which disconnects an encoder using the old key). */
 export async function streamKeyRoutes(app: FastifyInstance, opts: { sessions: MediaSessions; now: () => number; publicUrl: string | undefined }): Promise<void> {
-  app.get('/api/stream-key', { schema: { response: { 200: StreamKeyStatusBody, '4xx': ErrorBody } } }, async (request) => {
+  // Route types come from the TypeBox schemas (params, query, body, responses), never written twice.
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  r.get('/api/stream-key', { schema: { response: { 200: StreamKeyStatusBody, '4xx': ErrorBody } } }, async (request) => {
     const user = requireUser(request);
     const createdAt = (await streamKeyCreatedAt(app.db, user.id)) ?? null;
     return { hasKey: createdAt !== null, createdAt, whipUrl: whipUrlOf(request, opts.publicUrl) };
   });
 
-  app.post('/api/stream-key', { schema: { response: { 201: StreamKeyBody, '4xx': ErrorBody } } }, async (request, reply) => {
+  r.post('/api/stream-key', { schema: { response: { 201: StreamKeyBody, '4xx': ErrorBody } } }, async (request, reply) => {
     const user = requireUser(request);
     const now = opts.now();
     const key = await rotateStreamKey(app.db, user.id, now);

@@ -1,11 +1,12 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { channelRecordsByDefault, setStreamRecord, computeStreamStats, createStream, findOpenStreamOf, getStreamWithStreamer, listStreamsByStatus, listViewerSamples, updateStreamDetails, type StreamWithStreamer } from '@redred/db';
 import { AppError } from '../errors.ts';
 import { requireUser } from '../plugins/auth.ts';
 import type { StreamInfo } from '../protocol/common.ts';
-import { CreateStreamBody, ErrorBody, StatsBody, StreamBody, StreamListBody, UpdateStreamBody } from '../protocol/rest.ts';
+import { CreateStreamBody, ErrorBody, IdParams, StatsBody, StreamBody, StreamListBody, UpdateStreamBody } from '../protocol/rest.ts';
 
-function toStreamInfo(s: StreamWithStreamer, liveViewers?: number): StreamInfo {
+export function toStreamInfo(s: StreamWithStreamer, liveViewers?: number): StreamInfo {
   return {
     id: s.id,
     title: s.title,
@@ -17,37 +18,38 @@ function toStreamInfo(s: StreamWithStreamer, liveViewers?: number): StreamInfo {
     startedAt: s.started_at,
     endedAt: s.ended_at,
     createdAt: s.created_at,
+    endReason: s.end_reason,
   };
 }
 
-const IdParams = { type: 'object', properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,15}$' } }, required: ['id'] } as const;
 
 export async function streamRoutes(app: FastifyInstance, opts: { now: () => number }): Promise<void> {
-  const create = async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
-    const user = requireUser(request);
-    const body = request.body as CreateStreamBody;
-    const title = body.title.trim();
-    if (title.length === 0) throw new AppError('validation_failed', 'title must not be blank');
-    const res = await createStream(app.db, { streamerId: user.id, title, description: (body.description ?? '').trim(), now: opts.now() });
-    if (!res.ok) throw new AppError('stream_already_open', `you already have an open stream (${res.stream.id}); end it first`);
-    const record = body.record ?? (await channelRecordsByDefault(app.db, user.id));
-    if (record) await setStreamRecord(app.db, res.stream.id, true);
-    const full = await getStreamWithStreamer(app.db, res.stream.id);
-    reply.code(201);
-    return { stream: toStreamInfo(full!) };
-  };
-  const createSchema = { body: CreateStreamBody, response: { 201: StreamBody, '4xx': ErrorBody } };
+  // Route types come from the TypeBox schemas (params, query, body, responses), never written twice.
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
   // The original design's path, with and without its trailing slash.
-  app.post('/api/live/create/', { schema: createSchema }, create);
-  app.post('/api/live/create', { schema: createSchema }, create);
+  for (const path of ['/api/live/create/', '/api/live/create']) {
+    r.post(path, { schema: { body: CreateStreamBody, response: { 201: StreamBody, '4xx': ErrorBody } } }, async (request, reply) => {
+      const user = requireUser(request);
+      await app.siteGate.assertMayStream(user);
+      const title = request.body.title.trim();
+      if (title.length === 0) throw new AppError('validation_failed', 'title must not be blank');
+      const res = await createStream(app.db, { streamerId: user.id, title, description: (request.body.description ?? '').trim(), now: opts.now() });
+      if (!res.ok) throw new AppError('stream_already_open', `you already have an open stream (${res.stream.id}); end it first`);
+      const record = request.body.record ?? (await channelRecordsByDefault(app.db, user.id));
+      if (record) await setStreamRecord(app.db, res.stream.id, true);
+      const full = await getStreamWithStreamer(app.db, res.stream.id);
+      reply.code(201);
+      return { stream: toStreamInfo(full!) };
+    });
+  }
 
-  app.get('/api/live/', { schema: { response: { 200: StreamListBody } } }, async () => {
+  r.get('/api/live/', { schema: { response: { 200: StreamListBody } } }, async () => {
     const rows = await listStreamsByStatus(app.db, ['live']);
     return { streams: rows.map((s) => toStreamInfo(s, app.rooms.get(s.id)?.viewers.count)) };
   });
 
   // The signed-in streamer's stream that is not ended (waiting or live): the studio resumes it on any device.
-  app.get('/api/live/mine', { schema: { response: { 200: StreamBody, '4xx': ErrorBody } } }, async (request) => {
+  r.get('/api/live/mine', { schema: { response: { 200: StreamBody, '4xx': ErrorBody } } }, async (request) => {
     const user = requireUser(request);
     const open = await findOpenStreamOf(app.db, user.id);
     if (!open) throw new AppError('stream_not_found', 'you have no open stream');
@@ -55,14 +57,14 @@ export async function streamRoutes(app: FastifyInstance, opts: { now: () => numb
     return { stream: toStreamInfo(s!, app.rooms.get(open.id)?.viewers.count) };
   });
 
-  app.get<{ Params: { id: string } }>('/api/live/:id', { schema: { params: IdParams, response: { 200: StreamBody, '4xx': ErrorBody } } }, async (request) => {
+  r.get('/api/live/:id', { schema: { params: IdParams, response: { 200: StreamBody, '4xx': ErrorBody } } }, async (request) => {
     const s = await getStreamWithStreamer(app.db, Number(request.params.id));
     if (!s) throw new AppError('stream_not_found', 'no such stream');
     return { stream: toStreamInfo(s, app.rooms.get(s.id)?.viewers.count) };
   });
 
   // The streamer edits the title and description, also while live (a stream started from OBS takes the last ones).
-  app.patch<{ Params: { id: string }; Body: UpdateStreamBody }>('/api/live/:id', { schema: { params: IdParams, body: UpdateStreamBody, response: { 200: StreamBody, '4xx': ErrorBody } } }, async (request) => {
+  r.patch('/api/live/:id', { schema: { params: IdParams, body: UpdateStreamBody, response: { 200: StreamBody, '4xx': ErrorBody } } }, async (request) => {
     const user = requireUser(request);
     const id = Number(request.params.id);
     const current = await getStreamWithStreamer(app.db, id);
@@ -77,7 +79,7 @@ export async function streamRoutes(app: FastifyInstance, opts: { now: () => numb
     return { stream: toStreamInfo(s!, app.rooms.get(id)?.viewers.count) };
   });
 
-  app.get<{ Params: { id: string } }>('/api/live/:id/stats', { schema: { params: IdParams, response: { 200: StatsBody, '4xx': ErrorBody } } }, async (request) => {
+  r.get('/api/live/:id/stats', { schema: { params: IdParams, response: { 200: StatsBody, '4xx': ErrorBody } } }, async (request) => {
     const id = Number(request.params.id);
     const s = await getStreamWithStreamer(app.db, id);
     if (!s) throw new AppError('stream_not_found', 'no such stream');

@@ -9,6 +9,8 @@ import { startTestServer, type TestServer } from './server.ts';
 
 /** Shared by every test node; cluster mode refuses less than 16 characters. */
 export const TEST_CLUSTER_SECRET = 'test cluster secret, not for production';
+/** /metrics is closed without a token: test nodes get this one, and harnesses scrape with it. */
+export const TEST_METRICS_TOKEN = 'test metrics token, not for production';
 
 export interface TestCluster {
   /** The nodes, named node-a, node-b, … in the registry. */
@@ -117,6 +119,7 @@ export async function startNodeProcess(services: ClusterServices, databaseUrl: s
     DATABASE_URL: databaseUrl,
     REDIS_URL: services.redis.url,
     CLUSTER_SECRET: TEST_CLUSTER_SECRET,
+    METRICS_TOKEN: TEST_METRICS_TOKEN,
     CLUSTER_NAME: name,
     NODE_ID: id,
     CLUSTER_HEARTBEAT_MS: '250',

@@ -1,3 +1,5 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { StreamKeyOwner } from '@redred/db';
 import type { LayerPreference } from '@redred/sfu';
@@ -35,6 +37,13 @@ declare module 'fastify' {
     streamKeyOwner?: StreamKeyOwner & { keyHash: string };
   }
 }
+
+/** Path and query shapes (the bodies are SDP, read by `bodyOf`): the route types come from these. */
+const SessionParams = Type.Object({ id: Type.String() });
+type SessionParams = Static<typeof SessionParams>;
+const WhepParams = Type.Object({ streamId: Type.String() });
+const WhepQuery = Type.Object({ layer: Type.Optional(Type.String()) });
+const LayerRequest = Type.Object({ layer: Type.Optional(Type.Unknown()) });
 
 const EXPOSED = 'Location, ETag, Link, Accept-Patch, Accept-Post, Retry-After, WWW-Authenticate';
 
@@ -88,6 +97,8 @@ function parseLayer(raw: unknown): LayerPreference {
 }
 
 export async function whipRoutes(app: FastifyInstance, opts: WhipRoutesOptions): Promise<void> {
+  // Route types come from the TypeBox schemas (params, query, body, responses), never written twice.
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const { sessions, keys, now } = opts;
   const creations = new SlidingWindowLimiter(SESSIONS_PER_IP_PER_MINUTE, 60_000);
   const prune = setInterval(() => creations.prune(now()), 60_000);
@@ -144,37 +155,39 @@ export async function whipRoutes(app: FastifyInstance, opts: WhipRoutesOptions):
   };
 
   // ── WHIP: POST /api/whip with the stream key as bearer token ──────────────
-  app.options('/api/whip', async (_request, reply) => preflight(reply, 'POST, OPTIONS', { 'accept-post': SDP_TYPE }));
-  app.get('/api/whip', async (_request, reply) => (cors(reply), reply.code(204).send()));
-  app.route({ method: ['PUT', 'PATCH', 'DELETE'], url: '/api/whip', handler: notAllowed('POST, OPTIONS') });
-  app.post('/api/whip', { onRequest: [limitCreations, authenticate] }, async (request, reply) => {
+  r.options('/api/whip', async (_request, reply) => preflight(reply, 'POST, OPTIONS', { 'accept-post': SDP_TYPE }));
+  r.get('/api/whip', async (_request, reply) => (cors(reply), reply.code(204).send()));
+  r.route({ method: ['PUT', 'PATCH', 'DELETE'], url: '/api/whip', handler: notAllowed('POST, OPTIONS') });
+  r.post('/api/whip', { onRequest: [limitCreations, authenticate] }, async (request, reply) => {
     const owner = request.streamKeyOwner!;
+    // STREAMING=approved: a key made before the rule (or before an approval was revoked) does not get around it.
+    await app.siteGate.assertMayStream({ id: owner.channelId, username: owner.username });
     const offer = parseOffer(bodyOf(request, SDP_TYPE), 'publish');
     const session = await sessions.publish({ id: owner.channelId, username: owner.username }, owner.keyHash, offer);
     return created(reply, session, '/api/whip');
   });
 
-  const whipSession = (request: FastifyRequest<{ Params: { id: string } }>) => {
+  const whipSession = (request: { params: SessionParams; streamKeyOwner?: FastifyRequest['streamKeyOwner'] }) => {
     const session = sessions.get(request.params.id, 'whip');
     // Another channel's session reads as a missing one.
     if (!session || session.channelId !== request.streamKeyOwner!.channelId) throw new AppError('not_found', 'no such WHIP session (it ended, or belongs to another key)');
     return session;
   };
-  app.options('/api/whip/sessions/:id', async (_request, reply) => preflight(reply, 'PATCH, DELETE, OPTIONS', { 'accept-patch': SDPFRAG_TYPE }));
-  app.get('/api/whip/sessions/:id', async (_request, reply) => (cors(reply), reply.code(204).send()));
-  app.route({ method: ['PUT', 'POST'], url: '/api/whip/sessions/:id', handler: notAllowed('PATCH, DELETE, OPTIONS') });
-  app.delete<{ Params: { id: string } }>('/api/whip/sessions/:id', { onRequest: authenticate }, async (request, reply) => {
+  r.options('/api/whip/sessions/:id', async (_request, reply) => preflight(reply, 'PATCH, DELETE, OPTIONS', { 'accept-patch': SDPFRAG_TYPE }));
+  r.get('/api/whip/sessions/:id', async (_request, reply) => (cors(reply), reply.code(204).send()));
+  r.route({ method: ['PUT', 'POST'], url: '/api/whip/sessions/:id', handler: notAllowed('PATCH, DELETE, OPTIONS') });
+  r.delete('/api/whip/sessions/:id', { onRequest: authenticate, schema: { params: SessionParams } }, async (request, reply) => {
     whipSession(request).close('deleted');
     cors(reply);
     return reply.code(200).send();
   });
-  app.patch<{ Params: { id: string } }>('/api/whip/sessions/:id', { onRequest: authenticate }, async (request, reply) => patch(whipSession(request), request, reply));
+  r.patch('/api/whip/sessions/:id', { onRequest: authenticate, schema: { params: SessionParams } }, async (request, reply) => patch(whipSession(request), request, reply));
 
   // ── WHEP: POST /api/whep/:streamId, anonymous or with a session token ─────
   const whepPath = '/api/whep/:streamId';
-  app.options(whepPath, async (_request, reply) => preflight(reply, 'POST, OPTIONS', { 'accept-post': SDP_TYPE }));
-  app.get(whepPath, async (_request, reply) => (cors(reply), reply.code(204).send()));
-  app.post<{ Params: { streamId: string }; Querystring: { layer?: string } }>(whepPath, { onRequest: limitCreations }, async (request, reply) => {
+  r.options(whepPath, async (_request, reply) => preflight(reply, 'POST, OPTIONS', { 'accept-post': SDP_TYPE }));
+  r.get(whepPath, async (_request, reply) => (cors(reply), reply.code(204).send()));
+  r.post(whepPath, { onRequest: limitCreations, schema: { params: WhepParams, querystring: WhepQuery } }, async (request, reply) => {
     const streamId = Number(request.params.streamId);
     if (!Number.isSafeInteger(streamId) || streamId < 1) throw new AppError('stream_not_found', 'no such stream');
     const layer = parseLayer(request.query.layer);
@@ -184,25 +197,23 @@ export async function whipRoutes(app: FastifyInstance, opts: WhipRoutesOptions):
   });
 
   // The session URL is the capability (128 random bits), as the player was never asked for a key.
-  const whepSession = (request: FastifyRequest<{ Params: { id: string } }>) => {
+  const whepSession = (request: { params: SessionParams }) => {
     const session = sessions.get(request.params.id, 'whep');
     if (!session) throw new AppError('not_found', 'no such WHEP session (it ended)');
     return session;
   };
-  app.options('/api/whep/sessions/:id', async (_request, reply) => preflight(reply, 'PATCH, DELETE, OPTIONS', { 'accept-patch': SDPFRAG_TYPE }));
-  app.get('/api/whep/sessions/:id', async (_request, reply) => (cors(reply), reply.code(204).send()));
-  app.route({ method: ['PUT', 'POST'], url: '/api/whep/sessions/:id', handler: notAllowed('PATCH, DELETE, OPTIONS') });
-  app.delete<{ Params: { id: string } }>('/api/whep/sessions/:id', async (request, reply) => {
+  r.options('/api/whep/sessions/:id', async (_request, reply) => preflight(reply, 'PATCH, DELETE, OPTIONS', { 'accept-patch': SDPFRAG_TYPE }));
+  r.get('/api/whep/sessions/:id', async (_request, reply) => (cors(reply), reply.code(204).send()));
+  r.route({ method: ['PUT', 'POST'], url: '/api/whep/sessions/:id', handler: notAllowed('PATCH, DELETE, OPTIONS') });
+  r.delete('/api/whep/sessions/:id', { schema: { params: SessionParams } }, async (request, reply) => {
     whepSession(request).close('deleted');
     cors(reply);
     return reply.code(200).send();
   });
-  app.patch<{ Params: { id: string } }>('/api/whep/sessions/:id', async (request, reply) => patch(whepSession(request), request, reply));
-  app.options('/api/whep/sessions/:id/layer', async (_request, reply) => preflight(reply, 'POST, OPTIONS', {}));
-  app.post<{ Params: { id: string }; Body: { layer?: unknown } }>('/api/whep/sessions/:id/layer', async (request, reply) => {
-    const body = request.body;
-    if (typeof body !== 'object' || body === null) throw new AppError('validation_failed', 'send {"layer": "low" | "medium" | "high" | "auto"}');
-    const layer = parseLayer(body.layer ?? '');
+  r.patch('/api/whep/sessions/:id', { schema: { params: SessionParams } }, async (request, reply) => patch(whepSession(request), request, reply));
+  r.options('/api/whep/sessions/:id/layer', async (_request, reply) => preflight(reply, 'POST, OPTIONS', {}));
+  r.post('/api/whep/sessions/:id/layer', { schema: { params: SessionParams, body: LayerRequest } }, async (request, reply) => {
+    const layer = parseLayer(request.body.layer ?? '');
     await whepSession(request).setLayer(layer);
     cors(reply);
     return reply.code(204).send();

@@ -103,7 +103,7 @@ async function mine(token: string): Promise<{ id: number; status: string }> {
 
 beforeAll(async () => {
   const clientDir = await buildWhipHarness();
-  srv = await startTestServer({ clientDir, mediasoupWorkers: 2, sweeper: { ...defaultConfig().sweeper, restartGraceMs: GRACE_MS } });
+  srv = await startTestServer({ clientDir, mediasoupWorkers: 2, sweeper: { ...defaultConfig().sweeper, restartGraceMs: GRACE_MS, streamerGoneMs: GRACE_MS } });
   browser = await launchChromium();
 }, 60_000);
 

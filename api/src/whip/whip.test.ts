@@ -19,7 +19,7 @@ const obs = fixture('obs-whip-h264.sdp');
 
 beforeAll(async () => {
   srv = await startTestServer({
-    sweeper: { ...defaultConfig().sweeper, restartGraceMs: GRACE_MS },
+    sweeper: { ...defaultConfig().sweeper, restartGraceMs: GRACE_MS, streamerGoneMs: GRACE_MS },
     turn: { urls: ['stun:stun.example.net:3478', 'turn:turn.example.net:3478?transport=udp'], secret: 'a-shared-coturn-secret-of-32-chars', ttlSeconds: 3600 },
   });
 });

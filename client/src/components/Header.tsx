@@ -27,6 +27,11 @@ export function Header() {
         <Link href="/studio" class="navlink" aria-current={route.name === 'studio' ? 'page' : undefined} data-testid="nav-studio">
           Studio
         </Link>
+        {session.admin.value ? (
+          <Link href="/admin" class="navlink" aria-current={route.name === 'admin' ? 'page' : undefined} data-testid="nav-admin">
+            Admin
+          </Link>
+        ) : null}
       </nav>
       <div class="topbar__account">
         {user === undefined ? null : user ? (

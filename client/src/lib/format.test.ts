@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatCount, formatDuration, formatRemaining, graphemeLength } from './format.ts';
+import { describeEndReason, formatBytes, formatCount, formatDuration, formatRemaining, graphemeLength } from './format.ts';
 
 describe('format', () => {
   it('formats a live duration as m:ss, then h:mm:ss', () => {
@@ -27,5 +27,21 @@ describe('format', () => {
   it('counts graphemes as the server does', () => {
     expect(graphemeLength('héllo')).toBe(5);
     expect(graphemeLength('👍🏽👨‍👩‍👧')).toBe(2);
+  });
+
+  it('sizes files in 1024 steps', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(1536)).toBe('1.5 KB');
+    expect(formatBytes(25 * 1024 * 1024)).toBe('25 MB');
+    expect(formatBytes(3.4 * 1024 ** 3)).toBe('3.4 GB');
+  });
+});
+
+describe('describeEndReason', () => {
+  it('says why in words, with an admin’s own words quoted', () => {
+    expect(describeEndReason('publisher_lost')).toBe('The streamer’s connection was lost and did not come back in time.');
+    expect(describeEndReason('admin_ended: spam: twice')).toBe('A site admin ended the stream: “spam: twice”');
+    expect(describeEndReason('admin_ended')).toBe('A site admin ended the stream.');
+    expect(describeEndReason('something_new')).toBe('The stream has ended.');
   });
 });

@@ -29,6 +29,19 @@ export function formatCount(n: number): string {
   return `${(n / 1_000_000).toFixed(1).replace(/\.0$/, '')}M`;
 }
 
+/** File sizes: 512 B, 3.4 MB, 1.2 GB (1024-based, as disks are counted). */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let v = bytes / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
 /** Wall-clock time of a chat line, in the reader's locale. */
 export function formatClock(ms: number): string {
   return new Date(ms).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' });
@@ -42,4 +55,27 @@ export function graphemeLength(text: string): number {
     return n;
   }
   return [...text].length;
+}
+
+const END_REASON_TEXT: Record<string, string> = {
+  streamer_ended: 'The streamer ended the stream.',
+  max_duration: 'The stream reached the maximum duration allowed on this site.',
+  idle_no_viewers: 'The stream ended after a long time with nobody watching.',
+  streamer_never_connected: 'The streamer never connected.',
+  streamer_left: 'The streamer left before going live.',
+  server_restart: 'The server restarted and the streamer did not come back in time.',
+  publisher_lost: 'The streamer’s connection was lost and did not come back in time.',
+  media_failure: 'The stream’s media failed.',
+  admin_ended: 'A site admin ended the stream.',
+  force_cleanup: 'The server’s operator ended the stream.',
+  stream_gone: 'The stream was removed.',
+};
+
+/** Why a stream ended, in words; an admin's own words follow the code after `: ` (api/src/live/stream-rules.ts). */
+export function describeEndReason(reason: string): string {
+  const colon = reason.indexOf(': ');
+  const code = colon === -1 ? reason : reason.slice(0, colon);
+  const words = colon === -1 ? '' : reason.slice(colon + 2);
+  const base = END_REASON_TEXT[code] ?? 'The stream has ended.';
+  return words ? `${base.replace(/\.$/, '')}: “${words}”` : base;
 }

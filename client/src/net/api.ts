@@ -1,9 +1,27 @@
 import type {
+  AdminLogBody,
+  AdminStreamListBody,
+  AdminUserBody,
+  AdminUserListBody,
+  ChannelBody,
   CreateStreamBody,
+  DeleteUserBody,
+  LogoutUserBody,
+  ModerationListsBody,
+  ResetLinkBody,
+  SiteSettingsBody,
+  SiteSettingsPatch,
   Credentials,
   ErrorBody,
   MeBody,
+  RegisterRequest,
+  RecordingBody,
+  RecordingListBody,
+  RecordingSettingsBody,
+  ReplayChatBody,
   SessionBody,
+  SiteInfoBody,
+  InviteBody,
   StatsBody,
   StreamBody,
   StreamListBody,
@@ -37,7 +55,7 @@ function isErrorBody(value: unknown): value is ErrorBody {
   return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' && KNOWN_CODES.has(error.code);
 }
 
-async function call<T>(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<T> {
+async function call<T>(method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, {
@@ -69,20 +87,45 @@ async function call<T>(method: 'GET' | 'POST' | 'PATCH', path: string, body?: un
 
 /** The REST half of the protocol (api/src/protocol/rest.ts). */
 export const restApi = {
-  register: (credentials: Credentials) => call<SessionBody>('POST', '/api/auth/register', credentials),
+  site: () => call<SiteInfoBody>('GET', '/api/site'),
+  register: (credentials: RegisterRequest) => call<SessionBody>('POST', '/api/auth/register', credentials),
   login: (credentials: Credentials) => call<SessionBody>('POST', '/api/auth/login', credentials),
   logout: () => call<void>('POST', '/api/auth/logout'),
   me: () => call<MeBody>('GET', '/api/auth/me'),
   createStream: (body: CreateStreamBody) => call<StreamBody>('POST', '/api/live/create/', body),
   liveStreams: () => call<StreamListBody>('GET', '/api/live/'),
   stream: (id: number) => call<StreamBody>('GET', `/api/live/${id}`),
+  moderationLists: (channelId: number) => call<ModerationListsBody>('GET', `/api/moderation/${channelId}`),
+  channel: (username: string) => call<ChannelBody>('GET', `/api/channels/${encodeURIComponent(username)}`),
   /** The signed-in user's stream that is not ended; 404 stream_not_found when there is none. */
   myOpenStream: () => call<StreamBody>('GET', '/api/live/mine'),
   stats: (id: number) => call<StatsBody>('GET', `/api/live/${id}/stats`),
   updateStream: (id: number, body: UpdateStreamBody) => call<StreamBody>('PATCH', `/api/live/${id}`, body),
+  /** The stream's recording (404 recording_not_found: none, or private); `url` once it plays. */
+  streamRecording: (streamId: number) => call<RecordingBody>('GET', `/api/live/${streamId}/recording`),
+  channelRecordings: (username: string) => call<RecordingListBody>('GET', `/api/channels/${encodeURIComponent(username)}/recordings`),
+  replayChat: (recordingId: number) => call<ReplayChatBody>('GET', `/api/recordings/${recordingId}/chat`),
+  recordingSettings: () => call<RecordingSettingsBody>('GET', '/api/recording-settings'),
+  setRecordingSettings: (body: RecordingSettingsBody) => call<RecordingSettingsBody>('PUT', '/api/recording-settings', body),
   streamKeyStatus: () => call<StreamKeyStatusBody>('GET', '/api/stream-key'),
   /** A new key, shown once; an encoder using the old one is disconnected. */
   rotateStreamKey: () => call<StreamKeyBody>('POST', '/api/stream-key'),
+  resetPassword: (token: string, password: string) => call<void>('POST', '/api/auth/reset-password', { token, password }),
+  admin: {
+    streams: () => call<AdminStreamListBody>('GET', '/api/admin/streams'),
+    endStream: (id: number, reason: string) => call<StreamBody>('POST', `/api/admin/streams/${id}/end`, { reason }),
+    users: (q: string) => call<AdminUserListBody>('GET', `/api/admin/users?q=${encodeURIComponent(q)}`),
+    setDisabled: (id: number, disabled: boolean) => call<AdminUserBody>('POST', `/api/admin/users/${id}/disable`, { disabled }),
+    deleteUser: (id: number, deleteComments: boolean) => call<DeleteUserBody>('POST', `/api/admin/users/${id}/delete`, { deleteComments }),
+    logoutUser: (id: number) => call<LogoutUserBody>('POST', `/api/admin/users/${id}/logout`),
+    resetLink: (id: number) => call<ResetLinkBody>('POST', `/api/admin/users/${id}/reset-link`),
+    setAdmin: (id: number, value: boolean) => call<AdminUserBody>('POST', `/api/admin/users/${id}/admin`, { value }),
+    setMayStream: (id: number, value: boolean) => call<AdminUserBody>('POST', `/api/admin/users/${id}/may-stream`, { value }),
+    settings: () => call<SiteSettingsBody>('GET', '/api/admin/settings'),
+    updateSettings: (patch: SiteSettingsPatch) => call<SiteSettingsBody>('PATCH', '/api/admin/settings', patch),
+    log: () => call<AdminLogBody>('GET', '/api/admin/log'),
+    createInvite: () => call<InviteBody>('POST', '/api/admin/invites', {}),
+  },
   /** Uploads `bytes` and returns the uplink rate the server measured. */
   probeUpload: async (bytes: Blob): Promise<UploadProbeBody> => {
     const res = await fetch('/api/probe/upload', { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/octet-stream' }, body: bytes });

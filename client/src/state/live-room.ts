@@ -151,6 +151,12 @@ export function createLiveRoom(streamId: number, { url, now = Date.now }: LiveRo
       case 'publisher_status':
         stream.publisherStatus(msg.status, msg.until);
         return;
+      case 'stream_ending_soon': {
+        const at = new Date(stream.toLocalTime(msg.endsAt)).toLocaleTimeString();
+        announce('info', `This stream reaches the site's maximum duration and ends at ${at}.`);
+        chat.notice(`The stream ends at ${at} (maximum duration).`, now());
+        return;
+      }
       case 'stream_info':
         stream.setDetails(msg.title, msg.description);
         return;

@@ -40,7 +40,7 @@ export function createStreamState() {
         viewers.value = msg.stream.viewers;
         peakViewers.value = msg.stream.peakViewers;
         clockOffsetMs.value = msg.serverTime - receivedAt;
-        if (msg.stream.status === 'ended' && msg.stream.endedAt !== null) ended.value = { reason: 'ended', endedAt: msg.stream.endedAt };
+        if (msg.stream.status === 'ended' && msg.stream.endedAt !== null) ended.value = ended.peek() ?? { reason: 'ended', endedAt: msg.stream.endedAt };
       });
     },
     /** From REST, before the socket answers (or when it never will: an ended stream). */
@@ -50,7 +50,7 @@ export function createStreamState() {
         info.value = stream;
         viewers.value = stream.viewers;
         peakViewers.value = stream.peakViewers;
-        if (stream.status === 'ended') ended.value = { reason: 'ended', endedAt: stream.endedAt ?? stream.createdAt };
+        if (stream.status === 'ended') ended.value = { reason: stream.endReason ?? 'ended', endedAt: stream.endedAt ?? stream.createdAt };
       });
     },
     markLive(startedAt: number) {

@@ -1,13 +1,13 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { LIMITS } from '@redred/api/protocol/constants';
 import type { ErrorCode } from '@redred/api/protocol';
 import { useApp } from '../../app-context.ts';
-import { ApiError } from '../../net/api.ts';
+import { ApiError, restApi } from '../../net/api.ts';
 import { Field } from '../../components/Field.tsx';
 import { useDocumentTitle } from '../../lib/hooks.ts';
 import { Link } from '../../router.tsx';
 
-type FieldName = 'username' | 'password';
+type FieldName = 'username' | 'password' | 'invite';
 
 /** Which field a server refusal is about, so the message sits next to it. */
 const FIELD_OF: Partial<Record<ErrorCode, FieldName>> = {
@@ -15,6 +15,8 @@ const FIELD_OF: Partial<Record<ErrorCode, FieldName>> = {
   username_taken: 'username',
   invalid_password: 'password',
   invalid_credentials: 'password',
+  invite_required: 'invite',
+  invalid_invite: 'invite',
 };
 
 export function AuthPage({ mode, next }: { mode: 'login' | 'signup'; next: string }) {
@@ -25,13 +27,18 @@ export function AuthPage({ mode, next }: { mode: 'login' | 'signup'; next: strin
   const [password, setPassword] = useState('');
   const [errors, setErrors] = useState<Partial<Record<FieldName | 'form', string>>>({});
   const [busy, setBusy] = useState(false);
+  const [invite, setInvite] = useState('');
+  const [registration, setRegistration] = useState<'open' | 'invite' | 'closed'>('open');
+  useEffect(() => {
+    if (signup) restApi.site().then((s) => setRegistration(s.registration), () => undefined);
+  }, [signup]);
 
   const submit = async (event: Event) => {
     event.preventDefault();
     setBusy(true);
     setErrors({});
     try {
-      if (signup) await session.register({ username, password });
+      if (signup) await session.register({ username, password, ...(invite.trim() ? { inviteCode: invite.trim() } : {}) });
       else await session.login({ username, password });
       router.navigate(next, { replace: true });
     } catch (err) {
@@ -76,6 +83,14 @@ export function AuthPage({ mode, next }: { mode: 'login' | 'signup'; next: strin
           onInput={(e) => setPassword(e.currentTarget.value)}
           required
         />
+        {signup && registration === 'invite' ? (
+          <Field label="Invite code" name="invite" autoCapitalize="none" spellcheck={false} value={invite} error={errors.invite} hint="Sign-ups on this site need a code from an admin" onInput={(e) => setInvite(e.currentTarget.value)} required />
+        ) : null}
+        {signup && registration === 'closed' ? (
+          <p class="muted" data-testid="registration-closed">
+            Sign-ups are closed on this site.
+          </p>
+        ) : null}
         {errors.form ? (
           <p class="field__error" role="alert" data-testid="form-error">
             {errors.form}

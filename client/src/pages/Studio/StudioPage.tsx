@@ -3,6 +3,7 @@ import { LIMITS } from '@redred/api/protocol/constants';
 import type { StreamInfo } from '@redred/api/protocol';
 import { useApp } from '../../app-context.ts';
 import { ApiError, restApi } from '../../net/api.ts';
+import { describeEndReason } from '../../lib/format.ts';
 import { useDocumentTitle } from '../../lib/hooks.ts';
 import { Link } from '../../router.tsx';
 import { createLiveRoom, type LiveRoom } from '../../state/live-room.ts';
@@ -12,6 +13,7 @@ import { ChatSettingsForm } from '../../components/ChatSettingsForm.tsx';
 import { ConnectionBanner } from '../../components/ConnectionBanner.tsx';
 import { Field } from '../../components/Field.tsx';
 import { Icon } from '../../components/Icon.tsx';
+import { ModerationLists } from '../../components/ModerationLists.tsx';
 import { ModerationLog } from '../../components/ModerationLog.tsx';
 import { StatsPanel } from '../../components/StatsPanel.tsx';
 import { StreamStatus } from '../../components/StreamStatus.tsx';
@@ -22,6 +24,7 @@ import { StudioBroadcast } from './studio-broadcast.ts';
 import { createStudioDevices, type StudioDevices } from './studio-devices.ts';
 import { GoLiveBar } from './GoLiveBar.tsx';
 import { StreamDetails } from './StreamDetails.tsx';
+import { RecordOptions, useRecordChoice } from './RecordOptions.tsx';
 import { StreamKeyPanel } from './StreamKeyPanel.tsx';
 import { UploadPanel } from './UploadPanel.tsx';
 
@@ -91,6 +94,7 @@ function StudioSetup({ devices, onCreated }: { devices: StudioDevices; onCreated
   const [description, setDescription] = useState('');
   const [errors, setErrors] = useState<{ title?: string; form?: string }>({});
   const [busy, setBusy] = useState(false);
+  const recording = useRecordChoice();
 
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -101,7 +105,7 @@ function StudioSetup({ devices, onCreated }: { devices: StudioDevices; onCreated
     setBusy(true);
     setErrors({});
     try {
-      const { stream } = await restApi.createStream({ title: title.trim(), description: description.trim() });
+      const { stream } = await restApi.createStream({ title: title.trim(), description: description.trim(), record: recording.record });
       onCreated(stream);
     } catch (err) {
       if (err instanceof ApiError && err.code === 'validation_failed') setErrors({ title: err.message });
@@ -141,6 +145,7 @@ function StudioSetup({ devices, onCreated }: { devices: StudioDevices; onCreated
               data-testid="stream-description-input"
               onInput={(e) => setDescription(e.currentTarget.value)}
             />
+            <RecordOptions choice={recording} />
             {errors.form ? (
               <p class="field__error" role="alert" data-testid="form-error">
                 {errors.form}
@@ -205,6 +210,7 @@ function StudioRoom({ streamId, devices, onNewStream }: { streamId: number; devi
           {status === 'ended' ? (
             <div class="card panel ended ended--inline" data-testid="stream-ended">
               <h2>Your stream has ended</h2>
+              {room.stream.ended.value ? <p data-testid="end-reason">{describeEndReason(room.stream.ended.value.reason)}</p> : null}
               <p>The numbers are below. Thanks for streaming!</p>
               <button type="button" class="btn btn--primary" data-testid="new-stream" onClick={onNewStream}>
                 Set up a new stream
@@ -229,6 +235,7 @@ function StudioRoom({ streamId, devices, onNewStream }: { streamId: number; devi
         <aside class="studio__side">
           <ChatPanel room={room} loginHref={loginHref} />
           {status !== 'ended' ? <ViewerList room={room} /> : null}
+          {status !== 'ended' && room.stream.me.value ? <ModerationLists room={room} channelId={room.stream.me.value.id} /> : null}
           {status !== 'ended' ? <StreamKeyPanel /> : null}
         </aside>
       </div>

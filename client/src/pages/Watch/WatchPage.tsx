@@ -1,12 +1,17 @@
 import { useEffect, useState } from 'preact/hooks';
+import type { RecordingInfo } from '@redred/api/protocol';
 import { restApi, ApiError } from '../../net/api.ts';
 import { useDocumentTitle } from '../../lib/hooks.ts';
+import { describeEndReason, formatDuration } from '../../lib/format.ts';
 import { Link } from '../../router.tsx';
 import { createLiveRoom, type LiveRoom } from '../../state/live-room.ts';
 import { ChatPanel } from '../../components/ChatPanel.tsx';
+import { ChatReplay } from '../../components/ChatReplay.tsx';
 import { ChatSettingsForm } from '../../components/ChatSettingsForm.tsx';
 import { ConnectionBanner } from '../../components/ConnectionBanner.tsx';
 import { ModerationLog } from '../../components/ModerationLog.tsx';
+import { RecordingList } from '../../components/RecordingList.tsx';
+import { ReplayPlayer } from '../../components/ReplayPlayer.tsx';
 import { RoleBadge } from '../../components/RoleBadge.tsx';
 import { StreamStatus } from '../../components/StreamStatus.tsx';
 import { Toast } from '../../components/Toast.tsx';
@@ -28,6 +33,34 @@ function useWatchRoom(streamId: number): { room: LiveRoom; media: WatchMedia } |
     };
   }, [streamId]);
   return state;
+}
+
+/** The ended stream's recording, once it plays (finalising takes a few seconds after the end: asked again until then). */
+function useReplay(streamId: number, ended: boolean): RecordingInfo | null {
+  const [recording, setRecording] = useState<RecordingInfo | null>(null);
+  useEffect(() => {
+    if (!ended) return;
+    let cancelled = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const ask = (attempt: number) => {
+      restApi.streamRecording(streamId).then(
+        (body) => {
+          if (cancelled) return;
+          if (body.recording.url) setRecording(body.recording);
+          else if (body.recording.status === 'recording' && attempt < 30) timer = setTimeout(() => ask(attempt + 1), 2000);
+        },
+        () => {
+          // No recording (never asked for, private, deleted): the page stays as it is.
+        },
+      );
+    };
+    ask(0);
+    return () => {
+      cancelled = true;
+      clearTimeout(timer);
+    };
+  }, [streamId, ended]);
+  return recording;
 }
 
 export function WatchPage({ streamId }: { streamId: number }) {
@@ -70,6 +103,8 @@ function WatchView({ room, media }: { room: LiveRoom; media: WatchMedia }) {
   const isStaff = room.stream.isStaff.value;
   const role = room.stream.role.value;
   const live = status === 'live';
+  const replay = useReplay(room.streamId, status === 'ended');
+  const [position, setPosition] = useState(0);
   useDocumentTitle(info ? info.title : 'Watch');
   const loginHref = `/login?next=${encodeURIComponent(`/live/${room.streamId}`)}`;
 
@@ -84,7 +119,18 @@ function WatchView({ room, media }: { room: LiveRoom; media: WatchMedia }) {
     overlay = (
       <div class="ended" data-testid="stream-ended">
         <h2>The stream has ended</h2>
+        {room.stream.ended.value ? <p data-testid="end-reason">{describeEndReason(room.stream.ended.value.reason)}</p> : null}
+        {info?.startedAt && info.endedAt ? (
+          <p data-testid="stream-summary">
+            Live for {formatDuration(info.endedAt - info.startedAt)} · peak {info.peakViewers} watching
+          </p>
+        ) : null}
         <p>Thanks for watching{info ? ` ${info.streamer.username}` : ''}.</p>
+        {info ? (
+          <Link href={`/c/${encodeURIComponent(info.streamer.username)}`} class="btn" data-testid="channel-link">
+            {info.streamer.username}’s channel
+          </Link>
+        ) : null}
         <Link href="/" class="btn btn--primary">
           See who else is live
         </Link>
@@ -112,14 +158,18 @@ function WatchView({ room, media }: { room: LiveRoom; media: WatchMedia }) {
       <ConnectionBanner connection={room.connection} />
       <div class="watch">
         <section class="watch__main">
-          <VideoPlayer
-            video={mainVideo}
-            audio={audio}
-            inset={inset}
-            live={live}
-            overlay={overlay}
-            {...(canPickQuality ? { layer: media.layer.value, onLayer: (l) => media.setLayer(l) } : {})}
-          />
+          {replay ? (
+            <ReplayPlayer recording={replay} onPosition={setPosition} />
+          ) : (
+            <VideoPlayer
+              video={mainVideo}
+              audio={audio}
+              inset={inset}
+              live={live}
+              overlay={overlay}
+              {...(canPickQuality ? { layer: media.layer.value, onLayer: (l) => media.setLayer(l) } : {})}
+            />
+          )}
           <div class="watch__info">
             <div class="watch__titlebar">
               <h1 class="watch__title" data-testid="stream-title">
@@ -138,6 +188,12 @@ function WatchView({ room, media }: { room: LiveRoom; media: WatchMedia }) {
             </p>
             {info?.description ? <p class="watch__description">{info.description}</p> : null}
           </div>
+          {status === 'ended' && info ? (
+            <section class="card panel stack" aria-label="Past streams">
+              <h2 class="panel__title">Past streams of {info.streamer.username}</h2>
+              <RecordingList username={info.streamer.username} />
+            </section>
+          ) : null}
           {isStaff && status !== 'ended' ? (
             <div class="modtools" data-testid="mod-tools">
               <ViewerList room={room} />
@@ -147,7 +203,7 @@ function WatchView({ room, media }: { room: LiveRoom; media: WatchMedia }) {
           ) : null}
         </section>
         <aside class="watch__chat">
-          <ChatPanel room={room} loginHref={loginHref} />
+          {replay ? <ChatReplay recording={replay} positionMs={position} /> : <ChatPanel room={room} loginHref={loginHref} />}
         </aside>
       </div>
       <Toast notice={room.notice} />
