@@ -11,8 +11,8 @@ let stream: StreamRouter;
 const target = { ip: '127.0.0.1', video: { rtpPort: 45000, rtcpPort: 45001 }, audio: { rtpPort: 45002, rtcpPort: 45003 } };
 
 beforeEach(async () => {
-  pool = await WorkerPool.create({ numWorkers: 1, rtcMinPort: 44000, rtcMaxPort: 44999 }, { logger: captureLogger() });
-  stream = await StreamRouter.create(pool, 'recorded', { maxConsumersPerRouter: 10, keyFrameRetryDelaysMs: [], timer: new ManualTimer() });
+  pool = await WorkerPool.create({ numWorkers: 1, rtcPort: 0, rtcMinPort: 44000, rtcMaxPort: 44999 }, { logger: captureLogger() });
+  stream = await StreamRouter.create(pool, 'recorded', { maxConsumersPerRouter: 10, timer: new ManualTimer() });
 });
 
 afterEach(() => {
