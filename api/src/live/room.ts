@@ -390,6 +390,11 @@ export class StreamRoom {
     }
   }
 
+  /** Closes this user's sockets here (their sessions ended: signed out, disabled, deleted). */
+  disconnectUser(userId: number, code: number, reason: string): void {
+    for (const c of this.#connectionsOfUser(userId)) c.close(code, reason);
+  }
+
   #connectionsOfUser(userId: number): LiveConnection[] {
     return [...this.#connections.values()].filter((c) => c.user?.id === userId);
   }

@@ -56,6 +56,11 @@ export class RoomRegistry {
   }
 
   /** Shutdown: every client is told the server is going away (1001); resolves when admitted comments are committed. */
+  /** Closes this user's sockets in every room of this process (an admin ended their sessions). */
+  disconnectUser(userId: number, code: number, reason: string): void {
+    for (const room of this.#rooms.values()) room.disconnectUser(userId, code, reason);
+  }
+
   async closeAll(): Promise<void> {
     this.#closed = true;
     const rooms = [...this.#rooms.values()];

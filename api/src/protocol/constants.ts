@@ -53,4 +53,6 @@ export const CLOSE_CODES = {
   kicked: 4001,
   banned: 4003,
   streamEnded: 4004,
+  /** The account's sessions were ended (signed out by an admin, disabled or deleted): reconnecting makes it anonymous. */
+  signedOut: 4005,
 } as const;

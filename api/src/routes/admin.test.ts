@@ -80,8 +80,13 @@ describe('site admin over real HTTP', () => {
 
   it('forces a logout everywhere, and a reset link sets a new password once', async () => {
     const dana = await registerUser(srv.url, 'dana_r');
+    // A socket opened with the session ends with it.
+    const created = await api(srv.url, 'POST', '/api/live/create', { token: dana.token, body: { title: 'dana' } });
+    const socket = await TestWsClient.connect(srv.wsUrl(created.body.stream.id as number), { token: dana.token });
+    await socket.waitFor('connection_established');
     const out = await api(srv.url, 'POST', `/api/admin/users/${dana.id}/logout`, { token: root.token });
     expect(out.body).toEqual({ sessionsEnded: 1 });
+    expect(await socket.closedPromise).toBe(4005);
     expect((await api(srv.url, 'GET', '/api/auth/me', { token: dana.token })).status).toBe(401);
     const link = await api(srv.url, 'POST', `/api/admin/users/${dana.id}/reset-link`, { token: root.token });
     expect(link.body.url).toMatch(/\/reset-password#token=[A-Za-z0-9_-]{43}$/);

@@ -19,6 +19,7 @@ import {
   type UserSummary,
 } from '@redred/db';
 import { AppError } from '../errors.ts';
+import { CLOSE_CODES } from '../protocol/constants.ts';
 import { hashToken, newSessionToken } from '../auth/tokens.ts';
 import { endStream } from '../live/lifecycle.ts';
 import { adminEndReason } from '../live/stream-rules.ts';
@@ -106,6 +107,8 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
       await insertAdminLog(trx, { actorId: admin.id, action: disabled ? 'user_disabled' : 'user_enabled', targetUserId: id, reason, now: opts.now() });
       return userOr404(trx, id);
     });
+    // Sessions ended in the database; sockets opened with them close too.
+    if (disabled) app.rooms.disconnectUser(id, CLOSE_CODES.signedOut, 'account disabled');
     return { user };
   });
 
@@ -114,23 +117,27 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     const id = Number(request.params.id);
     if (id === admin.id) throw new AppError('invalid_target', 'you cannot delete your own account');
     const { deleteComments, reason = '' } = request.body;
-    return app.db.transaction().execute(async (trx) => {
+    const result = await app.db.transaction().execute(async (trx) => {
       const before = await userOr404(trx, id);
       const res = await deleteUserAccount(trx, id, { now: opts.now(), deleteComments, deletedBy: admin.id });
       await insertAdminLog(trx, { actorId: admin.id, action: 'user_deleted', targetUserId: id, reason, details: { username: before.username, deleteComments, commentsDeleted: res.commentsDeleted }, now: opts.now() });
       return { user: (await getUserSummary(trx, id))!, commentsDeleted: res.commentsDeleted };
     });
+    app.rooms.disconnectUser(id, CLOSE_CODES.signedOut, 'account deleted');
+    return result;
   });
 
   r.post('/api/admin/users/:id/logout', { schema: { params: IdParams, response: { 200: LogoutUserBody, '4xx': ErrorBody } } }, async (request) => {
     const admin = await gate.actor(request.user, 'manage_users');
     const id = Number(request.params.id);
-    return app.db.transaction().execute(async (trx) => {
+    const result = await app.db.transaction().execute(async (trx) => {
       await userOr404(trx, id);
       const sessionsEnded = await deleteSessionsOf(trx, id);
       await insertAdminLog(trx, { actorId: admin.id, action: 'user_logged_out', targetUserId: id, details: { sessionsEnded }, now: opts.now() });
       return { sessionsEnded };
     });
+    app.rooms.disconnectUser(id, CLOSE_CODES.signedOut, 'signed out');
+    return result;
   });
 
   r.post('/api/admin/users/:id/reset-link', { schema: { params: IdParams, response: { 200: ResetLinkBody, '4xx': ErrorBody } } }, async (request) => {
