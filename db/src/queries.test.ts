@@ -55,7 +55,7 @@ describeEachDialect('queries', (fx) => {
 
   it('finds a session until it expires, and not after deletion', async () => {
     await insertSession(h.db, { tokenHash: 'h1', userId: ids.ana, now: T0, expiresAt: T0 + 1000 });
-    expect(await findSessionUser(h.db, 'h1', T0 + 999)).toEqual({ userId: ids.ana, username: 'Ana', expiresAt: T0 + 1000 });
+    expect(await findSessionUser(h.db, 'h1', T0 + 999)).toEqual({ userId: ids.ana, username: 'Ana', isAdmin: false, expiresAt: T0 + 1000 });
     expect(await findSessionUser(h.db, 'h1', T0 + 1000)).toBeUndefined();
     expect(await deleteSession(h.db, 'h1')).toBe(true);
     expect(await deleteSession(h.db, 'h1')).toBe(false);

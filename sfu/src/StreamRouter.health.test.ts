@@ -11,7 +11,7 @@ let pool: WorkerPool;
 let stream: StreamRouter;
 
 beforeEach(async () => {
-  pool = await WorkerPool.create({ numWorkers: 1, rtcMinPort: 43000, rtcMaxPort: 43099 }, { logger: captureLogger() });
+  pool = await WorkerPool.create({ numWorkers: 1, rtcPort: 0, rtcMinPort: 43000, rtcMaxPort: 43099 }, { logger: captureLogger() });
   stream = await StreamRouter.create(pool, 'health-1');
 });
 

@@ -46,7 +46,7 @@ describe('redred argument handling', () => {
   it.each([
     [[]],
     [['streams']],
-    [['users', 'check']],
+    [['nosuch', 'check']],
     [['streams', 'check', 'extra']],
     [['streams', 'check', '--yes']],
     [['streams', 'check', '--dry-run']],

@@ -19,7 +19,7 @@ let now = T0;
 let srv: TestServer;
 
 beforeAll(async () => {
-  srv = await startTestServer({ recording: RECORDING }, { now: () => now });
+  srv = await startTestServer({ recording: RECORDING, metricsToken: METRICS_TOKEN }, { now: () => now });
 });
 afterAll(() => srv?.close());
 
@@ -177,9 +177,12 @@ describe('recordings over REST: bad input and the streamer\'s controls', () => {
   });
 });
 
+/** /metrics is closed by default; the test server opens it with a token. */
+const METRICS_TOKEN = 'recordings-metrics-test-token';
+
 describe('/metrics after the tests above', () => {
   it('counts recordings and bytes by status, and what retention and the quota deleted', async () => {
-    const text = await (await fetch(`${srv.url}/metrics`)).text();
+    const text = await (await fetch(`${srv.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
     // Left: the quota test's newest finished recording (1000 B) and the one still being written.
     expect(text).toContain('redred_recordings{status="ready"} 1');
     expect(text).toContain('redred_recordings{status="recording"} 1');

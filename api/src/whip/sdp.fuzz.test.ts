@@ -99,7 +99,7 @@ let stream: StreamRouter;
 let caps: RtpCapabilities;
 
 beforeAll(async () => {
-  pool = await WorkerPool.create({ numWorkers: 1, rtcMinPort: 43200, rtcMaxPort: 43299, enableH264: true }, { logger: silentLogger });
+  pool = await WorkerPool.create({ numWorkers: 1, rtcPort: 0, rtcMinPort: 43200, rtcMaxPort: 43299, enableH264: true }, { logger: silentLogger });
   stream = await StreamRouter.create(pool, 'sdp-fuzz');
   caps = stream.rtpCapabilities;
 });

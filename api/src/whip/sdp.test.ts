@@ -21,7 +21,7 @@ let stream: StreamRouter;
 let caps: RtpCapabilities;
 
 beforeAll(async () => {
-  pool = await WorkerPool.create({ numWorkers: 1, rtcMinPort: 43100, rtcMaxPort: 43199, enableH264: true }, { logger: silentLogger });
+  pool = await WorkerPool.create({ numWorkers: 1, rtcPort: 0, rtcMinPort: 43100, rtcMaxPort: 43199, enableH264: true }, { logger: silentLogger });
   stream = await StreamRouter.create(pool, 'sdp-test');
   caps = stream.rtpCapabilities;
 });
