@@ -7,6 +7,8 @@ import { defaultOptions } from './options.ts';
 import { formatReport, writeReport, type LoadReport } from './report.ts';
 import { runLoadTest } from './run.ts';
 
+const METRICS_TOKEN = 'harness-smoke-metrics-token';
+
 // The harness against a real server (in this process): a Chromium streamer,
 // 3 real WebRTC viewers (one decrypting), 5 chatters. Small on purpose: the
 // point is that the figures it prints agree with each other and with the server.
@@ -17,7 +19,9 @@ describe('load-test harness (smoke)', () => {
   const log: string[] = [];
 
   beforeAll(async () => {
-    server = await startTestServer();
+    // /metrics is closed by default: the harness reads the server's own counters with the token, as an operator would.
+    process.env.METRICS_TOKEN = METRICS_TOKEN;
+    server = await startTestServer({ metricsToken: METRICS_TOKEN });
     outDir = mkdtempSync(join(tmpdir(), 'redred-load-'));
     report = await runLoadTest(
       defaultOptions({
@@ -43,6 +47,7 @@ describe('load-test harness (smoke)', () => {
   }, 150_000);
 
   afterAll(async () => {
+    delete process.env.METRICS_TOKEN;
     await server?.close();
     if (outDir) rmSync(outDir, { recursive: true, force: true });
   });
