@@ -4,12 +4,13 @@ import { useDocumentTitle } from '../../lib/hooks.ts';
 import { describeEndReason, formatDuration } from '../../lib/format.ts';
 import { ApiError, restApi } from '../../net/api.ts';
 import { Link } from '../../router.tsx';
+import { RecordingList } from '../../components/RecordingList.tsx';
 import { WatchPage } from '../Watch/WatchPage.tsx';
 
 /**
  * A streamer's stable address (`/c/<username>`, and `/embed/<username>` for other
  * sites to frame): the stream on now, or "offline" with the past streams.
- * Recordings will be listed beside the past streams once they exist.
+ * The channel's replays (recordings) are listed beside the past streams.
  */
 export function ChannelPage({ username, embed = false }: { username: string; embed?: boolean }) {
   useDocumentTitle(username);
@@ -51,6 +52,10 @@ export function ChannelPage({ username, embed = false }: { username: string; emb
         <h1>{channel.channel.username}</h1>
         <p class="muted">Offline. This page shows the stream when {channel.channel.username} goes live.</p>
       </div>
+      <section class="card panel stack" aria-labelledby="replays">
+        <h2 id="replays">Replays</h2>
+        <RecordingList username={channel.channel.username} />
+      </section>
       <section class="card panel stack" aria-labelledby="past-streams">
         <h2 id="past-streams">Past streams</h2>
         {channel.past.length === 0 ? <p class="muted">None yet.</p> : null}
