@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../api/src/testing/chromium.ts';
 import { api, registerUser, startTestServer, type TestServer } from '../../api/src/testing/server.ts';
-import { distDir, ensureClientBuilt } from './testing/client-build.ts';
+import { CLIENT_DIST as distDir, ensureClientBuilt } from '../../api/src/testing/browser/live-pages.ts';
 
 let server: TestServer;
 let browser: Browser;
