@@ -169,6 +169,11 @@ async function connectFuzzers(): Promise<Fuzzer[]> {
 }
 
 /** Every stored row a frame could change, minus the audience figures that move when fuzzers reconnect. */
+/** Resolves once every comment already handed to a room's writer is committed (an exclusive task runs between commits). */
+async function settleWrites(): Promise<void> {
+  for (const id of [streamA, streamB]) await srv.app.rooms.get(id)?.chat.writer.exclusive(async () => {});
+}
+
 async function storedState(): Promise<unknown> {
   return {
     ...((await moderationState(srv.app.db)) as object),
@@ -246,6 +251,9 @@ describe('protocol fuzzing against a real server', () => {
     // One frame at a time: a snapshot pair must see that frame's effects and nobody else's.
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: fuzzers.length - 1 }), frame, async (who, f) => {
+        // An earlier accepted comment may still sit in its room's group commit (its ack comes after the
+        // commit, the sentinel reply before it): let every pending write land before the snapshot.
+        await settleWrites();
         const before = await storedState();
         if ((await fuzzers[who]!.run(f as Frame)) !== 'refused') return;
         refused++;
