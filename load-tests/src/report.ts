@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import type { LayerStats } from './browser/publisher.ts';
+import { forwardingDelay, summarizeCaptureDelay, type CaptureDelaySummary } from './capture-delay.ts';
 import type { ChatTotals } from './chatter.ts';
 import type { LoadOptions } from './options.ts';
 import type { StepResult } from './run.ts';
@@ -53,6 +54,10 @@ export interface StepSummary {
     sizes: Record<string, number>;
     firstKeyframeMs: Summary;
   };
+  /** Capture (the publisher's abs-capture-time) → arrival of each frame's first packet at the crowd's viewers, over the window (ms). */
+  captureDelayMs: CaptureDelaySummary | null;
+  /** captureDelayMs here minus at the 1-viewer baseline: the server's forwarding delay under this load (ms). */
+  forwardingDelayMs: { p50: number; p99: number } | null;
   /**
    * The streamer's send transport over the window. `layerKbps`/`layerFps`: per simulcast
    * layer (rid), from bytes and frames encoded; `layers`: the encoder's state at the end.
@@ -197,6 +202,8 @@ export function summarizeStep(session: LoadSession, step: StepResult): StepSumma
       sizes,
       firstKeyframeMs: summarize(dec.flatMap((r) => (r.decrypt?.firstKeyframeMs == null ? [] : [r.decrypt.firstKeyframeMs]))),
     },
+    captureDelayMs: summarizeCaptureDelay(crowdOk.map((r) => r.captureDelay)),
+    forwardingDelayMs: null,
     upload: upload
       ? {
           transportKbps: upload.transport,
@@ -274,7 +281,11 @@ export function buildReport(o: { session: LoadSession; tag: string; startedAt: D
   const { session } = o;
   const { streamerToken: _omit, ...options } = session.opts;
   const baseline = o.baseline ? summarizeStep(session, o.baseline) : null;
-  const steps = o.steps.map((s) => summarizeStep(session, s));
+  const steps = o.steps.map((s) => {
+    const summary = summarizeStep(session, s);
+    summary.forwardingDelayMs = forwardingDelay(baseline?.captureDelayMs ?? null, summary.captureDelayMs);
+    return summary;
+  });
   const last = [...steps].reverse().find((s) => s.upload !== null) ?? null;
   const at1 = baseline?.upload ?? null;
   const atN = o.capacity ? (steps.filter((s) => s.upload && s.connected === s.viewersTarget).at(-1)?.upload ?? last?.upload ?? null) : (last?.upload ?? null);
@@ -337,6 +348,7 @@ const n0 = (v: number | null | undefined) => (v === null || v === undefined ? '�
 const n1 = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toFixed(1));
 const n2 = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toFixed(2));
 const mb = (v: number | null | undefined) => (v === null || v === undefined ? '–' : (v / 1048576).toFixed(1));
+const signed = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(1)}`;
 const pcts = (s: Summary, f = n0) => `p50 ${f(s.p50)} / p95 ${f(s.p95)} / p99 ${f(s.p99)}`;
 
 function stepLines(s: StepSummary): string[] {
@@ -356,6 +368,17 @@ function stepLines(s: StepSummary): string[] {
           `packet loss %           p50 ${n2(s.lossPct.p50)} / p95 ${n2(s.lossPct.p95)} / max ${n2(s.lossPct.max)}   all viewers ${n2(s.aggregateLossPct)}`,
           `decrypting viewers      ${s.decrypt.viewers}: ${s.decrypt.framesValid} valid VP8 frames, ${s.decrypt.keyframesValid} keyframes (${Object.entries(s.decrypt.sizes).map(([k, c]) => `${k}×${c}`).join(', ') || '–'}), ${s.decrypt.invalidPackets} invalid packets, decrypted/wire ${s.decrypt.decryptedRatio === null ? '–' : (s.decrypt.decryptedRatio * 100).toFixed(2) + ' %'}`,
         ];
+  const cd = s.captureDelayMs;
+  if (cd) {
+    lines.push(
+      `capture → viewer (ms)   p50 ${n1(cd.p50)} / p95 ${n1(cd.p95)} / p99 ${n1(cd.p99)} / max ${n1(cd.max)}   over ${cd.frames} frames of ${cd.viewers} viewers (abs-capture-time; ${cd.unplaced} frames unplaced, ${cd.negative} before their capture)`,
+    );
+  }
+  if (s.forwardingDelayMs) {
+    lines.push(
+      `server forwarding delay p50 ${signed(s.forwardingDelayMs.p50)} / p99 ${signed(s.forwardingDelayMs.p99)} ms   (capture → viewer here minus at 1 viewer; server CPU ${n0(s.server.totalCpuPct)} % of a core, box ${n0(s.generator.boxPct)} of ${s.generator.boxCores ? s.generator.boxCores * 100 : '–'})`,
+    );
+  }
   if (s.upload) {
     lines.push(
       `streamer upload kbps    ${n0(s.upload.transportKbps)} (video ${n0(s.upload.videoKbps)}, audio ${n0(s.upload.audioKbps)}; layers ${s.upload.layers.map((l) => `${l.rid} ${l.frameWidth}x${l.frameHeight} ${n0(s.upload!.layerKbps[l.rid])} kbps @${n1(s.upload!.layerFps[l.rid])} fps${l.qualityLimitationReason && l.qualityLimitationReason !== 'none' ? ` limited:${l.qualityLimitationReason}` : ''}`).join(', ')})`,

@@ -139,6 +139,15 @@ async function publish(o: PublishOptions): Promise<PublishInfo> {
   });
   const videoTrack = stream.getVideoTracks()[0]!;
   const settings = videoTrack.getSettings();
+  // Audio first: mediasoup-client adds abs-capture-time to the video offer by SDP munging, under an id
+  // Chrome does not know is taken, and Chrome gave that id to the audio section's audio-level extension
+  // when audio came second (a BUNDLE id collision). Munged last, it takes an id nothing else uses.
+  let audioProducerId: string | null = null;
+  const audioTrack = stream.getAudioTracks()[0];
+  if (audioTrack) {
+    const audio = await t.produce({ track: audioTrack as never, codecOptions: { opusDtx: false, opusFec: true }, appData: { source: 'microphone' } });
+    audioProducerId = audio.id;
+  }
   const vp8 = device.rtpCapabilities.codecs?.find((c) => c.mimeType.toLowerCase() === 'video/vp8');
   const [low, mid, high] = o.layerBitrates;
   const video = await t.produce({
@@ -151,14 +160,10 @@ async function publish(o: PublishOptions): Promise<PublishInfo> {
     ],
     // Start near the target instead of ramping up from Chrome's 300 kbps default.
     codecOptions: { videoGoogleStartBitrate: Math.round((low + mid + high) / 1000) },
+    // Chrome stamps its capture clock on the video (not offered by default): the viewers measure capture → arrival from it.
+    headerExtensionOptions: { absCaptureTime: true },
     appData: { source: 'camera' },
   });
-  let audioProducerId: string | null = null;
-  const audioTrack = stream.getAudioTracks()[0];
-  if (audioTrack) {
-    const audio = await t.produce({ track: audioTrack as never, codecOptions: { opusDtx: false, opusFec: true }, appData: { source: 'microphone' } });
-    audioProducerId = audio.id;
-  }
   return {
     transportId: t.id,
     videoProducerId: video.id,
