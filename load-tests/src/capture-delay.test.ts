@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CaptureDelayMeter, absCaptureTimeMs, findHeaderExtension, forwardingDelay, summarizeCaptureDelay } from './capture-delay.ts';
+import { CaptureDelayMeter, absCaptureTimeMs, findHeaderExtension, forwardingDelay, sfuToArrivalMs, summarizeCaptureDelay } from './capture-delay.ts';
 import { RtpMeter } from './rtp-meter.ts';
 
 // Real packets, captured on lo (tcpdump) during a load run: headers and the
@@ -123,9 +123,34 @@ describe('CaptureDelayMeter', () => {
   });
 });
 
+describe('the split at mediasoup\'s send time (abs-send-time, id 4)', () => {
+  // mediasoup stamped the stamped frame's first packet 0x925d2f (6.18 fixed-point s, mod 64 s) on its
+  // CLOCK_MONOTONIC; this clock puts its arrival 0.25 ms later.
+  const clock = { monotonicMinusEpochMs: 0x925d2f / 262.144 + 0.25 - SFU_TO_VIEWER[2]![0] };
+
+  it('reads the send time and gives SFU send → arrival across the 64 s wrap', () => {
+    const p = bytes(SFU_TO_VIEWER[2]![1]);
+    const arrival = SFU_TO_VIEWER[2]![0] + clock.monotonicMinusEpochMs;
+    expect(sfuToArrivalMs(p, 4, arrival)).toBeCloseTo(0.25, 2);
+    expect(sfuToArrivalMs(p, 4, arrival + 64_000 * 3)).toBeCloseTo(0.25, 2);
+    expect(sfuToArrivalMs(p, 4, arrival - 10)).toBeNull(); // sent after it arrived: not one clock
+    expect(sfuToArrivalMs(p, 13, arrival)).toBeNull(); // not a 3-byte extension
+  });
+
+  it('splits each measured frame into capture → SFU send and SFU send → viewer', () => {
+    const m = new CaptureDelayMeter(13, 4, clock);
+    for (const [at, hex] of SFU_TO_VIEWER) m.onPacket(bytes(hex), at);
+    const r = m.result();
+    expect(r.sfuToViewer.total).toBe(4);
+    // 0.25, then the SFU's later stamps against the arrivals (whole-ms stamps): 0.011, 0.732, 0.919.
+    expect(r.sfuToViewer.sum).toBeCloseTo(1.915, 2);
+    expect(r.toSfuSend.sum).toBeCloseTo(r.histogram.sum - 1.915, 2);
+  });
+});
+
 describe('RtpMeter capture-delay hook', () => {
   it('feeds every video packet to the capture-delay meter when the consumer negotiated the extension', () => {
-    const meter = new RtpMeter({ video: 96, audio: 111 }, 13);
+    const meter = new RtpMeter({ video: 96, audio: 111 }, { absCaptureTime: 13, absSendTime: 4 });
     for (const [at, hex] of SFU_TO_VIEWER) meter.onPacket(bytes(hex), at);
     expect(meter.captureDelay!.result().histogram.total).toBe(4);
     expect(new RtpMeter({ video: 96, audio: 111 }).captureDelay).toBeNull();

@@ -5,13 +5,35 @@
 // it; mediasoup forwards the extension to every consumer that negotiated it.
 // RTP headers travel in the clear under SRTP, so counting viewers read it too.
 // Every frame's capture time follows from the last stamp and the RTP clock.
-import { LatencyHistogram, type SerializedHistogram } from './stats.ts';
+// mediasoup also rewrites abs-send-time on each packet it sends (its
+// CLOCK_MONOTONIC, ms, mod 64 s): that splits the figure into capture → SFU
+// send and SFU send → viewer (loopback plus the generator's own delay).
+import { LatencyHistogram, nowMs, type SerializedHistogram } from './stats.ts';
 
 /** Seconds from the NTP epoch (1900) to the Unix epoch (1970). */
 const NTP_UNIX_OFFSET_S = 2_208_988_800;
 const TWO_POW_32 = 4_294_967_296;
 /** A stamp older than this (in RTP time) is not used to place a frame: a layer switch or a pause may lie between. */
 const MAX_EXTRAPOLATION_S = 5;
+/** abs-send-time: 6.18 fixed-point seconds in 24 bits, so it wraps every 64 s. */
+const ABS_SEND_TIME_UNITS_PER_MS = 262_144 / 1000;
+const ABS_SEND_TIME_WRAP = 1 << 24;
+
+/** CLOCK_MONOTONIC (what mediasoup's worker stamps) minus `nowMs()`, in this process. */
+export function monotonicMinusEpochMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6 - nowMs();
+}
+
+/** mediasoup's send time (mod 64 s) → arrival, in ms; null when the extension is not there or the result is implausible. */
+export function sfuToArrivalMs(p: Uint8Array, absSendTimeId: number, arrivalMonotonicMs: number): number | null {
+  const ext = findHeaderExtension(p, absSendTimeId);
+  if (!ext || ext.length !== 3) return null;
+  const sent = (p[ext.offset]! << 16) | (p[ext.offset + 1]! << 8) | p[ext.offset + 2]!;
+  const arrived = Math.round(arrivalMonotonicMs * ABS_SEND_TIME_UNITS_PER_MS) % ABS_SEND_TIME_WRAP;
+  const units = (arrived - sent + ABS_SEND_TIME_WRAP) % ABS_SEND_TIME_WRAP;
+  // Past half the wrap it is a packet "from the future": not the same clock.
+  return units < ABS_SEND_TIME_WRAP / 2 ? units / ABS_SEND_TIME_UNITS_PER_MS : null;
+}
 
 /** Where extension `id`'s data is in an RTP packet (RFC 8285 one-byte and two-byte header forms), or null. */
 export function findHeaderExtension(p: Uint8Array, id: number): { offset: number; length: number } | null {
@@ -74,6 +96,9 @@ export function absCaptureTimeMs(p: Uint8Array, offset: number, length: number):
 export interface CaptureDelayResult {
   /** Capture → arrival of each frame's first packet (ms), over the window. */
   histogram: SerializedHistogram;
+  /** The same frames split at mediasoup's send time (abs-send-time): capture → SFU send, and SFU send → arrival. */
+  toSfuSend: SerializedHistogram;
+  sfuToViewer: SerializedHistogram;
   /** Frames in the window that came before any stamp (or too long after the last): not measured. */
   unplaced: number;
   /** Frames measured as arriving before their capture: the clocks disagree (a different box, or a clock step). */
@@ -89,6 +114,8 @@ export interface CaptureDelayResult {
  */
 export class CaptureDelayMeter {
   readonly #extId: number;
+  readonly #sendTimeId: number | null;
+  readonly #monotonicMinusEpochMs: number;
   readonly #msPerTick: number;
   readonly #maxTicks: number;
   #frameTs = -1;
@@ -96,12 +123,17 @@ export class CaptureDelayMeter {
   #refCaptureMs: number | null = null;
   #recording = true;
   #histogram = new LatencyHistogram();
+  #toSfuSend = new LatencyHistogram();
+  #sfuToViewer = new LatencyHistogram();
   #unplaced = 0;
   #negative = 0;
   #stamps = 0;
 
-  constructor(extensionId: number, clockRate = 90_000) {
+  /** `absSendTimeId`: null when the consumer did not negotiate abs-send-time; `clock` is injectable for tests. */
+  constructor(extensionId: number, absSendTimeId: number | null = null, clock: { monotonicMinusEpochMs: number } = { monotonicMinusEpochMs: monotonicMinusEpochMs() }, clockRate = 90_000) {
     this.#extId = extensionId;
+    this.#sendTimeId = absSendTimeId;
+    this.#monotonicMinusEpochMs = clock.monotonicMinusEpochMs;
     this.#msPerTick = 1000 / clockRate;
     this.#maxTicks = MAX_EXTRAPOLATION_S * clockRate;
   }
@@ -131,13 +163,24 @@ export class CaptureDelayMeter {
       return;
     }
     const delay = at - (this.#refCaptureMs + ticks * this.#msPerTick);
-    if (delay < 0) this.#negative++;
-    else this.#histogram.record(delay);
+    if (delay < 0) {
+      this.#negative++;
+      return;
+    }
+    this.#histogram.record(delay);
+    const fromSfu = this.#sendTimeId === null ? null : sfuToArrivalMs(p, this.#sendTimeId, at + this.#monotonicMinusEpochMs);
+    // mediasoup stamps whole milliseconds, truncated: a split can be up to 1 ms off either way.
+    if (fromSfu !== null && fromSfu <= delay) {
+      this.#sfuToViewer.record(fromSfu);
+      this.#toSfuSend.record(delay - fromSfu);
+    }
   }
 
   /** Starts the measurement window: what was recorded before is dropped. */
   mark(): void {
     this.#histogram = new LatencyHistogram();
+    this.#toSfuSend = new LatencyHistogram();
+    this.#sfuToViewer = new LatencyHistogram();
     this.#unplaced = 0;
     this.#negative = 0;
     this.#recording = true;
@@ -149,7 +192,7 @@ export class CaptureDelayMeter {
   }
 
   result(): CaptureDelayResult {
-    return { histogram: this.#histogram.toJSON(), unplaced: this.#unplaced, negative: this.#negative, stamps: this.#stamps };
+    return { histogram: this.#histogram.toJSON(), toSfuSend: this.#toSfuSend.toJSON(), sfuToViewer: this.#sfuToViewer.toJSON(), unplaced: this.#unplaced, negative: this.#negative, stamps: this.#stamps };
   }
 }
 
@@ -162,10 +205,26 @@ export interface CaptureDelaySummary {
   p95: number | null;
   p99: number | null;
   max: number | null;
+  /** Split at mediasoup's send time; null without abs-send-time. */
+  toSfuSend: Percentiles | null;
+  sfuToViewer: Percentiles | null;
   unplaced: number;
   negative: number;
   /** abs-capture-time stamps the viewers received (Chrome stamps about once a second per layer). */
   stamps: number;
+}
+
+export interface Percentiles {
+  p50: number;
+  p99: number;
+}
+
+function percentiles(hists: readonly SerializedHistogram[]): Percentiles | null {
+  const all = new LatencyHistogram();
+  for (const h of hists) all.merge(h);
+  const p50 = all.percentile(50);
+  const p99 = all.percentile(99);
+  return p50 === null || p99 === null ? null : { p50, p99 };
 }
 
 /** All the viewers' frames as one distribution; null when no viewer negotiated the extension. */
@@ -182,6 +241,8 @@ export function summarizeCaptureDelay(results: readonly (CaptureDelayResult | nu
     p95: s.p95,
     p99: s.p99,
     max: s.max,
+    toSfuSend: percentiles(present.map((r) => r.toSfuSend)),
+    sfuToViewer: percentiles(present.map((r) => r.sfuToViewer)),
     unplaced: present.reduce((a, r) => a + r.unplaced, 0),
     negative: present.reduce((a, r) => a + r.negative, 0),
     stamps: present.reduce((a, r) => a + r.stamps, 0),
@@ -191,11 +252,14 @@ export function summarizeCaptureDelay(results: readonly (CaptureDelayResult | nu
 /**
  * The server's forwarding delay under load: capture → viewer at N viewers
  * minus the same at 1 viewer. Chrome's capture → send time (encoder, pacer)
- * and the loopback are in both and cancel; what grows with the audience is the
- * SFU's queueing and fan-out (and the generator's own receive delay: see
- * docs/load-testing.md).
+ * and the loopback are in both and cancel as long as they did not change (the
+ * report prints Chrome's encode and pacer times for each window). `toSfuSend`:
+ * the same difference cut at mediasoup's send time, without the generator's
+ * own receive delay.
  */
-export function forwardingDelay(atOne: CaptureDelaySummary | null, atN: CaptureDelaySummary | null): { p50: number; p99: number } | null {
+export function forwardingDelay(atOne: CaptureDelaySummary | null, atN: CaptureDelaySummary | null): { p50: number; p99: number; toSfuSend: Percentiles | null } | null {
   if (!atOne || !atN || atOne.p50 === null || atOne.p99 === null || atN.p50 === null || atN.p99 === null) return null;
-  return { p50: atN.p50 - atOne.p50, p99: atN.p99 - atOne.p99 };
+  const a = atOne.toSfuSend;
+  const b = atN.toSfuSend;
+  return { p50: atN.p50 - atOne.p50, p99: atN.p99 - atOne.p99, toSfuSend: a && b ? { p50: b.p50 - a.p50, p99: b.p99 - a.p99 } : null };
 }

@@ -56,13 +56,27 @@ export interface StepSummary {
   };
   /** Capture (the publisher's abs-capture-time) → arrival of each frame's first packet at the crowd's viewers, over the window (ms). */
   captureDelayMs: CaptureDelaySummary | null;
-  /** captureDelayMs here minus at the 1-viewer baseline: the server's forwarding delay under this load (ms). */
-  forwardingDelayMs: { p50: number; p99: number } | null;
+  /**
+   * captureDelayMs here minus at the 1-viewer baseline: the server's forwarding delay under this load (ms).
+   * `chromeAt1`/`chromeAtN`: Chrome's mean encode time per frame and pacer delay per packet on the widest
+   * layer in each window; when they moved, part of the difference is the publisher's, not the server's.
+   */
+  forwardingDelayMs: { p50: number; p99: number; toSfuSend: { p50: number; p99: number } | null; chromeAt1: { encode: number; send: number } | null; chromeAtN: { encode: number; send: number } | null } | null;
   /**
    * The streamer's send transport over the window. `layerKbps`/`layerFps`: per simulcast
    * layer (rid), from bytes and frames encoded; `layers`: the encoder's state at the end.
    */
-  upload: { transportKbps: number; videoKbps: number; audioKbps: number; layerKbps: Record<string, number>; layerFps: Record<string, number>; layers: LayerStats[] } | null;
+  upload: {
+    transportKbps: number;
+    videoKbps: number;
+    audioKbps: number;
+    layerKbps: Record<string, number>;
+    layerFps: Record<string, number>;
+    /** Mean encode time per frame and mean packetizer → wire delay per packet (Chrome's pacer), ms. */
+    layerEncodeMs: Record<string, number>;
+    layerSendDelayMs: Record<string, number>;
+    layers: LayerStats[];
+  } | null;
   server: {
     source: 'proc' | 'metrics' | 'none';
     inProcess: boolean;
@@ -85,7 +99,15 @@ export interface StepSummary {
     perNode: NodeFigures[];
   };
   /** CPU in % of one core; `otherPct` is what processes outside this test used on the box meanwhile. */
-  generator: { cpuPct: number | null; chromiumPct: number | null; boxPct: number | null; boxCores: number | null; otherPct: number | null };
+  generator: {
+    cpuPct: number | null;
+    chromiumPct: number | null;
+    boxPct: number | null;
+    boxCores: number | null;
+    otherPct: number | null;
+    /** The worst viewer process's event-loop delay over the window (ms): part of every capture → viewer figure. */
+    loopDelayMs: { p50: number; p99: number } | null;
+  };
   chat: ChatTotals | null;
   /** One compact row per viewer, for digging into outliers. */
   perViewer: { i: number; mode: string; ok: boolean; error: string | null; joinMs: number | null; ttffMs: number | null; playingMs: number | null; kbps: number | null; lossPct: number | null; maxGapMs: number; phases: Record<string, number> }[];
@@ -135,17 +157,29 @@ function groupFailures(results: StepResult['viewers']): Record<string, number> {
   return out;
 }
 
-function perLayer(a: UploadSample, b: UploadSample): { layerKbps: Record<string, number>; layerFps: Record<string, number> } {
+type LayerFigures = Pick<NonNullable<StepSummary['upload']>, 'layerKbps' | 'layerFps' | 'layerEncodeMs' | 'layerSendDelayMs'>;
+
+function perLayer(a: UploadSample, b: UploadSample): LayerFigures {
   const s = (b.at - a.at) / 1000;
-  const layerKbps: Record<string, number> = {};
-  const layerFps: Record<string, number> = {};
+  const out: LayerFigures = { layerKbps: {}, layerFps: {}, layerEncodeMs: {}, layerSendDelayMs: {} };
   for (const l of b.layers) {
     const prev = a.layers.find((x) => x.rid === l.rid);
     if (!prev || s <= 0) continue;
-    layerKbps[l.rid] = ((l.bytesSent - prev.bytesSent) * 8) / s / 1000;
-    layerFps[l.rid] = (l.framesEncoded - prev.framesEncoded) / s;
+    const frames = l.framesEncoded - prev.framesEncoded;
+    const packets = l.packetsSent - prev.packetsSent;
+    out.layerKbps[l.rid] = ((l.bytesSent - prev.bytesSent) * 8) / s / 1000;
+    out.layerFps[l.rid] = frames / s;
+    if (frames > 0) out.layerEncodeMs[l.rid] = ((l.totalEncodeTime - prev.totalEncodeTime) * 1000) / frames;
+    if (packets > 0) out.layerSendDelayMs[l.rid] = ((l.totalPacketSendDelay - prev.totalPacketSendDelay) * 1000) / packets;
   }
-  return { layerKbps, layerFps };
+  return out;
+}
+
+/** The encoder's and pacer's mean time on the layer viewers receive most (the widest), for the capture-delay line. */
+function senderMs(u: StepSummary['upload']): { encode: number; send: number } | null {
+  const top = u?.layers.reduce<LayerStats | null>((best, l) => (best === null || l.frameWidth > best.frameWidth ? l : best), null);
+  if (!u || !top || u.layerEncodeMs[top.rid] === undefined || u.layerSendDelayMs[top.rid] === undefined) return null;
+  return { encode: u.layerEncodeMs[top.rid]!, send: u.layerSendDelayMs[top.rid]! };
 }
 
 export function summarizeStep(session: LoadSession, step: StepResult): StepSummary {
@@ -239,6 +273,7 @@ export function summarizeStep(session: LoadSession, step: StepResult): StepSumma
       chromiumPct: cpu?.chromium ?? null,
       boxPct: cpu?.box ?? null,
       boxCores: end.box?.cores ?? null,
+      loopDelayMs: step.generatorLoopDelayMs,
       otherPct:
         cpu && cpu.box !== null && totalCpu !== null && cpu.generator !== null
           ? Math.max(0, cpu.box - totalCpu - cpu.generator - (cpu.chromium ?? 0) + (session.serverInProcess ? (cpu.serverNode ?? 0) : 0))
@@ -283,7 +318,8 @@ export function buildReport(o: { session: LoadSession; tag: string; startedAt: D
   const baseline = o.baseline ? summarizeStep(session, o.baseline) : null;
   const steps = o.steps.map((s) => {
     const summary = summarizeStep(session, s);
-    summary.forwardingDelayMs = forwardingDelay(baseline?.captureDelayMs ?? null, summary.captureDelayMs);
+    const delta = forwardingDelay(baseline?.captureDelayMs ?? null, summary.captureDelayMs);
+    summary.forwardingDelayMs = delta && { ...delta, chromeAt1: senderMs(baseline?.upload ?? null), chromeAtN: senderMs(summary.upload) };
     return summary;
   });
   const last = [...steps].reverse().find((s) => s.upload !== null) ?? null;
@@ -372,11 +408,14 @@ function stepLines(s: StepSummary): string[] {
   if (cd) {
     lines.push(
       `capture → viewer (ms)   p50 ${n1(cd.p50)} / p95 ${n1(cd.p95)} / p99 ${n1(cd.p99)} / max ${n1(cd.max)}   over ${cd.frames} frames of ${cd.viewers} viewers (abs-capture-time; ${cd.unplaced} frames unplaced, ${cd.negative} before their capture)`,
+      `  split at SFU send (ms) capture → SFU send p50 ${n1(cd.toSfuSend?.p50)} / p99 ${n1(cd.toSfuSend?.p99)};  SFU send → viewer p50 ${n1(cd.sfuToViewer?.p50)} / p99 ${n1(cd.sfuToViewer?.p99)}   (generator event-loop delay p50 ${n1(s.generator.loopDelayMs?.p50)} / p99 ${n1(s.generator.loopDelayMs?.p99)})`,
     );
   }
-  if (s.forwardingDelayMs) {
+  const fd = s.forwardingDelayMs;
+  if (fd) {
+    const chrome = (c: typeof fd.chromeAt1) => (c ? `${n1(c.encode)} + ${n1(c.send)}` : '–');
     lines.push(
-      `server forwarding delay p50 ${signed(s.forwardingDelayMs.p50)} / p99 ${signed(s.forwardingDelayMs.p99)} ms   (capture → viewer here minus at 1 viewer; server CPU ${n0(s.server.totalCpuPct)} % of a core, box ${n0(s.generator.boxPct)} of ${s.generator.boxCores ? s.generator.boxCores * 100 : '–'})`,
+      `server forwarding delay p50 ${signed(fd.p50)} / p99 ${signed(fd.p99)} ms, to SFU send p50 ${fd.toSfuSend ? signed(fd.toSfuSend.p50) : '–'} / p99 ${fd.toSfuSend ? signed(fd.toSfuSend.p99) : '–'} ms   (here minus at 1 viewer; server CPU ${n0(s.server.totalCpuPct)} % of a core, box ${n0(s.generator.boxPct)} of ${s.generator.boxCores ? s.generator.boxCores * 100 : '–'}; Chrome encode + pacer ms at 1 viewer ${chrome(fd.chromeAt1)}, here ${chrome(fd.chromeAtN)})`,
     );
   }
   if (s.upload) {

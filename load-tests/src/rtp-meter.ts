@@ -66,10 +66,10 @@ export class RtpMeter {
   readonly #videoPt: number;
   readonly #audioPt: number;
 
-  constructor(payloadTypes: { video: number; audio: number }, absCaptureTimeId: number | null = null) {
+  constructor(payloadTypes: { video: number; audio: number }, extensionIds: { absCaptureTime: number | null; absSendTime: number | null } = { absCaptureTime: null, absSendTime: null }) {
     this.#videoPt = payloadTypes.video;
     this.#audioPt = payloadTypes.audio;
-    this.captureDelay = absCaptureTimeId === null ? null : new CaptureDelayMeter(absCaptureTimeId);
+    this.captureDelay = extensionIds.absCaptureTime === null ? null : new CaptureDelayMeter(extensionIds.absCaptureTime, extensionIds.absSendTime);
   }
 
   /** Any packet from the wire that is RTP or RTCP (first byte 128–191), encrypted or not. */

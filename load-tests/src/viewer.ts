@@ -2,7 +2,7 @@ import { RTCPeerConnection, RTCRtpCodecParameters, useSdesMid, type RtpPacket } 
 import type { ServerMessage } from '@redred/api/protocol';
 import type { CaptureDelayResult } from './capture-delay.ts';
 import { RtpMeter, lossBetween, type MeterSnapshot } from './rtp-meter.ts';
-import { ABS_CAPTURE_TIME_URI, buildRecvOfferSdp, dtlsParametersFromSdp, viewerRtpCapabilities, type ConsumerParams, type TransportParams } from './sdp.ts';
+import { ABS_CAPTURE_TIME_URI, ABS_SEND_TIME_URI, buildRecvOfferSdp, dtlsParametersFromSdp, viewerRtpCapabilities, type ConsumerParams, type TransportParams } from './sdp.ts';
 import { SignalingClient } from './signaling.ts';
 import { nowMs } from './stats.ts';
 import { parseVp8Payload } from './vp8.ts';
@@ -287,8 +287,11 @@ export class LoadViewer {
     this.#phase('consumed');
     const videoConsumer = consumers.find((c) => c.kind === 'video')!;
     const audioConsumer = consumers.find((c) => c.kind === 'audio');
-    const absCaptureTime = videoConsumer.rtpParameters.headerExtensions?.find((h) => h.uri === ABS_CAPTURE_TIME_URI)?.id ?? null;
-    const meter = new RtpMeter({ video: videoConsumer.rtpParameters.codecs[0]!.payloadType, audio: audioConsumer?.rtpParameters.codecs[0]!.payloadType ?? -1 }, absCaptureTime);
+    const extensionId = (uri: string) => videoConsumer.rtpParameters.headerExtensions?.find((h) => h.uri === uri)?.id ?? null;
+    const meter = new RtpMeter(
+      { video: videoConsumer.rtpParameters.codecs[0]!.payloadType, audio: audioConsumer?.rtpParameters.codecs[0]!.payloadType ?? -1 },
+      { absCaptureTime: extensionId(ABS_CAPTURE_TIME_URI), absSendTime: extensionId(ABS_SEND_TIME_URI) },
+    );
     this.#meter = meter;
 
     const local = this.options.localAddress;
