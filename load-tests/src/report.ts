@@ -3,6 +3,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import type { LayerStats } from './browser/publisher.ts';
 import { forwardingDelay, summarizeCaptureDelay, type CaptureDelaySummary } from './capture-delay.ts';
+import { delayLines, publisherMs } from './report-delay.ts';
 import type { ChatTotals } from './chatter.ts';
 import type { LoadOptions } from './options.ts';
 import type { StepResult } from './run.ts';
@@ -175,13 +176,6 @@ function perLayer(a: UploadSample, b: UploadSample): LayerFigures {
   return out;
 }
 
-/** The encoder's and pacer's mean time on the layer viewers receive most (the widest), for the capture-delay line. */
-function senderMs(u: StepSummary['upload']): { encode: number; send: number } | null {
-  const top = u?.layers.reduce<LayerStats | null>((best, l) => (best === null || l.frameWidth > best.frameWidth ? l : best), null);
-  if (!u || !top || u.layerEncodeMs[top.rid] === undefined || u.layerSendDelayMs[top.rid] === undefined) return null;
-  return { encode: u.layerEncodeMs[top.rid]!, send: u.layerSendDelayMs[top.rid]! };
-}
-
 export function summarizeStep(session: LoadSession, step: StepResult): StepSummary {
   const v = step.viewers;
   const ok = v.filter((r) => r.ok);
@@ -319,7 +313,7 @@ export function buildReport(o: { session: LoadSession; tag: string; startedAt: D
   const steps = o.steps.map((s) => {
     const summary = summarizeStep(session, s);
     const delta = forwardingDelay(baseline?.captureDelayMs ?? null, summary.captureDelayMs);
-    summary.forwardingDelayMs = delta && { ...delta, chromeAt1: senderMs(baseline?.upload ?? null), chromeAtN: senderMs(summary.upload) };
+    summary.forwardingDelayMs = delta && { ...delta, chromeAt1: publisherMs(baseline?.upload ?? null), chromeAtN: publisherMs(summary.upload) };
     return summary;
   });
   const last = [...steps].reverse().find((s) => s.upload !== null) ?? null;
@@ -384,7 +378,6 @@ const n0 = (v: number | null | undefined) => (v === null || v === undefined ? '�
 const n1 = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toFixed(1));
 const n2 = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toFixed(2));
 const mb = (v: number | null | undefined) => (v === null || v === undefined ? '–' : (v / 1048576).toFixed(1));
-const signed = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(1)}`;
 const pcts = (s: Summary, f = n0) => `p50 ${f(s.p50)} / p95 ${f(s.p95)} / p99 ${f(s.p99)}`;
 
 function stepLines(s: StepSummary): string[] {
@@ -404,20 +397,7 @@ function stepLines(s: StepSummary): string[] {
           `packet loss %           p50 ${n2(s.lossPct.p50)} / p95 ${n2(s.lossPct.p95)} / max ${n2(s.lossPct.max)}   all viewers ${n2(s.aggregateLossPct)}`,
           `decrypting viewers      ${s.decrypt.viewers}: ${s.decrypt.framesValid} valid VP8 frames, ${s.decrypt.keyframesValid} keyframes (${Object.entries(s.decrypt.sizes).map(([k, c]) => `${k}×${c}`).join(', ') || '–'}), ${s.decrypt.invalidPackets} invalid packets, decrypted/wire ${s.decrypt.decryptedRatio === null ? '–' : (s.decrypt.decryptedRatio * 100).toFixed(2) + ' %'}`,
         ];
-  const cd = s.captureDelayMs;
-  if (cd) {
-    lines.push(
-      `capture → viewer (ms)   p50 ${n1(cd.p50)} / p95 ${n1(cd.p95)} / p99 ${n1(cd.p99)} / max ${n1(cd.max)}   over ${cd.frames} frames of ${cd.viewers} viewers (abs-capture-time; ${cd.unplaced} frames unplaced, ${cd.negative} before their capture)`,
-      `  split at SFU send (ms) capture → SFU send p50 ${n1(cd.toSfuSend?.p50)} / p99 ${n1(cd.toSfuSend?.p99)};  SFU send → viewer p50 ${n1(cd.sfuToViewer?.p50)} / p99 ${n1(cd.sfuToViewer?.p99)}   (generator event-loop delay p50 ${n1(s.generator.loopDelayMs?.p50)} / p99 ${n1(s.generator.loopDelayMs?.p99)})`,
-    );
-  }
-  const fd = s.forwardingDelayMs;
-  if (fd) {
-    const chrome = (c: typeof fd.chromeAt1) => (c ? `${n1(c.encode)} + ${n1(c.send)}` : '–');
-    lines.push(
-      `server forwarding delay p50 ${signed(fd.p50)} / p99 ${signed(fd.p99)} ms, to SFU send p50 ${fd.toSfuSend ? signed(fd.toSfuSend.p50) : '–'} / p99 ${fd.toSfuSend ? signed(fd.toSfuSend.p99) : '–'} ms   (here minus at 1 viewer; server CPU ${n0(s.server.totalCpuPct)} % of a core, box ${n0(s.generator.boxPct)} of ${s.generator.boxCores ? s.generator.boxCores * 100 : '–'}; Chrome encode + pacer ms at 1 viewer ${chrome(fd.chromeAt1)}, here ${chrome(fd.chromeAtN)})`,
-    );
-  }
+  lines.push(...delayLines(s));
   if (s.upload) {
     lines.push(
       `streamer upload kbps    ${n0(s.upload.transportKbps)} (video ${n0(s.upload.videoKbps)}, audio ${n0(s.upload.audioKbps)}; layers ${s.upload.layers.map((l) => `${l.rid} ${l.frameWidth}x${l.frameHeight} ${n0(s.upload!.layerKbps[l.rid])} kbps @${n1(s.upload!.layerFps[l.rid])} fps${l.qualityLimitationReason && l.qualityLimitationReason !== 'none' ? ` limited:${l.qualityLimitationReason}` : ''}`).join(', ')})`,
