@@ -2,7 +2,7 @@ import type { ChatGroupResult, ChatTotals } from './chatter.ts';
 import { mergeChatResults } from './chatter.ts';
 import type { FromChatterProcess, ToChatterProcess } from './chatter-process.ts';
 import { ChildWorker } from './children.ts';
-import type { FromViewerProcess, ToViewerProcess, ViewerJoin, ViewerProgress } from './viewer-process.ts';
+import type { FromViewerProcess, LoopDelay, ToViewerProcess, ViewerJoin, ViewerProgress } from './viewer-process.ts';
 import type { ViewerLayer, ViewerResult } from './viewer.ts';
 
 const VIEWER_ENTRY = new URL('./viewer-process.ts', import.meta.url);
@@ -108,8 +108,9 @@ export class ViewerFleet {
   }
 
   /** Ends every viewer's window, closes them, and collects their results. */
-  async stop(timeoutMs = 20_000): Promise<{ viewers: ViewerResult[]; cpuMs: number; lostProcesses: number }> {
-    if (this.#stopped) return { viewers: [], cpuMs: 0, lostProcesses: 0 };
+  /** `loopDelayMs`: the worst viewer process's event-loop delay over the window. */
+  async stop(timeoutMs = 20_000): Promise<{ viewers: ViewerResult[]; cpuMs: number; lostProcesses: number; loopDelayMs: LoopDelay | null }> {
+    if (this.#stopped) return { viewers: [], cpuMs: 0, lostProcesses: 0, loopDelayMs: null };
     this.#stopped = true;
     const results = await Promise.all(
       this.#procs.map(async (p) => {
@@ -125,8 +126,10 @@ export class ViewerFleet {
     );
     this.kill();
     const cpuMs = results.reduce((a, r) => a + (r?.cpuMs ?? 0), 0);
+    const loops = results.flatMap((r) => (r?.loopDelayMs ? [r.loopDelayMs] : []));
+    const loopDelayMs = loops.length ? { p50: Math.max(...loops.map((l) => l.p50)), p99: Math.max(...loops.map((l) => l.p99)) } : null;
     this.#latest.clear();
-    return { viewers: results.flatMap((r) => r?.viewers ?? []).sort((a, b) => a.index - b.index), cpuMs, lostProcesses: results.filter((r) => r === null).length };
+    return { viewers: results.flatMap((r) => r?.viewers ?? []).sort((a, b) => a.index - b.index), cpuMs, lostProcesses: results.filter((r) => r === null).length, loopDelayMs };
   }
 
   kill(): void {

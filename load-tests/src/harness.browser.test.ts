@@ -81,6 +81,20 @@ describe('load-test harness (smoke)', () => {
     expect(d.decryptedRatio!).toBeGreaterThan(0.99);
   });
 
+  it("places the viewers' frames on the publisher's capture clock and gives the forwarding delay against the 1-viewer baseline", () => {
+    const base = report.baseline!.captureDelayMs!;
+    const main = report.steps[0]!.captureDelayMs!;
+    expect(base.frames, formatReport(report)).toBeGreaterThan(0);
+    expect(main.viewers).toBe(3);
+    expect(main.frames).toBeGreaterThan(0);
+    expect(main.stamps).toBeGreaterThan(0);
+    // Chrome, the SFU and the viewers share this box's clocks: no frame arrives before its capture.
+    expect(base.negative + main.negative).toBe(0);
+    expect(main.toSfuSend).not.toBeNull();
+    expect(main.sfuToViewer).not.toBeNull();
+    expect(report.steps[0]!.forwardingDelayMs).not.toBeNull();
+  });
+
   it('accounts for every chat message: sent = acked + refused, delivered + lost = acked × receivers', () => {
     const c = report.steps[0]!.chat!;
     expect(c.sent).toBeGreaterThan(5);

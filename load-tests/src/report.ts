@@ -2,6 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import type { LayerStats } from './browser/publisher.ts';
+import { forwardingDelay, summarizeCaptureDelay, type CaptureDelaySummary } from './capture-delay.ts';
+import { delayLines, publisherMs } from './report-delay.ts';
 import type { ChatTotals } from './chatter.ts';
 import type { LoadOptions } from './options.ts';
 import type { StepResult } from './run.ts';
@@ -53,11 +55,29 @@ export interface StepSummary {
     sizes: Record<string, number>;
     firstKeyframeMs: Summary;
   };
+  /** Capture (the publisher's abs-capture-time) → arrival of each frame's first packet at the crowd's viewers, over the window (ms). */
+  captureDelayMs: CaptureDelaySummary | null;
+  /**
+   * captureDelayMs here minus at the 1-viewer baseline: the server's forwarding delay under this load (ms).
+   * `chromeAt1`/`chromeAtN`: Chrome's mean encode time per frame and pacer delay per packet on the widest
+   * layer in each window; when they moved, part of the difference is the publisher's, not the server's.
+   */
+  forwardingDelayMs: { p50: number; p99: number; toSfuSend: { p50: number; p99: number } | null; chromeAt1: { encode: number; send: number } | null; chromeAtN: { encode: number; send: number } | null } | null;
   /**
    * The streamer's send transport over the window. `layerKbps`/`layerFps`: per simulcast
    * layer (rid), from bytes and frames encoded; `layers`: the encoder's state at the end.
    */
-  upload: { transportKbps: number; videoKbps: number; audioKbps: number; layerKbps: Record<string, number>; layerFps: Record<string, number>; layers: LayerStats[] } | null;
+  upload: {
+    transportKbps: number;
+    videoKbps: number;
+    audioKbps: number;
+    layerKbps: Record<string, number>;
+    layerFps: Record<string, number>;
+    /** Mean encode time per frame and mean packetizer → wire delay per packet (Chrome's pacer), ms. */
+    layerEncodeMs: Record<string, number>;
+    layerSendDelayMs: Record<string, number>;
+    layers: LayerStats[];
+  } | null;
   server: {
     source: 'proc' | 'metrics' | 'none';
     inProcess: boolean;
@@ -80,7 +100,15 @@ export interface StepSummary {
     perNode: NodeFigures[];
   };
   /** CPU in % of one core; `otherPct` is what processes outside this test used on the box meanwhile. */
-  generator: { cpuPct: number | null; chromiumPct: number | null; boxPct: number | null; boxCores: number | null; otherPct: number | null };
+  generator: {
+    cpuPct: number | null;
+    chromiumPct: number | null;
+    boxPct: number | null;
+    boxCores: number | null;
+    otherPct: number | null;
+    /** The worst viewer process's event-loop delay over the window (ms): part of every capture → viewer figure. */
+    loopDelayMs: { p50: number; p99: number } | null;
+  };
   chat: ChatTotals | null;
   /** One compact row per viewer, for digging into outliers. */
   perViewer: { i: number; mode: string; ok: boolean; error: string | null; joinMs: number | null; ttffMs: number | null; playingMs: number | null; kbps: number | null; lossPct: number | null; maxGapMs: number; phases: Record<string, number> }[];
@@ -130,17 +158,22 @@ function groupFailures(results: StepResult['viewers']): Record<string, number> {
   return out;
 }
 
-function perLayer(a: UploadSample, b: UploadSample): { layerKbps: Record<string, number>; layerFps: Record<string, number> } {
+type LayerFigures = Pick<NonNullable<StepSummary['upload']>, 'layerKbps' | 'layerFps' | 'layerEncodeMs' | 'layerSendDelayMs'>;
+
+function perLayer(a: UploadSample, b: UploadSample): LayerFigures {
   const s = (b.at - a.at) / 1000;
-  const layerKbps: Record<string, number> = {};
-  const layerFps: Record<string, number> = {};
+  const out: LayerFigures = { layerKbps: {}, layerFps: {}, layerEncodeMs: {}, layerSendDelayMs: {} };
   for (const l of b.layers) {
     const prev = a.layers.find((x) => x.rid === l.rid);
     if (!prev || s <= 0) continue;
-    layerKbps[l.rid] = ((l.bytesSent - prev.bytesSent) * 8) / s / 1000;
-    layerFps[l.rid] = (l.framesEncoded - prev.framesEncoded) / s;
+    const frames = l.framesEncoded - prev.framesEncoded;
+    const packets = l.packetsSent - prev.packetsSent;
+    out.layerKbps[l.rid] = ((l.bytesSent - prev.bytesSent) * 8) / s / 1000;
+    out.layerFps[l.rid] = frames / s;
+    if (frames > 0) out.layerEncodeMs[l.rid] = ((l.totalEncodeTime - prev.totalEncodeTime) * 1000) / frames;
+    if (packets > 0) out.layerSendDelayMs[l.rid] = ((l.totalPacketSendDelay - prev.totalPacketSendDelay) * 1000) / packets;
   }
-  return { layerKbps, layerFps };
+  return out;
 }
 
 export function summarizeStep(session: LoadSession, step: StepResult): StepSummary {
@@ -197,6 +230,8 @@ export function summarizeStep(session: LoadSession, step: StepResult): StepSumma
       sizes,
       firstKeyframeMs: summarize(dec.flatMap((r) => (r.decrypt?.firstKeyframeMs == null ? [] : [r.decrypt.firstKeyframeMs]))),
     },
+    captureDelayMs: summarizeCaptureDelay(crowdOk.map((r) => r.captureDelay)),
+    forwardingDelayMs: null,
     upload: upload
       ? {
           transportKbps: upload.transport,
@@ -232,6 +267,7 @@ export function summarizeStep(session: LoadSession, step: StepResult): StepSumma
       chromiumPct: cpu?.chromium ?? null,
       boxPct: cpu?.box ?? null,
       boxCores: end.box?.cores ?? null,
+      loopDelayMs: step.generatorLoopDelayMs,
       otherPct:
         cpu && cpu.box !== null && totalCpu !== null && cpu.generator !== null
           ? Math.max(0, cpu.box - totalCpu - cpu.generator - (cpu.chromium ?? 0) + (session.serverInProcess ? (cpu.serverNode ?? 0) : 0))
@@ -274,7 +310,12 @@ export function buildReport(o: { session: LoadSession; tag: string; startedAt: D
   const { session } = o;
   const { streamerToken: _omit, ...options } = session.opts;
   const baseline = o.baseline ? summarizeStep(session, o.baseline) : null;
-  const steps = o.steps.map((s) => summarizeStep(session, s));
+  const steps = o.steps.map((s) => {
+    const summary = summarizeStep(session, s);
+    const delta = forwardingDelay(baseline?.captureDelayMs ?? null, summary.captureDelayMs);
+    summary.forwardingDelayMs = delta && { ...delta, chromeAt1: publisherMs(baseline?.upload ?? null), chromeAtN: publisherMs(summary.upload) };
+    return summary;
+  });
   const last = [...steps].reverse().find((s) => s.upload !== null) ?? null;
   const at1 = baseline?.upload ?? null;
   const atN = o.capacity ? (steps.filter((s) => s.upload && s.connected === s.viewersTarget).at(-1)?.upload ?? last?.upload ?? null) : (last?.upload ?? null);
@@ -356,6 +397,7 @@ function stepLines(s: StepSummary): string[] {
           `packet loss %           p50 ${n2(s.lossPct.p50)} / p95 ${n2(s.lossPct.p95)} / max ${n2(s.lossPct.max)}   all viewers ${n2(s.aggregateLossPct)}`,
           `decrypting viewers      ${s.decrypt.viewers}: ${s.decrypt.framesValid} valid VP8 frames, ${s.decrypt.keyframesValid} keyframes (${Object.entries(s.decrypt.sizes).map(([k, c]) => `${k}×${c}`).join(', ') || '–'}), ${s.decrypt.invalidPackets} invalid packets, decrypted/wire ${s.decrypt.decryptedRatio === null ? '–' : (s.decrypt.decryptedRatio * 100).toFixed(2) + ' %'}`,
         ];
+  lines.push(...delayLines(s));
   if (s.upload) {
     lines.push(
       `streamer upload kbps    ${n0(s.upload.transportKbps)} (video ${n0(s.upload.videoKbps)}, audio ${n0(s.upload.audioKbps)}; layers ${s.upload.layers.map((l) => `${l.rid} ${l.frameWidth}x${l.frameHeight} ${n0(s.upload!.layerKbps[l.rid])} kbps @${n1(s.upload!.layerFps[l.rid])} fps${l.qualityLimitationReason && l.qualityLimitationReason !== 'none' ? ` limited:${l.qualityLimitationReason}` : ''}`).join(', ')})`,

@@ -1,6 +1,8 @@
 // Receive-side accounting from RTP headers alone. SRTP encrypts the payload,
 // not the header, so counting viewers and decrypting viewers share this code:
-// sequence numbers give loss, the marker bit gives frame boundaries.
+// sequence numbers give loss, the marker bit gives frame boundaries, the
+// abs-capture-time extension gives capture → arrival latency.
+import { CaptureDelayMeter } from './capture-delay.ts';
 
 /** Packet loss bookkeeping for one SSRC (RFC 3550 A.1, without probation). */
 export class SeqTracker {
@@ -59,12 +61,15 @@ export class RtpMeter {
   maxFrameGapMs = 0;
   #lastFrameAt: number | null = null;
   #frameBroken = false;
+  /** Null when the video consumer did not negotiate abs-capture-time. */
+  readonly captureDelay: CaptureDelayMeter | null;
   readonly #videoPt: number;
   readonly #audioPt: number;
 
-  constructor(payloadTypes: { video: number; audio: number }) {
+  constructor(payloadTypes: { video: number; audio: number }, extensionIds: { absCaptureTime: number | null; absSendTime: number | null } = { absCaptureTime: null, absSendTime: null }) {
     this.#videoPt = payloadTypes.video;
     this.#audioPt = payloadTypes.audio;
+    this.captureDelay = extensionIds.absCaptureTime === null ? null : new CaptureDelayMeter(extensionIds.absCaptureTime, extensionIds.absSendTime);
   }
 
   /** Any packet from the wire that is RTP or RTCP (first byte 128–191), encrypted or not. */
@@ -77,8 +82,10 @@ export class RtpMeter {
     const pt = b1 & 0x7f;
     const seq = (data[2]! << 8) | data[3]!;
     if (this.firstPacketAt === null) this.firstPacketAt = at;
-    if (pt === this.#videoPt) this.onVideo(seq, (b1 & 0x80) !== 0, data.length, at);
-    else if (pt === this.#audioPt) this.audio.record(seq, data.length);
+    if (pt === this.#videoPt) {
+      this.onVideo(seq, (b1 & 0x80) !== 0, data.length, at);
+      this.onVideoClock(data, at);
+    } else if (pt === this.#audioPt) this.audio.record(seq, data.length);
     else this.unknownPackets++;
   }
 
@@ -97,6 +104,15 @@ export class RtpMeter {
     this.#lastFrameAt = at;
     if (this.completeFrames === 1) this.firstFrameAt = at;
     if (this.completeFrames === 5) this.playingAt = at;
+  }
+
+  /**
+   * The capture-delay hook: every video RTP packet, whole (header in the clear),
+   * with its arrival time. Costs one RTP timestamp comparison except on a
+   * frame's first packet.
+   */
+  onVideoClock(data: Uint8Array, at: number): void {
+    this.captureDelay?.onPacket(data, at);
   }
 
   get packets(): number {

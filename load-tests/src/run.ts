@@ -6,7 +6,7 @@ import { decryptCountFor, probeCountFor, resolveOptions, type LoadOptions } from
 import { buildReport, type LoadReport } from './report.ts';
 import { LoadSession, type Hooks, type Snapshot } from './session.ts';
 import { nowMs } from './stats.ts';
-import type { ViewerJoin } from './viewer-process.ts';
+import type { LoopDelay, ViewerJoin } from './viewer-process.ts';
 import type { ViewerResult } from './viewer.ts';
 
 /** Probes join one at a time, this far apart, so each one meets a steady crowd, not the other probes. */
@@ -42,6 +42,8 @@ export interface StepResult {
   endedAt: number;
   viewers: ViewerResult[];
   lostProcesses: number;
+  /** The worst viewer process's event-loop delay over the window. */
+  generatorLoopDelayMs: LoopDelay | null;
   before: Snapshot;
   start: Snapshot | null;
   end: Snapshot;
@@ -125,7 +127,7 @@ export async function runViewerStep(session: LoadSession, p: StepParams): Promis
       await sleep(hardStop - nowMs());
     }
     phase('stop');
-    const stopped = fleet ? await fleet.stop() : { viewers: [], cpuMs: 0, lostProcesses: 0 };
+    const stopped = fleet ? await fleet.stop() : { viewers: [], cpuMs: 0, lostProcesses: 0, loopDelayMs: null };
     session.retireGeneratorCpu(stopped.cpuMs);
     if (start === null && p.viewers > 0) session.note(`${p.label}: the viewers had not all joined and settled before the window's end; per-viewer figures run from each viewer's first packet`);
     if (stopped.lostProcesses > 0) session.note(`${p.label}: ${stopped.lostProcesses} viewer process(es) did not report (their viewers are missing from the figures)`);
@@ -136,6 +138,7 @@ export async function runViewerStep(session: LoadSession, p: StepParams): Promis
       endedAt: end.at,
       viewers: stopped.viewers,
       lostProcesses: stopped.lostProcesses,
+      generatorLoopDelayMs: stopped.loopDelayMs,
       before,
       start,
       end,

@@ -33,7 +33,7 @@ describe('receive SDP', () => {
     expect(dtlsParametersFromSdp('v=0\r\na=fingerprint:SHA-256 AA:BB\r\na=setup:active\r\n')).toEqual({ role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 'AA:BB' }] });
   });
 
-  it('announces VP8 and Opus with MID only, no feedback: the SFU runs no bandwidth estimation for load viewers', () => {
+  it('announces VP8 and Opus with MID and video abs-send-time and abs-capture-time only, no feedback: the SFU runs no bandwidth estimation for load viewers', () => {
     const caps = viewerRtpCapabilities({
       codecs: [
         { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2, preferredPayloadType: 100, rtcpFeedback: [{ type: 'transport-cc' }] },
@@ -43,10 +43,18 @@ describe('receive SDP', () => {
       headerExtensions: [
         { kind: 'video', uri: 'urn:ietf:params:rtp-hdrext:sdes:mid', preferredId: 1 },
         { kind: 'video', uri: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01', preferredId: 5 },
+        { kind: 'audio', uri: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time', preferredId: 4 },
+        { kind: 'video', uri: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time', preferredId: 4 },
+        { kind: 'audio', uri: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time', preferredId: 13 },
+        { kind: 'video', uri: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time', preferredId: 13 },
       ],
-    }) as { codecs: { mimeType: string; rtcpFeedback: unknown[] }[]; headerExtensions: { uri: string }[] };
+    }) as { codecs: { mimeType: string; rtcpFeedback: unknown[] }[]; headerExtensions: { kind: string; uri: string }[] };
     expect(caps.codecs.map((c) => c.mimeType)).toEqual(['audio/opus', 'video/VP8']);
     expect(caps.codecs.every((c) => c.rtcpFeedback.length === 0)).toBe(true);
-    expect(caps.headerExtensions.map((h) => h.uri)).toEqual(['urn:ietf:params:rtp-hdrext:sdes:mid']);
+    expect(caps.headerExtensions.map((h) => `${h.kind} ${h.uri}`)).toEqual([
+      'video urn:ietf:params:rtp-hdrext:sdes:mid',
+      'video http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
+      'video http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time',
+    ]);
   });
 });

@@ -117,10 +117,14 @@ interface RouterCaps {
 }
 
 const MID_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
+export const ABS_CAPTURE_TIME_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time';
+export const ABS_SEND_TIME_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time';
 
 /**
  * The capabilities a load-test viewer announces: VP8 and Opus, the MID header
- * extension (bundle demux), and no RTCP feedback and no RTX. Without
+ * extension (bundle demux), abs-capture-time and abs-send-time on video (the
+ * publisher's capture clock, which the SFU forwards untouched, and the SFU's
+ * send time: see capture-delay.ts), and no RTCP feedback and no RTX. Without
  * transport-cc or REMB the SFU runs no bandwidth estimation for the viewer and
  * forwards its preferred simulcast layer; without NACK every lost packet stays
  * lost, so the figures show raw forwarding loss.
@@ -134,6 +138,7 @@ export function viewerRtpCapabilities(routerCaps: unknown): Record<string, unkno
   if (!codecs.some((c) => c.kind === 'video') || !codecs.some((c) => c.kind === 'audio')) {
     throw new Error('the router offers no VP8 or no Opus codec');
   }
-  const headerExtensions = (caps.headerExtensions ?? []).filter((h) => h.uri === MID_URI);
+  // abs-send-time alone starts no bandwidth estimation in mediasoup: that needs goog-remb feedback too.
+  const headerExtensions = (caps.headerExtensions ?? []).filter((h) => h.uri === MID_URI || (h.kind === 'video' && (h.uri === ABS_CAPTURE_TIME_URI || h.uri === ABS_SEND_TIME_URI)));
   return { codecs, headerExtensions };
 }

@@ -1,6 +1,7 @@
 // Entry of one viewer process: hosts many LoadViewers on its own event loop
 // (one Node event loop tops out near 100 decrypting viewers; see
 // docs/load-testing.md). Driven by the orchestrator over IPC.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { LoadViewer, type ViewerLayer, type ViewerMode, type ViewerResult } from './viewer.ts';
 import { nowMs } from './stats.ts';
 
@@ -36,8 +37,25 @@ export interface ViewerProgress {
 export type FromViewerProcess =
   | { type: 'ready' }
   | ViewerProgress
-  | { type: 'result'; viewers: ViewerResult[]; cpuMs: number; maxRssKb: number }
+  | { type: 'result'; viewers: ViewerResult[]; cpuMs: number; maxRssKb: number; loopDelayMs: LoopDelay | null }
   | { type: 'error'; error: string };
+
+/** How late this process ran its callbacks over the window (ms): it delays every packet's arrival time, so it is part of each capture → viewer figure. */
+export interface LoopDelay {
+  p50: number;
+  p99: number;
+}
+
+const LOOP_RESOLUTION_MS = 10;
+const loopMonitor = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+let loopDelay: LoopDelay | null = null;
+
+/** The monitor's samples are timer intervals: lateness is what exceeds the resolution. */
+function readLoopDelay(): LoopDelay | null {
+  if (loopMonitor.count === 0) return null;
+  const late = (p: number) => Math.max(0, loopMonitor.percentile(p) / 1e6 - LOOP_RESOLUTION_MS);
+  return { p50: late(50), p99: late(99) };
+}
 
 const viewers: LoadViewer[] = [];
 const timers = new Set<NodeJS.Timeout>();
@@ -80,11 +98,13 @@ async function stop(): Promise<void> {
   for (const t of timers) clearTimeout(t);
   timers.clear();
   for (const v of viewers) v.finish();
+  loopDelay ??= readLoopDelay();
+  loopMonitor.disable();
   const results = viewers.map((v) => v.result());
   await Promise.all(viewers.map((v) => v.close()));
   // Leave once IPC has flushed the result (a disconnect right after send may drop it), even if a socket lingers.
   setTimeout(() => process.exit(0), 10_000).unref();
-  process.send?.({ type: 'result', viewers: results, cpuMs: cpuMs(), maxRssKb: process.resourceUsage().maxRSS } satisfies FromViewerProcess, undefined, {}, () => {
+  process.send?.({ type: 'result', viewers: results, cpuMs: cpuMs(), maxRssKb: process.resourceUsage().maxRSS, loopDelayMs: loopDelay } satisfies FromViewerProcess, undefined, {}, () => {
     process.disconnect?.();
     setTimeout(() => process.exit(0), 200).unref();
   });
@@ -116,9 +136,13 @@ process.on('message', (raw: unknown) => {
     }
     case 'mark':
       for (const v of viewers) v.mark();
+      loopMonitor.reset();
+      loopMonitor.enable();
       return;
     case 'endWindow':
       for (const v of viewers) v.finish();
+      loopDelay = readLoopDelay();
+      loopMonitor.disable();
       return;
     case 'stop':
       void stop();

@@ -1,7 +1,8 @@
 import { RTCPeerConnection, RTCRtpCodecParameters, useSdesMid, type RtpPacket } from 'werift';
 import type { ServerMessage } from '@redred/api/protocol';
+import type { CaptureDelayResult } from './capture-delay.ts';
 import { RtpMeter, lossBetween, type MeterSnapshot } from './rtp-meter.ts';
-import { buildRecvOfferSdp, dtlsParametersFromSdp, viewerRtpCapabilities, type ConsumerParams, type TransportParams } from './sdp.ts';
+import { ABS_CAPTURE_TIME_URI, ABS_SEND_TIME_URI, buildRecvOfferSdp, dtlsParametersFromSdp, viewerRtpCapabilities, type ConsumerParams, type TransportParams } from './sdp.ts';
 import { SignalingClient } from './signaling.ts';
 import { nowMs } from './stats.ts';
 import { parseVp8Payload } from './vp8.ts';
@@ -69,6 +70,8 @@ export interface ViewerResult {
   window: { seconds: number; bytes: number; packets: number; expected: number; loss: number; kbps: number; frames: number; fps: number } | null;
   total: { packets: number; bytes: number; expected: number; rtcp: number; brokenFrames: number; completeFrames: number };
   decrypt: DecryptStats | null;
+  /** Capture (the publisher's abs-capture-time) → arrival of each frame's first packet, over the window; null when not negotiated. */
+  captureDelay: CaptureDelayResult | null;
   events: { mediaReset: number; consumerClosed: number; socketClosed: boolean };
 }
 
@@ -284,7 +287,11 @@ export class LoadViewer {
     this.#phase('consumed');
     const videoConsumer = consumers.find((c) => c.kind === 'video')!;
     const audioConsumer = consumers.find((c) => c.kind === 'audio');
-    const meter = new RtpMeter({ video: videoConsumer.rtpParameters.codecs[0]!.payloadType, audio: audioConsumer?.rtpParameters.codecs[0]!.payloadType ?? -1 });
+    const extensionId = (uri: string) => videoConsumer.rtpParameters.headerExtensions?.find((h) => h.uri === uri)?.id ?? null;
+    const meter = new RtpMeter(
+      { video: videoConsumer.rtpParameters.codecs[0]!.payloadType, audio: audioConsumer?.rtpParameters.codecs[0]!.payloadType ?? -1 },
+      { absCaptureTime: extensionId(ABS_CAPTURE_TIME_URI), absSendTime: extensionId(ABS_SEND_TIME_URI) },
+    );
     this.#meter = meter;
 
     const local = this.options.localAddress;
@@ -351,12 +358,17 @@ export class LoadViewer {
 
   /** Starts the measurement window now. */
   mark(): void {
-    if (this.#meter) this.#mark = this.#meter.snapshot(nowMs());
+    if (!this.#meter) return;
+    this.#mark = this.#meter.snapshot(nowMs());
+    this.#meter.captureDelay?.mark();
   }
 
   /** Ends the measurement window now (before teardown, so closing does not count as loss). */
   finish(): void {
-    if (this.#meter && !this.#end) this.#end = this.#meter.snapshot(nowMs());
+    if (this.#meter && !this.#end) {
+      this.#end = this.#meter.snapshot(nowMs());
+      this.#meter.captureDelay?.finish();
+    }
   }
 
   result(): ViewerResult {
@@ -405,6 +417,7 @@ export class LoadViewer {
         completeFrames: m?.completeFrames ?? 0,
       },
       decrypt: this.#validator ? { ...this.#validator.stats } : null,
+      captureDelay: m?.captureDelay?.result() ?? null,
       events: { ...this.#events },
     };
   }

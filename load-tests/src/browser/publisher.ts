@@ -5,6 +5,7 @@
 // browser APIs used are typed below.
 import { Device } from 'mediasoup-client';
 import type { types as msc } from 'mediasoup-client';
+import { ABS_CAPTURE_TIME_URI } from '../sdp.ts';
 
 export interface PublishOptions {
   routerRtpCapabilities: unknown;
@@ -46,6 +47,9 @@ export interface LayerStats {
   framesEncoded: number;
   qualityLimitationReason: string;
   targetBitrate: number;
+  /** Seconds, summed over frames / packets: Chrome's share of capture → send (encoder; packetizer → wire, the pacer). */
+  totalEncodeTime: number;
+  totalPacketSendDelay: number;
 }
 
 export interface UploadStats {
@@ -70,6 +74,8 @@ interface StatsEntry {
   framesEncoded?: number;
   qualityLimitationReason?: string;
   targetBitrate?: number;
+  totalEncodeTime?: number;
+  totalPacketSendDelay?: number;
   nominated?: boolean;
   state?: string;
   selectedCandidatePairId?: string;
@@ -85,9 +91,21 @@ interface StatsSource {
   getStats(): Promise<unknown>;
 }
 
+interface HeaderExtensionCapability {
+  uri: string;
+  direction: string;
+}
+
+interface Transceiver {
+  setCodecPreferences(codecs: unknown[]): void;
+  /** RTCRtpTransceiver header extension control (Chrome 110+). */
+  getHeaderExtensionsToNegotiate(): HeaderExtensionCapability[];
+  setHeaderExtensionsToNegotiate(extensions: HeaderExtensionCapability[]): void;
+}
+
 interface PeerConnection extends StatsSource {
   connectionState: string;
-  addTransceiver(track: Track, init: unknown): { setCodecPreferences(codecs: unknown[]): void };
+  addTransceiver(track: Track, init: unknown): Transceiver;
   createOffer(): Promise<{ sdp: string; type: string }>;
   setLocalDescription(d: unknown): Promise<void>;
   setRemoteDescription(d: unknown): Promise<void>;
@@ -139,6 +157,15 @@ async function publish(o: PublishOptions): Promise<PublishInfo> {
   });
   const videoTrack = stream.getVideoTracks()[0]!;
   const settings = videoTrack.getSettings();
+  // Audio first: mediasoup-client adds abs-capture-time to the video offer by SDP munging, under an id
+  // Chrome does not know is taken, and Chrome gave that id to the audio section's audio-level extension
+  // when audio came second (a BUNDLE id collision). Munged last, it takes an id nothing else uses.
+  let audioProducerId: string | null = null;
+  const audioTrack = stream.getAudioTracks()[0];
+  if (audioTrack) {
+    const audio = await t.produce({ track: audioTrack as never, codecOptions: { opusDtx: false, opusFec: true }, appData: { source: 'microphone' } });
+    audioProducerId = audio.id;
+  }
   const vp8 = device.rtpCapabilities.codecs?.find((c) => c.mimeType.toLowerCase() === 'video/vp8');
   const [low, mid, high] = o.layerBitrates;
   const video = await t.produce({
@@ -151,14 +178,10 @@ async function publish(o: PublishOptions): Promise<PublishInfo> {
     ],
     // Start near the target instead of ramping up from Chrome's 300 kbps default.
     codecOptions: { videoGoogleStartBitrate: Math.round((low + mid + high) / 1000) },
+    // Chrome stamps its capture clock on the video (not offered by default): the viewers measure capture → arrival from it.
+    headerExtensionOptions: { absCaptureTime: true },
     appData: { source: 'camera' },
   });
-  let audioProducerId: string | null = null;
-  const audioTrack = stream.getAudioTracks()[0];
-  if (audioTrack) {
-    const audio = await t.produce({ track: audioTrack as never, codecOptions: { opusDtx: false, opusFec: true }, appData: { source: 'microphone' } });
-    audioProducerId = audio.id;
-  }
   return {
     transportId: t.id,
     videoProducerId: video.id,
@@ -190,6 +213,8 @@ async function publishWhip(o: WhipPublishOptions): Promise<PublishInfo> {
   });
   const mime = o.codec === 'h264' ? 'video/H264' : 'video/VP8';
   video.setCodecPreferences(win.RTCRtpSender.getCapabilities('video').codecs.filter((c) => c.mimeType === mime || c.mimeType === 'video/rtx'));
+  // Not something OBS sends: Chrome's capture clock on the video, for the viewers' capture → arrival figure (capture-delay.ts).
+  video.setHeaderExtensionsToNegotiate(video.getHeaderExtensionsToNegotiate().map((e) => (e.uri === ABS_CAPTURE_TIME_URI ? { ...e, direction: 'sendonly' } : e)));
   const offer = await pc.createOffer();
   await pc.setLocalDescription(offer);
   const res = await win.fetch(o.endpoint, { method: 'POST', headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${o.key}` }, body: offer.sdp });
@@ -242,6 +267,8 @@ async function uploadStats(): Promise<UploadStats> {
       framesEncoded: s.framesEncoded ?? 0,
       qualityLimitationReason: s.qualityLimitationReason ?? '',
       targetBitrate: s.targetBitrate ?? 0,
+      totalEncodeTime: s.totalEncodeTime ?? 0,
+      totalPacketSendDelay: s.totalPacketSendDelay ?? 0,
     });
   }
   out.layers.sort((a, b) => a.rid.localeCompare(b.rid));
