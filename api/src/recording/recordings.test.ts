@@ -108,6 +108,12 @@ describe('low free disk', () => {
     const status = await streamer.waitFor('recording_status');
     expect(status).toEqual({ type: 'recording_status', recording: false, reason: 'disk_low' });
     expect(low.app.recordings.recorder(streamId)?.active).toBe(false);
+    // A viewer who joins afterwards learns it from the snapshot.
+    const late = await TestWsClient.connect(low.wsUrl(streamId), { origin: low.url });
+    clients.push(late);
+    const welcome = await late.waitFor('connection_established');
+    expect(welcome.stream).toMatchObject({ recordingStopReason: 'disk_low' });
+    expect(welcome.stream.recording).toBeUndefined();
   });
 });
 
