@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWhipHarness } from '../testing/browser/build.ts';
 import { launchChromium } from '../testing/chromium.ts';
 import { requireBinary } from '../testing/owned-process.ts';
-import { ffprobe, playInPage, runningRuns, until, type Playback } from '../testing/recording.ts';
+import { ffprobe, playInPage, runningRuns, until } from '../testing/recording.ts';
 import { api, registerUser, startTestServer, type TestServer } from '../testing/server.ts';
 import { TestWsClient } from '../testing/ws-client.ts';
 import { rotateKey } from '../whip/whip-testkit.ts';
@@ -91,29 +91,12 @@ describe('recording a browser-published stream', () => {
     wallMs = Date.now() - startedAt;
     recording = await finished(streamId);
     expect(recording.status).toBe('ready');
-    const file = join(srv.dataDir, 'recordings', String(recording.id), 'recording.webm');
-    const probed = ffprobe(file);
-    const video = probed.streams.filter((s) => s.codec_type === 'video');
-    const audio = probed.streams.filter((s) => s.codec_type === 'audio');
-    expect(video).toHaveLength(1);
-    expect(audio).toHaveLength(1);
-    expect(video[0]!.codec_name).toBe('vp8');
-    expect(audio[0]!.codec_name).toBe('opus');
-    expect({ width: video[0]!.width, height: video[0]!.height }).toEqual(top);
-    expect(Math.abs(probed.duration * 1000 - wallMs) / wallMs).toBeLessThan(0.1);
+    expectOneFile(recording.id, 'recording.webm', 'vp8', top, wallMs);
     expect(recording.sizeBytes).toBeGreaterThan(0);
-    // The segments are joined and removed.
-    expect(readdirSync(join(srv.dataDir, 'recordings', String(recording.id)))).toEqual(['recording.webm']);
   }, 120_000);
 
   it('plays in Chromium to the end, and seeks to the middle through range requests', async () => {
-    const { result, statuses } = await playWithRanges(recording.url);
-    expect(result.ended).toBe(true);
-    expect(result.duration * 1000).toBeGreaterThan(wallMs * 0.9);
-    expect(Math.abs(result.seekedTo - result.duration / 2)).toBeLessThan(1.5);
-    expect(result.frames).toBeGreaterThan(20);
-    expect(result.width).toBe(top.width);
-    expect(statuses).toContain(206);
+    await expectPlaysWithSeeking(await openPage(), recording.url, wallMs, top.width);
   }, 120_000);
 
   it('a stream whose streamer did not ask for recording leaves no file', async () => {
@@ -160,41 +143,49 @@ describe('recording an H.264 stream from an OBS-like WHIP encoder', () => {
     }
     recording = await finished(streamId);
     expect(recording.status).toBe('ready');
-    const file = join(srv.dataDir, 'recordings', String(recording.id), 'recording.mp4');
-    const probed = ffprobe(file);
-    const video = probed.streams.filter((s) => s.codec_type === 'video');
-    const audio = probed.streams.filter((s) => s.codec_type === 'audio');
-    expect(video.map((s) => s.codec_name)).toEqual(['h264']);
-    expect(audio.map((s) => s.codec_name)).toEqual(['opus']);
-    expect({ width: video[0]!.width, height: video[0]!.height }).toEqual(top);
     expect(top).toEqual({ width: WIDTH, height: HEIGHT });
-    expect(Math.abs(probed.duration * 1000 - wallMs) / wallMs).toBeLessThan(0.1);
+    const file = expectOneFile(recording.id, 'recording.mp4', 'h264', top, wallMs);
     // Every frame decodes: no broken access units from the RTP depacketiser or the joins.
     expect(ffmpegDecodeErrors(file)).toBe('');
-    expect(readdirSync(join(srv.dataDir, 'recordings', String(recording.id)))).toEqual(['recording.mp4']);
   }, 120_000);
 
   it('plays in Chromium to the end, and seeks to the middle through range requests', async () => {
     const page = await openPage();
     expect(await page.evaluate(() => document.createElement('video').canPlayType('video/mp4; codecs="avc1.42E01F, opus"'))).toBe('probably');
-    const { result, statuses } = await playWithRanges(recording.url, page);
-    expect(result.ended).toBe(true);
-    expect(result.duration * 1000).toBeGreaterThan(wallMs * 0.9);
-    expect(Math.abs(result.seekedTo - result.duration / 2)).toBeLessThan(1.5);
-    expect(result.frames).toBeGreaterThan(20);
-    expect(result.width).toBe(top.width);
-    expect(statuses).toContain(206);
+    await expectPlaysWithSeeking(page, recording.url, wallMs, top.width);
   }, 120_000);
 });
 
-/** Plays a recording in a page of its own (or `page`), collecting the HTTP statuses of the file's responses. */
-async function playWithRanges(url: string, page?: Page): Promise<{ result: Playback; statuses: number[] }> {
-  const p = page ?? (await openPage());
+/**
+ * The finished recording is this one file (the segments were joined and
+ * removed) with one `video` stream at the top layer's size and one Opus
+ * stream, as long as the wall time the recorder ran (±10 %). Returns its path.
+ */
+function expectOneFile(recordingId: number, name: string, video: string, top: { width: number; height: number }, wallMs: number): string {
+  const dir = join(srv.dataDir, 'recordings', String(recordingId));
+  expect(readdirSync(dir)).toEqual([name]);
+  const probed = ffprobe(join(dir, name));
+  const videos = probed.streams.filter((s) => s.codec_type === 'video');
+  expect(videos.map((s) => s.codec_name)).toEqual([video]);
+  expect(probed.streams.filter((s) => s.codec_type === 'audio').map((s) => s.codec_name)).toEqual(['opus']);
+  expect({ width: videos[0]!.width, height: videos[0]!.height }).toEqual(top);
+  expect(Math.abs(probed.duration * 1000 - wallMs) / wallMs).toBeLessThan(0.1);
+  return join(dir, name);
+}
+
+/** Plays to the end in `page`'s `<video>` after seeking to the middle, which the server answers with 206s. */
+async function expectPlaysWithSeeking(page: Page, url: string, wallMs: number, width: number): Promise<void> {
   const statuses: number[] = [];
-  p.on('response', (res) => {
+  page.on('response', (res) => {
     if (res.url().endsWith(url)) statuses.push(res.status());
   });
-  return { result: await playInPage(p, url), statuses };
+  const result = await playInPage(page, url);
+  expect(result.ended).toBe(true);
+  expect(result.duration * 1000).toBeGreaterThan(wallMs * 0.9);
+  expect(Math.abs(result.seekedTo - result.duration / 2)).toBeLessThan(1.5);
+  expect(result.frames).toBeGreaterThan(20);
+  expect(result.width).toBe(width);
+  expect(statuses).toContain(206);
 }
 
 /**
