@@ -77,9 +77,11 @@ describe('recording in the web client', () => {
     const made = spawnSync(requireBinary('ffmpeg'), ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=30:duration=6', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=6', '-c:v', 'libvpx', '-b:v', '500k', '-g', '30', '-c:a', 'libopus', '-shortest', file]);
     expect(made.status, made.stderr?.toString()).toBe(0);
     const { size } = await import('node:fs').then((fs) => fs.statSync(file));
-    await updateRecording(db, rec.id, { status: 'ready', ended_at: t + 6000, duration_ms: 6000, size_bytes: size, segments: 1 });
+    // Two runs: 3 s from t, then (the recorder restarted) 3 s from t + 4.5 s; the file closes the 1.5 s gap up (the stream's end is not what is tested here).
+    const timeline = JSON.stringify([{ wallMs: t, mediaMs: 0, durationMs: 3000 }, { wallMs: t + 4500, mediaMs: 3000, durationMs: 3000 }]);
+    await updateRecording(db, rec.id, { status: 'ready', ended_at: t + 6000, duration_ms: 6000, size_bytes: size, segments: 2, timeline });
 
-    // Chat written 1 s and 5 s into the recording, and one comment a moderator removed.
+    // Chat written 1 s and 5 s after the recording started (the second at 3.5 s in the file), and one comment a moderator removed.
     const [early, , removed] = await insertComments(db, [
       { streamId: stream.stream.id, userId: user.id, content: 'hello <b>class</b>', highlighted: false, now: t + 1000 },
       { streamId: stream.stream.id, userId: user.id, content: 'last question', highlighted: false, now: t + 5000 },
@@ -115,9 +117,9 @@ describe('recording in the web client', () => {
     expect(Math.round(played.duration)).toBe(6);
     expect(played.width).toBe(640);
     expect(ranges).toContain(206);
-    // Chat replay follows the playback position; the removed comment never shows; markup stays text.
-    expect(played.atFour).toEqual(['0:01 replayer hello <b>class</b>']);
-    expect(played.atEnd).toEqual(['0:01 replayer hello <b>class</b>', '0:05 replayer last question']);
+    // Chat replay follows the playback position in the file, across the gap; the removed comment never shows; markup stays text.
+    expect(played.atFour).toEqual(['0:01 replayer hello <b>class</b>', '0:03 replayer last question']);
+    expect(played.atEnd).toEqual(['0:01 replayer hello <b>class</b>', '0:03 replayer last question']);
     const items = page.getByTestId('recording-item');
     await items.first().waitFor();
     expect(await items.count()).toBe(1);

@@ -59,6 +59,15 @@ describeEachDialect('recordings', (fx) => {
     expect(await getRecording(ctx.db, a.id)).toMatchObject({ id: a.id, channel_username: 'Ana', stream_title: 'at 100' });
   });
 
+  it('keeps the timeline set at finalise (JSON text, null until then)', async () => {
+    const rec = await openRecording(ctx.db, { streamId: await endedStream(ctx.ana, 100), channelId: ctx.ana, container: 'webm', now: 100 });
+    expect(rec.timeline).toBeNull();
+    // Wall-clock milliseconds do not fit in 32 bits: the text must keep them exactly.
+    const timeline = JSON.stringify([{ wallMs: 1_764_000_000_123, mediaMs: 0, durationMs: 4003 }]);
+    await updateRecording(ctx.db, rec.id, { status: 'ready', timeline });
+    expect((await getRecording(ctx.db, rec.id))?.timeline).toBe(timeline);
+  });
+
   it('lists: a channel newest first (private only for its streamer), all oldest first, by status; totals; delete', async () => {
     const ids: number[] = [];
     for (const at of [100, 300, 200]) {

@@ -83,7 +83,7 @@ export async function listRecordingsByStatus(db: Db, statuses: RecordingStatus[]
 export async function updateRecording(
   db: Db,
   id: number,
-  patch: Partial<Pick<Recording, 'status' | 'container' | 'ended_at' | 'duration_ms' | 'size_bytes' | 'segments' | 'stop_reason' | 'private'>>,
+  patch: Partial<Pick<Recording, 'status' | 'container' | 'ended_at' | 'duration_ms' | 'size_bytes' | 'segments' | 'stop_reason' | 'private' | 'timeline'>>,
 ): Promise<void> {
   await db.updateTable('recordings').set(patch).where('id', '=', id).execute();
 }

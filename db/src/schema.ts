@@ -209,6 +209,8 @@ export interface RecordingsTable {
   segments: ColumnType<number, number | undefined, number>;
   /** Why recording stopped early (disk_low, …), or null. */
   stop_reason: string | null;
+  /** JSON [{wallMs, mediaMs, durationMs}] per joined segment, set at finalise; null before (or for recordings finalised before timelines were kept). */
+  timeline: string | null;
 }
 
 export interface Database {

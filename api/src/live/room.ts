@@ -57,6 +57,8 @@ export class StreamRoom {
   reconnectingUntil: number | null = null;
   /** A recorder is writing this stream now (the viewers' badge). */
   recording = false;
+  /** Why recording stopped (disk_low), for viewers who join after the `recording_status` that said so. */
+  recordingStopReason: string | null = null;
   /** Cluster mode: where the stream's media comes from (this node or another), and the pipes between them. */
   readonly cluster: ClusterStreamMedia | null;
   readonly #connections = new Map<string, LiveConnection>();
@@ -171,6 +173,7 @@ export class StreamRoom {
       createdAt: this.createdAt,
       ...(this.reconnectingUntil !== null ? { reconnectingUntil: this.reconnectingUntil } : {}),
       ...(this.recording ? { recording: true } : {}),
+      ...(this.recordingStopReason ? { recordingStopReason: this.recordingStopReason } : {}),
     };
   }
 
@@ -280,6 +283,7 @@ export class StreamRoom {
         return this.#send({ type: 'stream_info', title: event.title, description: event.description }, { to: 'all' });
       case 'recording':
         this.recording = event.recording;
+        this.recordingStopReason = event.recording ? null : (event.reason ?? null);
         return this.#send({ type: 'recording_status', recording: event.recording, ...(event.reason ? { reason: event.reason } : {}) }, { to: 'all' });
       case 'stream_ended':
         this.status = 'ended';

@@ -102,6 +102,8 @@ export const StreamInfoSchema = Type.Object({
   endReason: Type.Optional(Type.Union([Type.String(), Type.Null()])),
   /** The stream is being recorded now (viewers show a badge). */
   recording: Type.Optional(Type.Boolean()),
+  /** Recording stopped for good with this reason (`disk_low`), as the last `recording_status` said; WebSocket snapshot only. */
+  recordingStopReason: Type.Optional(Type.String()),
 });
 export type StreamInfo = Static<typeof StreamInfoSchema>;
 

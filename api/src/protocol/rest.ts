@@ -143,7 +143,16 @@ export type UpdateRecordingBody = Static<typeof UpdateRecordingBody>;
 export type RecordingBody = Static<typeof RecordingBody>;
 /** An ended stream's visible comments, oldest first, for chat replay beside its recording (at most REPLAY_CHAT_MAX, the last ones). */
 export const ReplayChatBody = Type.Object({
-  comments: Type.Array(Type.Object({ id: Type.Integer(), username: Type.String(), content: Type.String(), createdAt: Type.Integer() })),
+  comments: Type.Array(
+    Type.Object({
+      id: Type.Integer(),
+      username: Type.String(),
+      content: Type.String(),
+      createdAt: Type.Integer(),
+      /** Where the comment belongs in the recording (ms into the file): across a recorder restart's gap too; one written during a gap shows where the next run starts. */
+      mediaMs: Type.Integer({ minimum: 0 }),
+    }),
+  ),
 });
 export type ReplayChatBody = Static<typeof ReplayChatBody>;
 export const REPLAY_CHAT_MAX = 5000;

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SEGMENT_NAME } from './recorder-process.ts';
+import { runStartFile, SEGMENT_NAME } from './recorder-process.ts';
+import { buildTimeline, type TimelineEntry } from './timeline.ts';
 
 export interface ProbeResult {
   durationMs: number;
@@ -49,6 +50,8 @@ export interface FinalizeResult {
   segments: number;
   /** Segments with media left out: unreadable, or a different track layout than the rest (empty ones do not count). */
   dropped: number;
+  /** Wall-clock origin of each joined segment; empty when a run's start time is missing (written before timelines were kept). */
+  timeline: TimelineEntry[];
 }
 
 /**
@@ -66,9 +69,11 @@ export async function finalizeSegments(
 ): Promise<FinalizeResult | undefined> {
   const ext: 'webm' | 'mp4' = container === 'mp4' ? 'mp4' : 'webm';
   const names = (await readdir(dir)).filter((n) => SEGMENT_NAME.test(n)).sort();
-  const usable: { file: string; layout: string }[] = [];
+  const usable: { file: string; layout: string; run: number; runOffsetMs: number; durationMs: number }[] = [];
+  const runOffsets = new Map<number, number>();
   let dropped = 0;
   for (const name of names) {
+    const runNo = Number(SEGMENT_NAME.exec(name)![1]);
     const source = join(dir, name);
     const fixed = join(dir, `fixed-${name}`);
     const r = await run(tools.ffmpeg, ['-v', 'error', '-y', '-i', source, '-c', 'copy', '-f', ext === 'mp4' ? 'mp4' : 'webm', fixed]);
@@ -79,7 +84,9 @@ export async function finalizeSegments(
       await rm(fixed, { force: true });
       continue;
     }
-    usable.push({ file: fixed, layout: probed.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort().join(',') });
+    const runOffsetMs = runOffsets.get(runNo) ?? 0;
+    runOffsets.set(runNo, runOffsetMs + probed.durationMs);
+    usable.push({ file: fixed, layout: probed.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort().join(','), run: runNo, runOffsetMs, durationMs: probed.durationMs });
   }
   const counts = new Map<string, number>();
   for (const u of usable) counts.set(u.layout, (counts.get(u.layout) ?? 0) + 1);
@@ -105,7 +112,19 @@ export async function finalizeSegments(
   const file = join(dir, `recording.${ext}`);
   await rename(out, file);
   const probed = await probe(tools.ffprobe, file);
+  const timeline = await timelineOf(dir, chosen);
   for (const name of names) await rm(join(dir, name), { force: true });
-  for (const name of await readdir(dir)) if (/^run-\d{4}\.(sdp|pid)$/.test(name)) await rm(join(dir, name), { force: true });
-  return { file, durationMs: probed?.durationMs ?? 0, sizeBytes: (await stat(file)).size, segments: chosen.length, dropped };
+  for (const name of await readdir(dir)) if (/^run-\d{4}\.(sdp|pid|start)$/.test(name)) await rm(join(dir, name), { force: true });
+  return { file, durationMs: probed?.durationMs ?? 0, sizeBytes: (await stat(file)).size, segments: chosen.length, dropped, timeline };
+}
+
+async function timelineOf(dir: string, joined: readonly { run: number; runOffsetMs: number; durationMs: number }[]): Promise<TimelineEntry[]> {
+  const starts = new Map<number, number>();
+  for (const { run } of joined) {
+    if (starts.has(run)) continue;
+    const start = Number((await readFile(runStartFile(dir, run), 'utf8').catch(() => '')).trim());
+    if (!(start > 0)) return [];
+    starts.set(run, start);
+  }
+  return buildTimeline(joined.map((s) => ({ runStartMs: starts.get(s.run)!, runOffsetMs: s.runOffsetMs, durationMs: s.durationMs })));
 }

@@ -149,6 +149,11 @@ export class RecorderProcess extends TypedEmitter<RecorderProcessEvents> {
   }
 }
 
+/** The wall-clock time a run's media started (ms), written once the tap resumed: the recording's timeline (timeline.ts). */
+export function runStartFile(dir: string, run: number): string {
+  return join(dir, `run-${String(run).padStart(4, '0')}.start`);
+}
+
 export function pidFile(dir: string, run: number): string {
   return join(dir, `run-${String(run).padStart(4, '0')}.pid`);
 }

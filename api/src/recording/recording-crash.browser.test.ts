@@ -3,12 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getRecording } from '@redred/db';
 import { buildMediaHarness } from '../testing/browser/build.ts';
 import { launchChromium } from '../testing/chromium.ts';
 import { requireBinary } from '../testing/owned-process.ts';
 import { startServerProcess, type ServerProcess } from '../testing/process.ts';
 import { ffprobe, playInPage, runningRuns, until } from '../testing/recording.ts';
 import { api, registerUser, startTestServer, type TestServer } from '../testing/server.ts';
+import { mediaTimeOf, parseTimeline } from './timeline.ts';
 
 // Real servers, real mediasoup workers, a real Chromium publisher, real ffmpeg recorders — killed for real.
 type Harness = { publish(id: number): Promise<{ producers: number }>; endStream(): Promise<void> };
@@ -102,6 +104,17 @@ describe('a recording survives its recorder and its worker being killed', () => 
     // Both sides of the gap are in the file (the gap itself is closed up): more than either side alone.
     expect(probed.duration * 1000).toBeGreaterThan(SIDE_MS * 1.5);
     expect(readdirSync(dir)).toEqual(['recording.webm']);
+    // The timeline keeps the gap the file closes up, so the chat replay stays with the video after it.
+    const timeline = parseTimeline((await getRecording(srv.app.db, done.id))!.timeline);
+    const gaps = timeline.slice(1).map((e, i) => e.wallMs - (timeline[i]!.wallMs + timeline[i]!.durationMs));
+    expect(gaps.filter((g) => g > 500)).toHaveLength(1);
+    const afterGap = timeline[gaps.findIndex((g) => g > 500) + 1]!;
+    // The gap spans the kill: the first run ends by it (1 s for the clocks of the test and the server), the second starts after it.
+    const before = timeline[timeline.indexOf(afterGap) - 1]!;
+    expect(before.wallMs + before.durationMs).toBeLessThan(killedAt + 1000);
+    expect(afterGap.wallMs).toBeGreaterThan(killedAt);
+    // A comment written just after the kill shows where the video comes back, not 1–3 s early.
+    expect(mediaTimeOf(timeline, killedAt + 100, 0)).toBe(afterGap.mediaMs);
     // Plays from before the gap to the end, and seeks past it.
     const viewer = await openPage(srv.url);
     const early = await playInPage(viewer, done.url, 0.2);

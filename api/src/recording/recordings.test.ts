@@ -1,10 +1,13 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createStream, getRecording, openRecording, transitionStream, updateRecording } from '@redred/db';
+import { createStream, getRecording, insertComments, openRecording, transitionStream, updateRecording } from '@redred/db';
+import { requireBinary } from '../testing/owned-process.ts';
 import { goLive } from '../testing/publish.ts';
 import { api, registerUser, startTestServer, type TestServer } from '../testing/server.ts';
 import { TestWsClient } from '../testing/ws-client.ts';
+import { runStartFile } from './recorder-process.ts';
 import { RecordingService } from './service.ts';
 import { finalFile, recordingDir } from './store.ts';
 
@@ -105,6 +108,12 @@ describe('low free disk', () => {
     const status = await streamer.waitFor('recording_status');
     expect(status).toEqual({ type: 'recording_status', recording: false, reason: 'disk_low' });
     expect(low.app.recordings.recorder(streamId)?.active).toBe(false);
+    // A viewer who joins afterwards learns it from the snapshot.
+    const late = await TestWsClient.connect(low.wsUrl(streamId), { origin: low.url });
+    clients.push(late);
+    const welcome = await late.waitFor('connection_established');
+    expect(welcome.stream).toMatchObject({ recordingStopReason: 'disk_low' });
+    expect(welcome.stream.recording).toBeUndefined();
   });
 });
 
@@ -211,3 +220,44 @@ async function getStreamRecord(streamId: number): Promise<number | undefined> {
   const row = await srv.app.db.selectFrom('live_streams').select('record').where('id', '=', streamId).executeTakeFirst();
   return row?.record;
 }
+
+describe('chat replay across a recorder restart', () => {
+  it('places each comment in the joined file by its run: a gap shifts the later ones back, one written in the gap shows where the next run starts', async () => {
+    const ffmpeg = requireBinary('ffmpeg');
+    const user = await registerUser(srv.url, 'twice');
+    const db = srv.app.db;
+    const run1 = T0 + 40 * DAY;
+    const run2 = run1 + 6000 + 2500; // run 1 holds two 3 s segments, then 2.5 s without a recorder
+    now = run1;
+    const created = await createStream(db, { streamerId: user.id, title: 'restarted', description: '', now: run1 - 1000 });
+    if (!created.ok) throw new Error('stream already open');
+    await transitionStream(db, created.stream.id, 'live', { now: run1 - 1000 });
+    const rec = await openRecording(db, { streamId: created.stream.id, channelId: user.id, container: 'webm', now: run1 - 500 });
+    // Real segments as the recorder names them, and each run's start as it writes it.
+    const dir = recordingDir(srv.app.recordings.ctx.recordingsDir, rec.id);
+    mkdirSync(dir, { recursive: true });
+    for (const name of ['run-0001-0000', 'run-0001-0001', 'run-0002-0000']) {
+      const made = spawnSync(ffmpeg, ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=10', '-f', 'lavfi', '-i', 'sine', '-t', '3', '-c:v', 'libvpx', '-c:a', 'libopus', `${dir}/${name}.webm`]);
+      expect(made.status).toBe(0);
+    }
+    writeFileSync(runStartFile(dir, 1), `${run1}\n`);
+    writeFileSync(runStartFile(dir, 2), `${run2}\n`);
+    const at = { first: run1 + 1000, secondSegment: run1 + 4000, inGap: run1 + 7000, afterGap: run2 + 1000 };
+    await insertComments(db, Object.entries(at).map(([content, when]) => ({ streamId: created.stream.id, userId: user.id, content, highlighted: false, now: when })));
+    await transitionStream(db, created.stream.id, 'ended', { now: run2 + 3000, reason: 'streamer_ended' });
+    await srv.app.recordings.finalizeIfEnded(rec.id, false);
+    expect((await getRecording(db, rec.id))?.status).toBe('ready');
+
+    const body = (await api(srv.url, 'GET', `/api/recordings/${rec.id}/chat`)).body as { comments: { content: string; createdAt: number; mediaMs: number }[] };
+    const mediaMs = Object.fromEntries(body.comments.map((c) => [c.content, c.mediaMs]));
+    // Segment lengths come from ffprobe (3 s of 10 fps VP8 + Opus, give or take a frame).
+    const near = (value: number | undefined, expected: number) => expect(Math.abs(value! - expected)).toBeLessThan(150);
+    near(mediaMs.first, 1000);
+    near(mediaMs.secondSegment, 4000);
+    near(mediaMs.inGap, 6000);
+    near(mediaMs.afterGap, 7000);
+    // Without the timeline the last would sit 2.5 s later than its video.
+    expect(body.comments.find((c) => c.content === 'afterGap')!.createdAt - (run1 - 500)).toBeGreaterThan(9000);
+    expect(readdirSync(dir)).toEqual(['recording.webm']);
+  });
+});

@@ -93,9 +93,10 @@ export class RecordingService {
       duration_ms: result?.durationMs ?? 0,
       size_bytes: result?.sizeBytes ?? 0,
       segments: result?.segments ?? 0,
+      timeline: result && result.timeline.length > 0 ? JSON.stringify(result.timeline) : null,
     });
     this.ctx.metrics.finalized++;
-    this.ctx.log.info({ module: 'recording', recordingId, status: result ? (partial ? 'partial' : 'ready') : 'failed', ...result }, 'recording finalised');
+    this.ctx.log.info({ module: 'recording', recordingId, status: result ? (partial ? 'partial' : 'ready') : 'failed', ...result, timeline: result?.timeline.length }, 'recording finalised');
   }
 
   /**

@@ -1,8 +1,8 @@
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { openRecording, updateRecording } from '@redred/db';
 import type { RecorderTap, StreamRouter } from '@redred/sfu';
 import type { RecordingContext } from './context.ts';
-import { RecorderProcess, SEGMENT_NAME } from './recorder-process.ts';
+import { RecorderProcess, runStartFile, SEGMENT_NAME } from './recorder-process.ts';
 import { freeUdpPortPair } from './ports.ts';
 import { containerFor, recorderSdp } from './sdp.ts';
 import { freeBytes, recordingDir } from './store.ts';
@@ -187,6 +187,8 @@ export class StreamRecorder {
     });
     await process.listening(ports);
     await tap.resume();
+    // Media flows from here (from the keyframe just asked for): the chat replay places comments by it.
+    await writeFile(runStartFile(this.#dir, process.run), `${ctx.now()}\n`);
     for (const delay of START_KEYFRAME_DELAYS_MS) run.cancelTimers.push(ctx.timer.schedule(() => void tap.requestKeyFrame().catch(() => {}), delay));
     // The segmenter cuts only at keyframes; browsers send one only when asked.
     const every = ctx.segmentSeconds * 1000;

@@ -9,6 +9,7 @@ import { requireUser } from '../plugins/auth.ts';
 import { ErrorBody, NoContent, RecordingBody, RecordingListBody, RecordingSettingsBody, REPLAY_CHAT_MAX, ReplayChatBody, UpdateRecordingBody, type RecordingInfo } from '../protocol/rest.ts';
 import { parseRange } from '../recording/range.ts';
 import { finalFile, RECORDING_ID } from '../recording/store.ts';
+import { mediaTimeOf, parseTimeline } from '../recording/timeline.ts';
 
 const IdParams = Type.Object({ id: Type.String({ pattern: RECORDING_ID.source }) });
 const UserParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -93,7 +94,16 @@ export async function recordingRoutes(app: FastifyInstance, opts: { now: () => n
   r.get('/api/recordings/:id/chat', { schema: { params: IdParams, response: { 200: ReplayChatBody, '4xx': ErrorBody } } }, async (request) => {
     const rec = await visibleRecording(app, request, Number(request.params.id));
     const rows = await recentCommentsWithRoles(app.db, rec.stream_id, rec.channel_id, REPLAY_CHAT_MAX);
-    return { comments: rows.map((c) => ({ id: c.id, username: c.username, content: c.content, createdAt: c.createdAt })) };
+    const timeline = parseTimeline(rec.timeline);
+    return {
+      comments: rows.map((c) => ({
+        id: c.id,
+        username: c.username,
+        content: c.content,
+        createdAt: c.createdAt,
+        mediaMs: Math.round(mediaTimeOf(timeline, c.createdAt, rec.started_at)),
+      })),
+    };
   });
 
   const settings = { response: { 200: RecordingSettingsBody, '4xx': ErrorBody } };

@@ -1,4 +1,4 @@
-import { createStream, findOpenStreamOf, lastStreamDetails } from '@redred/db';
+import { channelRecordsByDefault, createStream, findOpenStreamOf, lastStreamDetails, setStreamRecord } from '@redred/db';
 import type { LayerPreference } from '@redred/sfu';
 import { AppError } from '../errors.ts';
 import type { LiveContext } from '../live/context.ts';
@@ -121,6 +121,8 @@ export class MediaSessions {
       const last = await lastStreamDetails(db, channel.id);
       const created = await createStream(db, { streamerId: channel.id, title: last?.title ?? defaultTitle(channel.username), description: last?.description ?? '', now: this.#ctx.now() });
       stream = created.stream;
+      // An encoder has no "record" box: the channel default decides, as for a studio stream without one.
+      if (created.ok && (await channelRecordsByDefault(db, channel.id))) await setStreamRecord(db, stream.id, true);
     }
     const room = await this.#rooms.open(stream.id);
     if (!room || room.closed) throw new AppError('unavailable', 'the stream could not be opened; try again', { retryAfterSeconds: 2 });

@@ -7,9 +7,9 @@ type ReplayComment = ReplayChatBody['comments'][number];
 
 /**
  * The stream's chat beside its replay: the comments written up to the
- * playback position, newest at the bottom. Position = time since the
- * recording started; a recorder restart's gap is closed up in the file, so
- * after one the chat runs a second or two ahead (docs/recording.md).
+ * playback position, newest at the bottom. The server places each comment in
+ * the file (`mediaMs`), across the gaps a recorder restart closes up
+ * (docs/recording.md).
  */
 export function ChatReplay({ recording, positionMs }: { recording: RecordingInfo; positionMs: number }) {
   const [comments, setComments] = useState<ReplayComment[] | null>(null);
@@ -24,7 +24,7 @@ export function ChatReplay({ recording, positionMs }: { recording: RecordingInfo
     };
   }, [recording.id]);
 
-  const shown = (comments ?? []).filter((c) => c.createdAt - recording.startedAt <= positionMs);
+  const shown = (comments ?? []).filter((c) => c.mediaMs <= positionMs);
   return (
     <section class="chat card" aria-label="Chat replay" data-testid="chat-replay">
       <header class="chat__head">
@@ -33,7 +33,7 @@ export function ChatReplay({ recording, positionMs }: { recording: RecordingInfo
       <ol class="chat__list">
         {shown.map((c) => (
           <li key={c.id} class="chat__msg" data-testid="replay-comment">
-            <span class="muted">{formatDuration(Math.max(0, c.createdAt - recording.startedAt))}</span> <strong>{c.username}</strong> <span>{c.content}</span>
+            <span class="muted">{formatDuration(c.mediaMs)}</span> <strong>{c.username}</strong> <span>{c.content}</span>
           </li>
         ))}
       </ol>

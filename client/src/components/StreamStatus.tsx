@@ -3,6 +3,9 @@ import { useNow } from '../lib/hooks.ts';
 import type { StreamState } from '../state/stream.ts';
 import { Icon } from './Icon.tsx';
 
+/** Why the server stopped recording, in words (docs/recording.md). */
+const RECORDING_STOP_REASONS: Record<string, string> = { disk_low: 'the server is low on disk space' };
+
 /** LIVE (or waiting/ended), viewers now (peak once ended), and how long it has been live. */
 export function StreamStatus({ stream, waitingLabel }: { stream: StreamState; waitingLabel: string }) {
   const info = stream.info.value;
@@ -23,6 +26,11 @@ export function StreamStatus({ stream, waitingLabel }: { stream: StreamState; wa
       {info?.recording && status !== 'ended' ? (
         <span class="pill pill--rec" title="This stream is being recorded" data-testid="recording-badge">
           ● REC
+        </span>
+      ) : null}
+      {info?.recordingStopReason && !info.recording && status !== 'ended' ? (
+        <span class="pill" title="Recording stopped" data-testid="recording-stopped" data-reason={info.recordingStopReason}>
+          REC stopped: {RECORDING_STOP_REASONS[info.recordingStopReason] ?? info.recordingStopReason}
         </span>
       ) : null}
       {status === 'ended' ? (

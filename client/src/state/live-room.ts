@@ -161,7 +161,7 @@ export function createLiveRoom(streamId: number, { url, now = Date.now }: LiveRo
         stream.setDetails(msg.title, msg.description);
         return;
       case 'recording_status':
-        stream.setRecording(msg.recording);
+        stream.setRecording(msg.recording, msg.reason);
         return;
       case 'stream_ended':
         stream.markEnded(msg.reason, msg.endedAt);

@@ -72,12 +72,12 @@ export function createStreamState() {
       const { reconnectingUntil: _gone, ...rest } = current;
       info.value = status === 'reconnecting' && until !== null ? { ...rest, reconnectingUntil: until } : rest;
     },
-    /** The server's recorder started or stopped (the viewers' badge). */
-    setRecording(recording: boolean) {
+    /** The server's recorder started or stopped (the viewers' badge); `reason` when it stopped for good (disk_low). */
+    setRecording(recording: boolean, reason?: string) {
       const current = info.peek();
       if (!current) return;
-      const { recording: _was, ...rest } = current;
-      info.value = recording ? { ...rest, recording: true } : rest;
+      const { recording: _was, recordingStopReason: _why, ...rest } = current;
+      info.value = recording ? { ...rest, recording: true } : reason ? { ...rest, recordingStopReason: reason } : rest;
     },
     setDetails(title: string, description: string) {
       const current = info.peek();

@@ -12,6 +12,8 @@ interface PublishOptions {
   /** sendEncodings, in the order the page lists them (not necessarily by quality). */
   encodings?: { rid: string; scaleResolutionDownBy: number; maxBitrate: number }[];
   maxBitrate?: number;
+  /** Keep the frame size while the bandwidth estimate ramps up, as OBS does (Chromium's default lowers it first). */
+  maintainResolution?: boolean;
 }
 
 const publisher = {
@@ -76,6 +78,11 @@ const page = {
       streams: [stream],
       sendEncodings: opts.encodings ?? [{ maxBitrate: opts.maxBitrate ?? 2_500_000 }],
     });
+    if (opts.maintainResolution) {
+      const params = video.sender.getParameters();
+      params.degradationPreference = 'maintain-resolution';
+      await video.sender.setParameters(params);
+    }
     // H.264 only, as OBS's x264/NVENC output is.
     video.setCodecPreferences(RTCRtpSender.getCapabilities('video')!.codecs.filter((c) => c.mimeType === 'video/H264' || c.mimeType === 'video/rtx'));
     const offer = await pc.createOffer();
