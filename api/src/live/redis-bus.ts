@@ -75,7 +75,9 @@ function describeServer(url: string): string {
  * published before it has reached this node's subscribers. The bus carries
  * deliveries, not storage: what was acknowledged is already in the database,
  * and a subscriber that misses events (Redis unreachable for a while) is told
- * (`bus_gap`), so the room can read back what it missed.
+ * (`bus_gap`; `onResumed` once its connection is back), so the rooms can
+ * re-read from the database what they missed. A site channel carries the
+ * events that are not one stream's (an account signed out).
  */
 export class RedisRoomBus implements RoomBus {
   readonly #pub: Redis;
