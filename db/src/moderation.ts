@@ -86,6 +86,36 @@ export async function activeRestrictionsOf(db: Db, channelId: number, userIds: r
   return out;
 }
 
+/** What keeps a user out of a channel now: a ban, or a kick until it expires. The reason is the moderator's. */
+export type Exclusion = { kind: 'ban'; reason: string; until: null } | { kind: 'kick'; reason: string; until: number };
+
+/**
+ * The users among `userIds` a ban or an active kick keeps out of the channel
+ * at `now` (a ban wins over a kick; of several kicks, the latest expiry).
+ * Two queries for any number of users.
+ */
+export async function exclusionsOf(db: Db, channelId: number, userIds: readonly number[], now: number): Promise<Map<number, Exclusion>> {
+  const out = new Map<number, Exclusion>();
+  if (userIds.length === 0) return out;
+  const ids = [...new Set(userIds)];
+  const kicks = await db
+    .selectFrom('channel_restrictions')
+    .select(['user_id', 'reason', 'expires_at'])
+    .where('channel_id', '=', channelId)
+    .where('user_id', 'in', ids)
+    .where('kind', '=', 'kick')
+    .where('lifted_at', 'is', null)
+    .where('expires_at', '>', now)
+    .execute();
+  for (const k of kicks) {
+    const seen = out.get(k.user_id);
+    if (!seen || (seen.until !== null && k.expires_at > seen.until)) out.set(k.user_id, { kind: 'kick', reason: k.reason, until: k.expires_at });
+  }
+  const bans = await db.selectFrom('channel_bans').select(['user_id', 'reason']).where('channel_id', '=', channelId).where('user_id', 'in', ids).execute();
+  for (const b of bans) out.set(b.user_id, { kind: 'ban', reason: b.reason, until: null });
+  return out;
+}
+
 export async function liftRestrictions(db: Db, channelId: number, userId: number, kind: RestrictionKind, now: number): Promise<number> {
   const res = await db
     .updateTable('channel_restrictions')

@@ -6,6 +6,7 @@ import {
   addRestriction,
   appendModerationLog,
   banUser,
+  exclusionsOf,
   getChatSettings,
   isBanned,
   liftRestrictions,
@@ -14,7 +15,8 @@ import {
   unbanUser,
 } from './moderation.ts';
 import { getChannelRole, removeChannelRole, setChannelRole } from './roles.ts';
-import { deleteSession, findSessionUser, insertSession } from './sessions.ts';
+import { setUserDisabled } from './admin.ts';
+import { deleteSession, findSessionUser, insertSession, standingSessions } from './sessions.ts';
 import {
   createStream,
   getStreamStatuses,
@@ -94,6 +96,34 @@ describeEachDialect('queries', (fx) => {
     expect(log.map((e) => e.id)).toEqual([second, first]);
     expect(log[1]).toEqual({ id: first, action: 'ban', reason: 'spam', details: { n: 1 }, createdAt: T0, streamId: null, actor: { id: ids.ana, username: 'Ana' }, target: { id: ids.bo, username: 'Bo' } });
     expect(await listModerationLog(h.db, ids.ana, { beforeId: second })).toHaveLength(1);
+  });
+
+  it('names what keeps a user out of a channel: a ban over a kick, the latest kick, never a timeout, with the reason', async () => {
+    await addRestriction(h.db, { channelId: ids.ana, userId: ids.bo, kind: 'kick', reason: 'first', createdBy: ids.ana, now: T0, expiresAt: T0 + 10 });
+    await addRestriction(h.db, { channelId: ids.ana, userId: ids.bo, kind: 'kick', reason: 'second', createdBy: ids.ana, now: T0, expiresAt: T0 + 20 });
+    // A longer timeout does not hide the kick.
+    await addRestriction(h.db, { channelId: ids.ana, userId: ids.bo, kind: 'timeout', reason: 'hush', createdBy: ids.ana, now: T0, expiresAt: T0 + 99 });
+    await addRestriction(h.db, { channelId: ids.ana, userId: ids.cy, kind: 'kick', reason: 'k', createdBy: ids.ana, now: T0, expiresAt: T0 + 20 });
+    await banUser(h.db, { channelId: ids.ana, userId: ids.cy, reason: 'spam', bannedBy: ids.ana, now: T0 });
+    expect(await exclusionsOf(h.db, ids.ana, [ids.bo, ids.cy, ids.cy], T0 + 15)).toEqual(
+      new Map([
+        [ids.bo, { kind: 'kick', reason: 'second', until: T0 + 20 }],
+        [ids.cy, { kind: 'ban', reason: 'spam', until: null }],
+      ]),
+    );
+    expect(await exclusionsOf(h.db, ids.ana, [ids.bo], T0 + 20)).toEqual(new Map());
+    expect(await exclusionsOf(h.db, ids.bo, [ids.cy], T0)).toEqual(new Map());
+    expect(await exclusionsOf(h.db, ids.ana, [], T0)).toEqual(new Map());
+  });
+
+  it('says which sessions still stand: not deleted, their account not disabled (expiry aside)', async () => {
+    await insertSession(h.db, { tokenHash: 'a1', userId: ids.ana, now: T0, expiresAt: T0 + 1 });
+    await insertSession(h.db, { tokenHash: 'b1', userId: ids.bo, now: T0, expiresAt: T0 + 100 });
+    await insertSession(h.db, { tokenHash: 'c1', userId: ids.cy, now: T0, expiresAt: T0 + 100 });
+    await deleteSession(h.db, 'b1');
+    await setUserDisabled(h.db, ids.cy, T0 + 2);
+    expect(await standingSessions(h.db, ['a1', 'b1', 'c1', 'zz', 'a1'])).toEqual(new Set(['a1']));
+    expect(await standingSessions(h.db, [])).toEqual(new Set());
   });
 
   it('upserts chat settings', async () => {

@@ -28,6 +28,23 @@ export async function findSessionUser(
   return row ? { ...row, isAdmin: row.isAdmin === 1 } : undefined;
 }
 
+/**
+ * Which of these sessions still stand: not ended (signed out, by an admin or a
+ * password reset) and their account not disabled. Expiry is not checked: a
+ * socket opened with a session outlives its expiry, as on a lone node.
+ */
+export async function standingSessions(db: Db, tokenHashes: readonly string[]): Promise<Set<string>> {
+  if (tokenHashes.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .select('sessions.token_hash as tokenHash')
+    .where('sessions.token_hash', 'in', [...new Set(tokenHashes)])
+    .where('users.disabled_at', 'is', null)
+    .execute();
+  return new Set(rows.map((r) => r.tokenHash));
+}
+
 export async function deleteSession(db: Db, tokenHash: string): Promise<boolean> {
   const res = await db.deleteFrom('sessions').where('token_hash', '=', tokenHash).executeTakeFirst();
   return res.numDeletedRows > 0n;

@@ -4,7 +4,8 @@ import { startClusterFront, type ClusterFront } from '../../api/src/testing/depl
 import { bounded } from '../../api/src/testing/process.ts';
 import { api, registerUser } from '../../api/src/testing/server.ts';
 import { defaultOptions } from './options.ts';
-import { Streamer, uploadKbps, type UploadSample } from './streamer.ts';
+import { Streamer, uploadKbps } from './streamer.ts';
+import { describeLayers, encoderStateDiffers, unsteadyReasons, uploadPerEncodedByte, type UploadWindow } from './upload-window.ts';
 import { LoadViewer } from './viewer.ts';
 
 // Three real node processes on 127.0.0.1 behind nginx (deploy/nginx-cluster.conf),
@@ -135,34 +136,69 @@ describeCluster('cluster mode: three node processes behind nginx', (services) =>
     expect(await internal.text()).not.toContain('cluster_forbidden');
   });
 
-  it('lets viewers on nodes B and C decode the streamer’s frames from node A, its upload the same at 1 and 10 viewers', { timeout: 180_000 }, async () => {
+  it('lets viewers on nodes B and C decode the streamer’s frames from node A, its upload the same at 1 and 10 viewers', { timeout: 280_000 }, async () => {
     const s = streamer!;
     const first = new Watcher('viewer B0', nodes[1]!.wsUrl(streamId), frontWs());
     watchers.push(first);
     await bounded(first.frameAfter(0), 30_000, 'first frame on node B');
-    // The encoder ramps up over seconds, and joins cost keyframes: the figure is taken once two
-    // consecutive 3 s windows agree within 2 % (a measurement, the test waits on nothing else).
-    const steadyUpload = async () => {
-      let previous: number | null = null;
-      for (let i = 0; i < 15; i++) {
-        const a: UploadSample = await s.sample();
-        await new Promise((r) => setTimeout(r, 3000));
-        const kbps = uploadKbps(a, await s.sample()).transport;
-        if (previous !== null && Math.abs(kbps / previous - 1) < 0.02) return (kbps + previous) / 2;
-        previous = kbps;
+    // Why two 3 s windows agreeing within 2 % once gave a ratio of 0.950: the upload over a few
+    // seconds is the encoder's output, and it moves by more than 5 % whenever the encoder does
+    // anything but encode at one rate — its rate ramp in the first seconds after publishing (the
+    // 1-viewer figure was taken a few seconds after the streamer started), a keyframe (every join
+    // and layer switch asks for one; the rate controller pays it back over the next seconds), a
+    // bandwidth estimate that moved its target, a CPU-limited encoder on this shared box. So, as
+    // load-tests does (warm-up, steady window, encoder state compared): the first 8 s of encoding
+    // are not measured; a figure is two consecutive 4 s windows with no keyframe, no limitation, the
+    // same layers and resolutions and one total target; and the 10-viewer figure only once the
+    // encoder is in the 1-viewer figure's state. Even then the encoder's output at one target
+    // drifts by a few % while its rate control settles (top layer 479 → 500 kbps at 600 kbps,
+    // 20 s apart): what is compared is the upload per byte of fresh media the encoder produced
+    // in each window (uploadPerEncodedByte), which is what the SFU can change — retransmissions,
+    // RTCP, padding; keyframes it asks for keep every window from counting, and fail the test.
+    const WINDOW_MS = 4000;
+    const WARMUP_FRAMES = 8 * 15;
+    const WINDOWS = 20;
+    const steadyWindow = async (what: string, reference?: UploadWindow): Promise<UploadWindow> => {
+      let a = await s.sample();
+      /** The previous window, when it was at rest: with this one, they make the figure. */
+      let atRest: UploadWindow | null = null;
+      const refused: string[] = [];
+      for (let i = 0; i < WINDOWS; i++) {
+        // The window's length (a measurement period), not a wait for something to happen.
+        await new Promise((r) => setTimeout(r, WINDOW_MS));
+        const b = await s.sample();
+        const w = { a, b };
+        const warm = a.layers.length > 0 && Math.min(...a.layers.map((l) => l.framesEncoded)) >= WARMUP_FRAMES;
+        const reasons = [...(warm ? [] : ['encoder warming up']), ...unsteadyReasons(w), ...encoderStateDiffers(reference ?? atRest ?? w, w)];
+        if (reasons.length > 0) {
+          refused.push(reasons.join(', '));
+          log.push(`${what}: window not taken (${uploadKbps(a, b).transport.toFixed(0)} kbps): ${reasons.join(', ')}`);
+          atRest = null;
+        } else if (atRest) {
+          return { a: atRest.a, b };
+        } else {
+          atRest = w;
+        }
+        a = b;
       }
-      throw new Error(`the streamer's upload never settled (last ${previous} kbps)`);
+      throw new Error(`${what}: the encoder was not at rest for two windows in ${(WINDOWS * WINDOW_MS) / 1000} s; last: ${refused.slice(-3).join(' | ')}`);
     };
-    const at1 = await steadyUpload();
+    const w1 = await steadyWindow('1 viewer');
     // Nine more: four on B, three on C, two on A (the origin itself).
     const more = [1, 1, 1, 1, 2, 2, 2, 0, 0].map((n, i) => new Watcher(`viewer ${'ABC'[n]}${i + 1}`, nodes[n]!.wsUrl(streamId), frontWs()));
     watchers.push(...more);
     const started = performance.now();
     await bounded(Promise.all(more.map((w) => w.frameAfter(0))), 60_000, 'first frames of the nine');
     log.push(`nine more viewers decoding within ${(performance.now() - started).toFixed(0)} ms`);
-    const at10 = await steadyUpload();
+    const w10 = await steadyWindow('10 viewers', w1);
+    const at1 = uploadKbps(w1.a, w1.b).transport;
+    const at10 = uploadKbps(w10.a, w10.b).transport;
+    const [perByte1, perByte10] = [uploadPerEncodedByte(w1), uploadPerEncodedByte(w10)];
     log.push(`streamer upload: ${at1.toFixed(0)} kbps at 1 viewer, ${at10.toFixed(0)} kbps at 10 over 3 nodes (ratio ${(at10 / at1).toFixed(3)})`);
-    expect(Math.abs(at10 / at1 - 1)).toBeLessThan(0.05);
+    log.push(`  per byte the encoder produced: ${perByte1.toFixed(4)} at 1 viewer, ${perByte10.toFixed(4)} at 10 (ratio ${(perByte10 / perByte1).toFixed(3)})`);
+    log.push(`  encoder at 1 viewer:   ${describeLayers(w1)}`);
+    log.push(`  encoder at 10 viewers: ${describeLayers(w10)}`);
+    expect(Math.abs(perByte10 / perByte1 - 1)).toBeLessThan(0.05);
     for (const w of [first, ...more]) {
       expect(w.decrypt?.invalidPackets).toBe(0);
       expect(w.decrypt?.keyframesValid).toBeGreaterThan(0);

@@ -128,6 +128,27 @@ export function describeRoomBus(
       expect(handlerErrors).toEqual([]);
     });
 
+    it('delivers site events to every site subscriber on every node, and none after its subscription closed', async () => {
+      const peer = await peerOf(bus, (err) => handlerErrors.push(err));
+      peers.push(peer);
+      const here: unknown[] = [];
+      const there: unknown[] = [];
+      const gone: unknown[] = [];
+      bus.subscribeSite((e) => here.push(e));
+      peer.subscribeSite((e) => there.push(e));
+      const closed = bus.subscribeSite((e) => gone.push(e));
+      closed.close();
+      closed.close();
+      await settle(bus);
+      await settle(peer);
+      peer.publishSite({ kind: 'signed_out', userId: 7, reason: 'signed out' });
+      await settle(peer);
+      await settle(bus);
+      expect(here).toEqual([{ kind: 'signed_out', userId: 7, reason: 'signed out' }]);
+      expect(there).toEqual(here);
+      expect(gone).toEqual([]);
+    });
+
     it('refuses publish and subscribe after close, and close is idempotent', () => {
       const got: number[] = [];
       bus.subscribe(1, (e) => got.push(e.seq));
@@ -136,6 +157,8 @@ export function describeRoomBus(
       expect(bus.closed).toBe(true);
       expect(() => bus.publish(1, comment(1))).toThrow(/closed/);
       expect(() => bus.subscribe(1, () => {})).toThrow(/closed/);
+      expect(() => bus.publishSite({ kind: 'signed_out', userId: 1, reason: 'x' })).toThrow(/closed/);
+      expect(() => bus.subscribeSite(() => {})).toThrow(/closed/);
       expect(got).toEqual([]);
     });
   });

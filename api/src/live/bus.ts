@@ -60,6 +60,17 @@ export type RoomEvent =
   /** A worker died under these connections: they re-negotiate their media. */
   | { kind: 'media_reset'; reason: string; scope: 'all' | 'viewers'; connectionIds: string[] | null };
 
+/**
+ * Events for every node rather than one stream: an account's sessions ended
+ * (signed out by an admin, disabled, deleted), so its sockets close everywhere.
+ */
+export type SiteEvent = { kind: 'signed_out'; userId: number; reason: string };
+
+export type SiteEventHandler = (event: SiteEvent) => void;
+
+/** Told of a handler that threw: the room envelope or site event it was given. */
+export type BusHandlerErrorReporter = (err: unknown, delivery: RoomEnvelope | SiteEvent) => void;
+
 /** What subscribers receive: `seq` counts the stream's events, from 1, in publish order. */
 export interface RoomEnvelope {
   streamId: number;
@@ -88,6 +99,9 @@ export interface RoomSubscription {
 export interface RoomBus {
   publish(streamId: number, event: RoomEvent): void;
   subscribe(streamId: number, handler: RoomEventHandler): RoomSubscription;
+  /** To every site subscriber on every node (no order or sequence across site events is promised). */
+  publishSite(event: SiteEvent): void;
+  subscribeSite(handler: SiteEventHandler): RoomSubscription;
   close(): void;
   /**
    * Resolves once every event this process published so far has been
@@ -116,10 +130,11 @@ interface Topic {
  */
 export class InProcessRoomBus implements RoomBus {
   readonly #topics = new Map<number, Topic>();
-  readonly #onHandlerError: (err: unknown, envelope: RoomEnvelope) => void;
+  readonly #siteHandlers = new Set<SiteEventHandler>();
+  readonly #onHandlerError: BusHandlerErrorReporter;
   #closed = false;
 
-  constructor(onHandlerError: (err: unknown, envelope: RoomEnvelope) => void) {
+  constructor(onHandlerError: BusHandlerErrorReporter) {
     this.#onHandlerError = onHandlerError;
   }
 
@@ -145,6 +160,25 @@ export class InProcessRoomBus implements RoomBus {
         this.#onHandlerError(err, envelope);
       }
     }
+  }
+
+  publishSite(event: SiteEvent): void {
+    if (this.#closed) throw new RoomBusClosedError('the room bus is closed');
+    for (const handler of [...this.#siteHandlers]) {
+      if (!this.#siteHandlers.has(handler)) continue;
+      try {
+        handler(event);
+      } catch (err) {
+        this.#onHandlerError(err, event);
+      }
+    }
+  }
+
+  subscribeSite(handler: SiteEventHandler): RoomSubscription {
+    if (this.#closed) throw new RoomBusClosedError('the room bus is closed');
+    const entry: SiteEventHandler = (e) => handler(e);
+    this.#siteHandlers.add(entry);
+    return { close: () => void this.#siteHandlers.delete(entry) };
   }
 
   /** Delivery is synchronous: nothing is ever on its way. */
@@ -177,5 +211,6 @@ export class InProcessRoomBus implements RoomBus {
     if (this.#closed) return;
     this.#closed = true;
     this.#topics.clear();
+    this.#siteHandlers.clear();
   }
 }

@@ -20,6 +20,8 @@ export const SLOW_CONSUMER = { probeBytes: 128 * 1024, graceMs: 2000 } as const;
 export class LiveConnection {
   readonly id: string;
   readonly user: AuthUser | null;
+  /** The session the socket was opened with (SHA-256 of its token): ended sessions close their sockets. */
+  readonly sessionTokenHash: string | null;
   role: Role;
   /** Cleared by each heartbeat, set by each pong. */
   alive = true;
@@ -46,8 +48,10 @@ export class LiveConnection {
     rate: { perSecond: number; burst: number } = { perSecond: LIMITS.messagesPerSecond, burst: LIMITS.messageBurst },
     maxBufferedBytes: number = LIMITS.maxBufferedBytes,
     visitorId: string | null = null,
+    sessionTokenHash: string | null = null,
   ) {
     this.#visitorId = visitorId;
+    this.sessionTokenHash = user ? sessionTokenHash : null;
     // Random, not a counter: unique across processes (cluster mode) and restarts, and not guessable.
     this.id = `c-${randomBytes(9).toString('base64url')}`;
     this.#socket = socket;

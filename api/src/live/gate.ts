@@ -1,4 +1,4 @@
-import { activeRestrictionsOf, activeRestrictionUntil, findUserById, isBanned, readSiteSettings, serializeChannelWrites, useInvite, usernameKey, type ActiveRestriction, type Db } from '@redred/db';
+import { activeRestrictionsOf, activeRestrictionUntil, exclusionsOf, findUserById, isBanned, readSiteSettings, serializeChannelWrites, standingSessions, useInvite, usernameKey, type ActiveRestriction, type Db, type Exclusion } from '@redred/db';
 import { AppError } from '../errors.ts';
 import { hashToken as hashInviteCode } from '../auth/tokens.ts';
 import type { AuthUser } from '../plugins/auth.ts';
@@ -151,6 +151,19 @@ export class ModerationGate {
     return refusals;
   }
 
+  /**
+   * Of the users holding sockets here, those a ban or a kick stored now keeps
+   * out: what `admit` would refuse (the re-check after the room bus lost events).
+   */
+  async exclusions(userIds: readonly number[], now: number): Promise<Map<number, Exclusion>> {
+    return exclusionsOf(
+      this.#db,
+      this.channelId,
+      userIds.filter((id) => id !== this.channelId),
+      now,
+    );
+  }
+
   /** A restriction stored by any process: the comment check knows without a re-read. */
   noteRestriction(userId: number, restriction: 'timeout' | 'kick' | 'ban', until: number | null): void {
     if (restriction !== 'timeout') return;
@@ -253,6 +266,11 @@ export class SiteGate {
     if (!(await useInvite(trx, { codeHash: hashInviteCode(input.inviteCode), userId: input.userId, now: input.now }))) {
       throw new AppError('invalid_invite', 'this invite code is unknown, used or expired');
     }
+  }
+
+  /** Of these sessions (token hashes), the ones still standing: not ended, their account not disabled or deleted. */
+  standingSessions(tokenHashes: readonly string[]): Promise<Set<string>> {
+    return standingSessions(this.#db, tokenHashes);
   }
 
   /** Going live (WebSocket publish, WHIP, creating a stream): `streaming_not_approved` unless the site lets this account stream. */

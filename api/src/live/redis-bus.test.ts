@@ -45,6 +45,10 @@ describeWithRedis('RedisRoomBus', (redis) => {
     const health: boolean[] = [];
     const healthWaiters: Array<{ healthy: boolean; resolve: () => void }> = [];
     const reporter = { on: (e: RoomBusError) => void errors.push(e) };
+    let resumes = 0;
+    let onResume = () => {};
+    /** Resolves at the next resume (the subscriber connection back, every channel subscribed again). */
+    const nextResume = () => new Promise<number>((resolve) => (onResume = () => resolve(resumes)));
     const bus = await RedisRoomBus.connect({
       url: redis().url,
       namespace: opts.namespace ?? fresh(),
@@ -56,10 +60,14 @@ describeWithRedis('RedisRoomBus', (redis) => {
         health.push(h);
         for (const w of healthWaiters) if (w.healthy === h) w.resolve();
       },
+      onResumed: () => {
+        resumes++;
+        onResume();
+      },
     });
     /** Resolves when the bus reports this health (at once if it has it now). */
     const untilHealth = (healthy: boolean) => new Promise<void>((resolve) => (bus.healthy === healthy ? resolve() : healthWaiters.push({ healthy, resolve })));
-    return { bus, errors, health, reporter, untilHealth };
+    return { bus, errors, health, reporter, untilHealth, nextResume };
   };
 
   it('puts a plain JSON envelope on one channel per stream', async () => {
@@ -155,12 +163,14 @@ describeWithRedis('RedisRoomBus', (redis) => {
   });
 
   // Last: it restarts the file's Redis.
-  it('says when Redis is down, reports what it could not publish, and resumes its subscriptions when Redis is back', async () => {
-    const { bus, errors, health, reporter, untilHealth } = await open();
+  it('says when Redis is down, reports what it could not publish, and resumes its subscriptions when Redis is back, telling its owner', async () => {
+    const { bus, errors, health, reporter, untilHealth, nextResume } = await open();
     try {
       expect(bus.healthy).toBe(true);
       const got: RoomEnvelope[] = [];
       bus.subscribe(9, (e) => got.push(e));
+      const site: unknown[] = [];
+      bus.subscribeSite((e) => site.push(e));
       bus.publish(9, comment(1));
       bus.publish(9, comment(2));
       await bus.flush();
@@ -174,8 +184,12 @@ describeWithRedis('RedisRoomBus', (redis) => {
       expect(errors.some((e) => e.code === 'bus_unavailable')).toBe(true);
 
       const reset = nextError(reporter, 'bus_sequence_reset');
+      const resumed = nextResume();
       await redis().resume();
       await untilHealth(true);
+      // Once, after the first connection was not a resume, and with the site channel subscribed again.
+      expect(await resumed).toBe(1);
+      bus.publishSite({ kind: 'signed_out', userId: 3, reason: 'signed out' });
       // The subscription is restored before anything this node publishes goes out.
       bus.publish(9, comment(4));
       await bus.flush();
@@ -184,6 +198,7 @@ describeWithRedis('RedisRoomBus', (redis) => {
       expect(got.map((e) => e.seq)).toEqual([1, 2, 1]);
       expect(got.map((e) => (e.event.kind === 'message' && e.event.message.type === 'comment' ? e.event.message.comment.id : 0))).toEqual([1, 2, 4]);
       expect(health).toEqual([true, false, true]);
+      expect(site).toEqual([{ kind: 'signed_out', userId: 3, reason: 'signed out' }]);
     } finally {
       bus.close();
     }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis, type Result } from 'ioredis';
-import { RoomBusClosedError, type RoomBus, type RoomEnvelope, type RoomEvent, type RoomEventHandler, type RoomSubscription } from './bus.ts';
+import { RoomBusError } from './bus-errors.ts';
+import { RoomBusClosedError, type BusHandlerErrorReporter, type RoomBus, type RoomEnvelope, type RoomEvent, type RoomEventHandler, type RoomSubscription, type SiteEvent, type SiteEventHandler } from './bus.ts';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -24,39 +25,23 @@ return seq
 
 const SEQ_TTL_MS = 24 * 3600 * 1000;
 
-export type RoomBusErrorCode =
-  /** Redis cannot be reached (reported on every failed connection attempt while it lasts). */
-  | 'bus_unavailable'
-  | 'bus_publish_failed'
-  | 'bus_subscribe_failed'
-  /** Events of a stream were missed (a subscriber connection dropped meanwhile): `details` says which. */
-  | 'bus_gap'
-  /** The sequence went back (Redis restarted without its data): counting resumes from the new value. */
-  | 'bus_sequence_reset'
-  /** Something on a stream's channel that is not an envelope. */
-  | 'bus_bad_message';
-
-export class RoomBusError extends Error {
-  override readonly name = 'RoomBusError';
-  constructor(
-    readonly code: RoomBusErrorCode,
-    message: string,
-    readonly details: { streamId?: number; expectedSeq?: number; seq?: number } = {},
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
+export { RoomBusError, type RoomBusErrorCode } from './bus-errors.ts';
 
 export interface RedisRoomBusOptions {
   /** `redis://[user:password@]host:port[/db]` (REDIS_URL). */
   url: string;
   /** Prefix of keys and channels: the nodes of one cluster share it. */
   namespace?: string;
-  onHandlerError: (err: unknown, envelope: RoomEnvelope) => void;
+  onHandlerError: BusHandlerErrorReporter;
   /** Every problem of the bus itself (the process goes on; deliveries may be missing, never wrong). */
   onError?: (err: RoomBusError) => void;
   onHealthChange?: (healthy: boolean) => void;
+  /**
+   * The subscriber connection came back after a drop and every channel is
+   * subscribed again: whatever was published meanwhile was lost here, and what
+   * it stood for has to be read from the database.
+   */
+  onResumed?: () => void;
 }
 
 interface Subscriber {
@@ -90,7 +75,9 @@ function describeServer(url: string): string {
  * published before it has reached this node's subscribers. The bus carries
  * deliveries, not storage: what was acknowledged is already in the database,
  * and a subscriber that misses events (Redis unreachable for a while) is told
- * (`bus_gap`), so the room can read back what it missed.
+ * (`bus_gap`; `onResumed` once its connection is back), so the rooms can
+ * re-read from the database what they missed. A site channel carries the
+ * events that are not one stream's (an account signed out).
  */
 export class RedisRoomBus implements RoomBus {
   readonly #pub: Redis;
@@ -99,6 +86,10 @@ export class RedisRoomBus implements RoomBus {
   readonly #opts: RedisRoomBusOptions;
   readonly #topics = new Map<number, Topic>();
   readonly #byChannel = new Map<string, Topic>();
+  readonly #siteHandlers = new Set<SiteEventHandler>();
+  readonly #siteBarriers = new Map<string, () => void>();
+  /** The subscriber connection was ready once: the next 'ready' is a reconnection. */
+  #subWasReady = false;
   /** Publishes waiting for this node's subscriptions to be in place, so that a room hears its own events. */
   #held: Array<() => void> = [];
   #pendingSubscribes = 0;
@@ -169,6 +160,35 @@ export class RedisRoomBus implements RoomBus {
     });
   }
 
+  publishSite(event: SiteEvent): void {
+    if (this.#closed) throw new RoomBusClosedError('the room bus is closed');
+    const json = JSON.stringify(event);
+    this.#track(this.#send(() => this.#pub.publish(this.#siteChannel, json))).catch((err: unknown) => {
+      this.#report(new RoomBusError('bus_publish_failed', `site event ${event.kind} was not published: ${(err as Error).message}`, {}, { cause: err }));
+    });
+  }
+
+  subscribeSite(handler: SiteEventHandler): RoomSubscription {
+    if (this.#closed) throw new RoomBusClosedError('the room bus is closed');
+    const entry: SiteEventHandler = (e) => handler(e);
+    if (this.#siteHandlers.size === 0) void this.#subscribeChannel(this.#siteChannel);
+    this.#siteHandlers.add(entry);
+    let open = true;
+    return {
+      close: () => {
+        if (!open) return;
+        open = false;
+        this.#siteHandlers.delete(entry);
+        if (this.#siteHandlers.size > 0 || this.#closed) return;
+        for (const resolve of this.#siteBarriers.values()) resolve();
+        this.#siteBarriers.clear();
+        this.#track(this.#sub.unsubscribe(this.#siteChannel)).catch((err: unknown) => {
+          this.#report(new RoomBusError('bus_subscribe_failed', `unsubscribing the site channel: ${(err as Error).message}`, {}, { cause: err }));
+        });
+      },
+    };
+  }
+
   subscribe(streamId: number, handler: RoomEventHandler): RoomSubscription {
     if (this.#closed) throw new RoomBusClosedError('the room bus is closed');
     let topic = this.#topics.get(streamId);
@@ -206,13 +226,17 @@ export class RedisRoomBus implements RoomBus {
    */
   async flush(): Promise<void> {
     await Promise.all([...this.#inflight].map((p) => p.catch(() => undefined)));
-    await Promise.all([...this.#topics.values()].map((topic) => this.#barrier(topic)));
+    const siteBarrier = this.#siteHandlers.size > 0 ? [this.#barrierOn(this.#siteChannel, this.#siteBarriers)] : [];
+    await Promise.all([...[...this.#topics.values()].map((topic) => this.#barrierOn(topic.channel, topic.barriers)), ...siteBarrier]);
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     for (const topic of [...this.#topics.values()]) this.#dropTopic(topic);
+    this.#siteHandlers.clear();
+    for (const resolve of this.#siteBarriers.values()) resolve();
+    this.#siteBarriers.clear();
     // Publishes accepted before close still go out; the pub connection quits after them.
     this.#release();
     if (this.#pub.status === 'ready') this.#pub.quit().catch(() => this.#pub.disconnect());
@@ -227,6 +251,10 @@ export class RedisRoomBus implements RoomBus {
 
   #channel(streamId: number): string {
     return `${this.#ns}:room:${streamId}`;
+  }
+
+  get #siteChannel(): string {
+    return `${this.#ns}:site`;
   }
 
   #track<T>(p: Promise<T>): Promise<T> {
@@ -248,15 +276,18 @@ export class RedisRoomBus implements RoomBus {
     for (const send of held) send();
   }
 
-  #subscribeChannel(channel: string): void {
+  #subscribeChannel(channel: string): Promise<void> {
     this.#pendingSubscribes++;
-    this.#sub
+    return this.#sub
       .subscribe(channel)
-      .catch((err: unknown) => {
-        if (this.#closed) return;
-        // Redis is down: the channel is subscribed again when the connection is back (#resubscribeAll).
-        this.#report(new RoomBusError('bus_subscribe_failed', `subscribing ${channel}: ${(err as Error).message}`, {}, { cause: err }));
-      })
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          if (this.#closed) return;
+          // Redis is down: the channel is subscribed again when the connection is back (#resubscribeAll).
+          this.#report(new RoomBusError('bus_subscribe_failed', `subscribing ${channel}: ${(err as Error).message}`, {}, { cause: err }));
+        },
+      )
       .finally(() => {
         if (--this.#pendingSubscribes === 0) this.#release();
       });
@@ -264,7 +295,20 @@ export class RedisRoomBus implements RoomBus {
 
   #resubscribeAll(): void {
     if (this.#closed) return;
-    for (const topic of this.#topics.values()) this.#subscribeChannel(topic.channel);
+    const resumed = this.#subWasReady;
+    this.#subWasReady = true;
+    const channels = [...this.#topics.values()].map((topic) => topic.channel);
+    if (this.#siteHandlers.size > 0) channels.push(this.#siteChannel);
+    const subscribed = Promise.all(channels.map((channel) => this.#subscribeChannel(channel)));
+    if (!resumed) return;
+    void subscribed.then(() => {
+      if (this.#closed) return;
+      try {
+        this.#opts.onResumed?.();
+      } catch (err) {
+        this.#report(new RoomBusError('bus_subscribe_failed', `the resume listener failed: ${(err as Error).message}`, {}, { cause: err }));
+      }
+    });
   }
 
   #dropTopic(topic: Topic): void {
@@ -274,15 +318,16 @@ export class RedisRoomBus implements RoomBus {
     topic.barriers.clear();
   }
 
-  #barrier(topic: Topic): Promise<void> {
+  #barrierOn(channel: string, barriers: Map<string, () => void>): Promise<void> {
     const token = randomUUID();
-    const back = new Promise<void>((resolve) => topic.barriers.set(token, resolve));
-    const sent = this.#send(() => this.#pub.publish(topic.channel, JSON.stringify({ barrier: token })));
+    const back = new Promise<void>((resolve) => barriers.set(token, resolve));
+    const sent = this.#send(() => this.#pub.publish(channel, JSON.stringify({ barrier: token })));
     return sent.then(() => back);
   }
 
   #onMessage(channel: string, text: string): void {
     if (this.#closed) return;
+    if (channel === this.#siteChannel) return this.#onSiteMessage(text);
     const topic = this.#byChannel.get(channel);
     if (!topic) return;
     let msg: unknown;
@@ -310,6 +355,30 @@ export class RedisRoomBus implements RoomBus {
         subscriber.handler(envelope);
       } catch (err) {
         this.#opts.onHandlerError(err, envelope);
+      }
+    }
+  }
+
+  #onSiteMessage(text: string): void {
+    let event: SiteEvent | undefined;
+    try {
+      const m = JSON.parse(text) as (Partial<SiteEvent> & { barrier?: unknown }) | null;
+      if (typeof m?.barrier === 'string') {
+        this.#siteBarriers.get(m.barrier)?.();
+        this.#siteBarriers.delete(m.barrier);
+        return;
+      }
+      if (m?.kind === 'signed_out' && Number.isSafeInteger(m.userId) && typeof m.reason === 'string') event = { kind: 'signed_out', userId: m.userId!, reason: m.reason };
+    } catch {
+      event = undefined;
+    }
+    if (!event) return this.#report(new RoomBusError('bus_bad_message', `a message on ${this.#siteChannel} is not a site event`));
+    for (const handler of [...this.#siteHandlers]) {
+      if (!this.#siteHandlers.has(handler)) continue;
+      try {
+        handler(event);
+      } catch (err) {
+        this.#opts.onHandlerError(err, event);
       }
     }
   }

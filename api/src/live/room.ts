@@ -394,6 +394,19 @@ export class StreamRoom {
     }
   }
 
+  /** The accounts holding sockets or members here (the streamer's own encoder aside), with their names. */
+  accounts(): Map<number, string> {
+    const out = new Map<number, string>();
+    for (const c of this.#connections.values()) if (c.user && !c.closed) out.set(c.user.id, c.user.username);
+    for (const m of this.#members.values()) if (m.user && m.role !== 'streamer') out.set(m.user.id, m.user.username);
+    return out;
+  }
+
+  /** A restriction found stored whose event never came here (the room bus lost it): applied as if it had come. */
+  applyRestriction(event: Extract<RoomEvent, { kind: 'restricted' }>): void {
+    if (!this.#closed) this.#deliver({ streamId: this.streamId, seq: 0, event });
+  }
+
   /** Closes this user's sockets here (their sessions ended: signed out, disabled, deleted). */
   disconnectUser(userId: number, code: number, reason: string): void {
     for (const c of this.#connectionsOfUser(userId)) c.close(code, reason);

@@ -55,11 +55,27 @@ export class RoomRegistry {
     return room;
   }
 
-  /** Shutdown: every client is told the server is going away (1001); resolves when admitted comments are committed. */
-  /** Closes this user's sockets in every room of this process (an admin ended their sessions). */
+  /** Closes this user's sockets in every room of this process. */
   disconnectUser(userId: number, code: number, reason: string): void {
     for (const room of this.#rooms.values()) room.disconnectUser(userId, code, reason);
   }
+
+  /**
+   * The account's sessions ended (an admin signed it out, disabled or deleted
+   * it): its sockets close with 4005 here at once, and on every other node
+   * through the bus. A node that misses the event (Redis down) finds the
+   * sessions gone when its bus resumes (reconcile.ts).
+   */
+  signOutEverywhere(userId: number, reason: string): void {
+    this.disconnectUser(userId, CLOSE_CODES.signedOut, reason);
+    try {
+      this.#ctx.bus.publishSite({ kind: 'signed_out', userId, reason });
+    } catch (err) {
+      this.#ctx.log.warn({ err, userId }, 'sign-out not published on the bus; other nodes close the sockets when they re-check');
+    }
+  }
+
+  /** Shutdown: every client is told the server is going away (1001); resolves when admitted comments are committed. */
 
   async closeAll(): Promise<void> {
     this.#closed = true;

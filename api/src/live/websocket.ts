@@ -87,7 +87,7 @@ export function registerLiveWebSocket(app: FastifyInstance, ctx: LiveContext, ro
         return;
       }
       const { room, role } = admission;
-      const conn = new LiveConnection(socket, request.user, role, ctx.now(), { perSecond: ctx.config.wsMessagesPerSecond, burst: ctx.config.wsMessageBurst }, undefined, request.visitorId);
+      const conn = new LiveConnection(socket, request.user, role, ctx.now(), { perSecond: ctx.config.wsMessagesPerSecond, burst: ctx.config.wsMessageBurst }, undefined, request.visitorId, request.sessionTokenHash);
       connections.add(conn);
       // Listeners attach synchronously so no frame is lost while the join completes.
       socket.on('message', (data, isBinary) => handleFrame(ctx, room, conn, data, isBinary));

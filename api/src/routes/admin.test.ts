@@ -92,7 +92,12 @@ describe('site admin over real HTTP', () => {
     expect(link.body.url).toMatch(/\/reset-password#token=[A-Za-z0-9_-]{43}$/);
     const token = (link.body.url as string).split('#token=')[1]!;
     expect((await api(srv.url, 'POST', '/api/auth/reset-password', { body: { token, password: 'short' } })).body.error.code).toBe('invalid_password');
+    // Signed in again meanwhile: the reset ends that session, and its socket.
+    const again = await api(srv.url, 'POST', '/api/auth/login', { body: { username: 'dana_r', password: 'correct horse battery' } });
+    const socket2 = await TestWsClient.connect(srv.wsUrl(created.body.stream.id as number), { token: again.body.token as string });
+    await socket2.waitFor('connection_established');
     expect((await api(srv.url, 'POST', '/api/auth/reset-password', { body: { token, password: 'a brand new secret' } })).status).toBe(204);
+    expect(await socket2.closedPromise).toBe(4005);
     expect((await api(srv.url, 'POST', '/api/auth/reset-password', { body: { token, password: 'a brand new secret' } })).body.error.code).toBe('invalid_reset_token');
     expect((await api(srv.url, 'POST', '/api/auth/login', { body: { username: 'dana_r', password: 'correct horse battery' } })).status).toBe(401);
     expect((await api(srv.url, 'POST', '/api/auth/login', { body: { username: 'dana_r', password: 'a brand new secret' } })).status).toBe(200);

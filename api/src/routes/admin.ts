@@ -19,7 +19,6 @@ import {
   type UserSummary,
 } from '@redred/db';
 import { AppError } from '../errors.ts';
-import { CLOSE_CODES } from '../protocol/constants.ts';
 import { hashToken, newSessionToken } from '../auth/tokens.ts';
 import { endStream } from '../live/lifecycle.ts';
 import { adminEndReason } from '../live/stream-rules.ts';
@@ -108,7 +107,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
       return userOr404(trx, id);
     });
     // Sessions ended in the database; sockets opened with them close too.
-    if (disabled) app.rooms.disconnectUser(id, CLOSE_CODES.signedOut, 'account disabled');
+    if (disabled) app.rooms.signOutEverywhere(id, 'account disabled');
     return { user };
   });
 
@@ -123,7 +122,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
       await insertAdminLog(trx, { actorId: admin.id, action: 'user_deleted', targetUserId: id, reason, details: { username: before.username, deleteComments, commentsDeleted: res.commentsDeleted }, now: opts.now() });
       return { user: (await getUserSummary(trx, id))!, commentsDeleted: res.commentsDeleted };
     });
-    app.rooms.disconnectUser(id, CLOSE_CODES.signedOut, 'account deleted');
+    app.rooms.signOutEverywhere(id, 'account deleted');
     return result;
   });
 
@@ -136,7 +135,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
       await insertAdminLog(trx, { actorId: admin.id, action: 'user_logged_out', targetUserId: id, details: { sessionsEnded }, now: opts.now() });
       return { sessionsEnded };
     });
-    app.rooms.disconnectUser(id, CLOSE_CODES.signedOut, 'signed out');
+    app.rooms.signOutEverywhere(id, 'signed out');
     return result;
   });
 

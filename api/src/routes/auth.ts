@@ -117,6 +117,8 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     const passwordHash = await hashPassword(request.body.password);
     const done = await app.db.transaction().execute((trx) => redeemPasswordReset(trx, { tokenHash: hashToken(request.body.token), passwordHash, now: opts.now() }));
     if (!done) throw new AppError('invalid_reset_token', 'this reset link is unknown, used or expired; ask an admin for a new one');
+    // Every session ended: sockets opened with them close too, on every node.
+    app.rooms.signOutEverywhere(done.userId, 'password reset');
     return reply.code(204).send(null);
   });
 }

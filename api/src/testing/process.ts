@@ -32,14 +32,18 @@ function untilUp(child: ChildProcess): Promise<{ url: string; dataDir: string }>
   child.stderr!.on('data', (d) => (stderr += d.toString()));
   const up = new Promise<{ url: string; dataDir: string }>((resolve, reject) => {
     let buf = '';
-    child.stdout!.on('data', (d) => {
+    const onData = (d: Buffer) => {
       buf += d.toString();
       for (const line of buf.split('\n')) {
         if (!line.includes('RED-RED Live is up')) continue;
         const { url, dataDir } = JSON.parse(line) as { url: string; dataDir: string };
+        // Detached once up: a long run (cluster-local.ts under load) must not re-split all its output per chunk.
+        child.stdout!.off('data', onData);
         resolve({ url, dataDir });
+        return;
       }
-    });
+    };
+    child.stdout!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
   return bounded(up, 30_000, 'server start').catch((err: Error) => {

@@ -45,7 +45,10 @@ export interface LayerStats {
   frameHeight: number;
   framesPerSecond: number;
   framesEncoded: number;
+  /** Keyframes among them: each is several frames' worth of bytes (a viewer's join, a layer switch asks for one). */
+  keyFramesEncoded: number;
   qualityLimitationReason: string;
+  /** bps the encoder is told to reach for this layer now (the bandwidth estimate's allocation, capped by maxBitrate). */
   targetBitrate: number;
   /** Seconds, summed over frames / packets: Chrome's share of capture → send (encoder; packetizer → wire, the pacer). */
   totalEncodeTime: number;
@@ -58,6 +61,8 @@ export interface UploadStats {
   transportBytesSent: number;
   videoBytesSent: number;
   audioBytesSent: number;
+  /** Of the video and audio bytes, those sent again on a receiver's NACK (payload only, as WebRTC stats count them). */
+  retransmittedBytesSent: number;
   layers: LayerStats[];
 }
 
@@ -72,6 +77,8 @@ interface StatsEntry {
   frameHeight?: number;
   framesPerSecond?: number;
   framesEncoded?: number;
+  keyFramesEncoded?: number;
+  retransmittedBytesSent?: number;
   qualityLimitationReason?: string;
   targetBitrate?: number;
   totalEncodeTime?: number;
@@ -240,7 +247,7 @@ async function publishWhip(o: WhipPublishOptions): Promise<PublishInfo> {
 }
 
 async function uploadStats(): Promise<UploadStats> {
-  const out: UploadStats = { at: Date.now(), transportBytesSent: 0, videoBytesSent: 0, audioBytesSent: 0, layers: [] };
+  const out: UploadStats = { at: Date.now(), transportBytesSent: 0, videoBytesSent: 0, audioBytesSent: 0, retransmittedBytesSent: 0, layers: [] };
   if (!transport) return out;
   const report = (await transport.getStats()) as unknown as { forEach(cb: (s: StatsEntry) => void): void };
   const entries: StatsEntry[] = [];
@@ -252,6 +259,7 @@ async function uploadStats(): Promise<UploadStats> {
   for (const s of entries) {
     if (s.type !== 'outbound-rtp') continue;
     const bytes = (s.bytesSent ?? 0) + (s.headerBytesSent ?? 0);
+    out.retransmittedBytesSent += s.retransmittedBytesSent ?? 0;
     if (s.kind === 'audio') {
       out.audioBytesSent += bytes;
       continue;
@@ -265,6 +273,7 @@ async function uploadStats(): Promise<UploadStats> {
       frameHeight: s.frameHeight ?? 0,
       framesPerSecond: s.framesPerSecond ?? 0,
       framesEncoded: s.framesEncoded ?? 0,
+      keyFramesEncoded: s.keyFramesEncoded ?? 0,
       qualityLimitationReason: s.qualityLimitationReason ?? '',
       targetBitrate: s.targetBitrate ?? 0,
       totalEncodeTime: s.totalEncodeTime ?? 0,
