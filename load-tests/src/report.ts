@@ -9,6 +9,7 @@ import { cpuBetween, type LoadSession, type Snapshot, type TimelineRow } from '.
 import { summarize, type Summary } from './stats.ts';
 import { uploadKbps, type UploadSample } from './streamer.ts';
 import { renderSvg } from './report-svg.ts';
+import { serverViewerCount, type ServerViewerCount } from './server-count.ts';
 
 export interface StepSummary {
   label: string;
@@ -68,8 +69,9 @@ export interface StepSummary {
     rssBytes: number | null;
     rssBeforeBytes: number | null;
     rssPerViewerBytes: number | null;
-    /** The server's own count at the end of the window, and what it should be. */
+    /** The server's own count sampled at the end of the window (null: not measured), where it came from, and what it should be. */
     viewersCounted: number | null;
+    viewersCountSource: ServerViewerCount['source'];
     viewersExpected: number;
     /** Signed-in chat accounts connected: the server counts each as one viewer. */
     chatAccounts: number;
@@ -161,6 +163,7 @@ export function summarizeStep(session: LoadSession, step: StepResult): StepSumma
   const start = step.start;
   const end = step.end;
   const cpu = start ? cpuBetween(start, end) : null;
+  const counted = serverViewerCount(end);
   const upload = start?.upload && end.upload ? uploadKbps(start.upload, end.upload) : null;
   const totalCpu = cpu && cpu.serverNode !== null && cpu.serverWorkers !== null ? cpu.serverNode + cpu.serverWorkers : null;
   const n = ok.length;
@@ -217,8 +220,8 @@ export function summarizeStep(session: LoadSession, step: StepResult): StepSumma
       rssBeforeBytes: rssBefore,
       // RSS moves by tens of MiB with GC: per viewer only means something for a crowd.
       rssPerViewerBytes: rss !== null && rssBefore !== null && n >= 20 ? (rss - rssBefore) / n : null,
-      // A cluster's nodes each count their own people (an account on two nodes is on both): the stream's count is the announced one.
-      viewersCounted: end.nodes ? (end.announcedViewers ?? end.metrics?.viewers ?? null) : (end.metrics?.viewers ?? session.streamer?.serverViewers ?? null),
+      viewersCounted: counted.count,
+      viewersCountSource: counted.source,
       // At the window's end: the crowd, not the probes (they join after it).
       viewersExpected: crowdOk.length + step.chatAccountsConnected,
       chatAccounts: step.chatAccountsConnected,
@@ -284,7 +287,7 @@ export function buildReport(o: { session: LoadSession; tag: string; startedAt: D
       checks.push({
         name: `${s.label}: viewers the server counts = viewers connected`,
         ok: s.server.viewersCounted === s.server.viewersExpected,
-        detail: `server ${s.server.viewersCounted}, expected ${s.server.viewersExpected} (${s.server.viewersExpected - s.server.chatAccounts} media viewers + ${s.server.chatAccounts} chat accounts, at the window's end)`,
+        detail: `server ${s.server.viewersCounted} (${s.server.viewersCountSource}), expected ${s.server.viewersExpected} (${s.server.viewersExpected - s.server.chatAccounts} media viewers + ${s.server.chatAccounts} chat accounts, at the window's end)`,
       });
     }
     if (s.chat) {
@@ -365,7 +368,7 @@ function stepLines(s: StepSummary): string[] {
   lines.push(
     `server CPU % of a core  node ${n0(sv.nodeCpuPct)} + mediasoup ${n0(sv.workersCpuPct)} = ${n0(sv.totalCpuPct)}   per viewer ${n2(sv.cpuPerViewerPct)}   (${sv.source}${sv.inProcess ? ', server in this process: node CPU includes the harness' : ''})`,
     `server RSS MiB          ${mb(sv.rssBytes)} (before viewers ${mb(sv.rssBeforeBytes)}; per viewer ${sv.rssPerViewerBytes === null ? '–' : (sv.rssPerViewerBytes / 1024).toFixed(0) + ' KiB'})`,
-    `server counts           viewers ${n0(sv.viewersCounted)} (expected ${sv.viewersExpected})   sockets ${n0(sv.websocketConnections)}   consumers/worker ${Object.entries(sv.consumersByWorker).map(([w, c]) => `#${w}:${c}`).join(' ') || '–'}   loop lag p99 ${n1(sv.eventLoopLagP99Ms)} ms`,
+    `server counts           viewers ${sv.viewersCounted === null ? 'not measured' : `${sv.viewersCounted} (${sv.viewersCountSource})`} (expected ${sv.viewersExpected} at the window's end)   sockets ${n0(sv.websocketConnections)}   consumers/worker ${Object.entries(sv.consumersByWorker).map(([w, c]) => `#${w}:${c}`).join(' ') || '–'}   loop lag p99 ${n1(sv.eventLoopLagP99Ms)} ms`,
     ...sv.perNode.map(
       (n) =>
         `  node ${n.node.padEnd(18)} ${n.answered ? `CPU % node ${n0(n.nodeCpuPct)} + mediasoup ${n0(n.workersCpuPct)} = ${n0(n.totalCpuPct)}   viewers ${n0(n.viewers)}   sockets ${n0(n.websocketConnections)}` : 'did not answer /metrics'}`,
