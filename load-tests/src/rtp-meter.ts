@@ -67,8 +67,13 @@ export class RtpMeter {
     this.#audioPt = payloadTypes.audio;
   }
 
-  /** Any packet from the wire that is RTP or RTCP (first byte 128–191), encrypted or not. */
-  onPacket(data: Uint8Array, at: number): void {
+  /**
+   * Any packet from the wire that is RTP or RTCP (first byte 128–191), encrypted
+   * or not; the one entry point of every receive path. `data` may be only the
+   * packet's first bytes (the batch receiver passes header and extensions), then
+   * `wireBytes` is its full size.
+   */
+  onPacket(data: Uint8Array, at: number, wireBytes: number = data.length): void {
     const b1 = data[1]!;
     if (b1 >= 192 && b1 <= 223) {
       this.rtcpPackets++;
@@ -77,8 +82,8 @@ export class RtpMeter {
     const pt = b1 & 0x7f;
     const seq = (data[2]! << 8) | data[3]!;
     if (this.firstPacketAt === null) this.firstPacketAt = at;
-    if (pt === this.#videoPt) this.onVideo(seq, (b1 & 0x80) !== 0, data.length, at);
-    else if (pt === this.#audioPt) this.audio.record(seq, data.length);
+    if (pt === this.#videoPt) this.onVideo(seq, (b1 & 0x80) !== 0, wireBytes, at);
+    else if (pt === this.#audioPt) this.audio.record(seq, wireBytes);
     else this.unknownPackets++;
   }
 

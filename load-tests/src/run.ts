@@ -70,7 +70,7 @@ function decryptIndices(n: number, k: number): Set<number> {
 export async function runViewerStep(session: LoadSession, p: StepParams): Promise<StepResult> {
   const o = session.opts;
   const procs = p.viewers === 0 ? 0 : Math.min(p.viewers, o.viewerProcs > 0 ? o.viewerProcs : Math.max(1, Math.min(8, Math.ceil(p.viewers / 100))));
-  const fleet = procs > 0 ? await ViewerFleet.start(procs, { wsUrl: session.wsUrl, localAddress: session.localAddress, layer: o.layer, joinTimeoutMs: o.joinTimeoutS * 1000 }, session.hooks.log, o.generatorNice) : null;
+  const fleet = procs > 0 ? await ViewerFleet.start(procs, { wsUrl: session.wsUrl, localAddress: session.localAddress, layer: o.layer, joinTimeoutMs: o.joinTimeoutS * 1000, leanRx: o.leanRx }, session.hooks.log, o.generatorNice) : null;
   session.fleet = fleet;
   const phase = (name: string) => {
     session.phase = p.label === 'main' ? name : `${p.label} ${name}`;

@@ -2,6 +2,7 @@ import { RTCPeerConnection, RTCRtpCodecParameters, useSdesMid, type RtpPacket } 
 import type { ServerMessage } from '@redred/api/protocol';
 import { RtpMeter, lossBetween, type MeterSnapshot } from './rtp-meter.ts';
 import { buildRecvOfferSdp, dtlsParametersFromSdp, viewerRtpCapabilities, type ConsumerParams, type TransportParams } from './sdp.ts';
+import type { LeanReceiver } from './lean-rx.ts';
 import { SignalingClient } from './signaling.ts';
 import { nowMs } from './stats.ts';
 import { parseVp8Payload } from './vp8.ts';
@@ -26,6 +27,8 @@ export interface ViewerOptions {
   layer: ViewerLayer | null;
   /** Give up joining after this long. */
   joinTimeoutMs?: number;
+  /** 'count' mode: the process's batch receiver; without it (or when it cannot take the socket) packets are counted from Node's dgram. */
+  leanRx?: LeanReceiver | null;
   /** 'decrypt' mode: called with each complete, valid, decrypted VP8 frame (tests wait on it instead of polling). */
   onFrame?: (frame: { keyframe: boolean; width: number; height: number }) => void;
   /** Every server message the viewer parses, and the socket's close (tests follow the stream's life with it). */
@@ -69,6 +72,8 @@ export interface ViewerResult {
   window: { seconds: number; bytes: number; packets: number; expected: number; loss: number; kbps: number; frames: number; fps: number } | null;
   total: { packets: number; bytes: number; expected: number; rtcp: number; brokenFrames: number; completeFrames: number };
   decrypt: DecryptStats | null;
+  /** How media reached the meter: werift (decrypt mode), Node's dgram (tap), or the batch receiver (lean-rx helper). */
+  receivePath: 'werift' | 'dgram' | 'lean-rx';
   events: { mediaReset: number; consumerClosed: number; socketClosed: boolean };
 }
 
@@ -81,8 +86,12 @@ const CODECS = {
 };
 
 interface WeriftUdp {
-  onData: (data: Buffer, addr: unknown) => void;
-  socket?: { setRecvBufferSize(size: number): void };
+  onData: (data: Buffer, addr: [string, number]) => void;
+  socket?: { setRecvBufferSize(size: number): void; address(): { address: string; port: number; family: string } };
+}
+
+interface WeriftIce {
+  nominated?: { protocol: { transport?: WeriftUdp }; remoteAddr: [string, number] };
 }
 
 /** ~0.8 s of a 1 Mbps viewer's media: a generator that stalls briefly (GC, a join burst) must not show up as server loss. */
@@ -199,6 +208,7 @@ export class LoadViewer {
   readonly #events = { mediaReset: 0, consumerClosed: 0, socketClosed: false };
   readonly #phases: Record<string, number> = {};
   #closed = false;
+  #leanId: number | null = null;
 
   constructor(options: ViewerOptions) {
     this.options = options;
@@ -329,12 +339,38 @@ export class LoadViewer {
     this.#connectedAt = nowMs();
     this.#phase('dtls');
     tapMedia(pc, (data) => meter.onPacket(data, nowMs()), this.options.mode === 'decrypt');
+    // Before resuming: no media flows yet, so no packet is counted twice or out of order across the switch.
+    if (this.options.mode === 'count' && this.options.leanRx) await this.#handOff(pc, meter, this.options.leanRx);
     if (this.options.layer) {
       await sig.request({ type: 'set_layer', consumerId: videoConsumer.id, layer: this.options.layer });
     }
     await Promise.all(consumers.map((c) => sig.request({ type: 'resume_consumer', consumerId: c.id })));
     this.#resumedAt = nowMs();
     this.#phase('resumed');
+  }
+
+  /**
+   * Moves receiving to the batch receiver: the helper joins werift's port and
+   * takes every datagram the SFU sends it; media goes to the meter, STUN and
+   * DTLS back into werift (consent checks keep their answers). Stays on the
+   * dgram tap when there is no IPv4 nominated pair or the helper refuses.
+   */
+  async #handOff(pc: RTCPeerConnection, meter: RtpMeter, lean: LeanReceiver): Promise<void> {
+    const pair = (pc.iceTransports[0]?.connection as unknown as WeriftIce | undefined)?.nominated;
+    const udp = pair?.protocol.transport;
+    const local = udp?.socket?.address();
+    if (!pair || !udp || !local || local.family !== 'IPv4') return;
+    const remoteAddr = pair.remoteAddr;
+    const { id, ready } = lean.attach(local, { address: remoteAddr[0], port: remoteAddr[1] }, {
+      onMedia: (head, wireBytes, at) => meter.onPacket(head, at, wireBytes),
+      onOther: (data) => udp.onData(data, remoteAddr),
+    });
+    this.#leanId = id;
+    try {
+      await ready;
+    } catch {
+      this.#leanId = null;
+    }
   }
 
   /** After a timeout or close, a join still in flight must stop and not resurrect anything. */
@@ -405,6 +441,7 @@ export class LoadViewer {
         completeFrames: m?.completeFrames ?? 0,
       },
       decrypt: this.#validator ? { ...this.#validator.stats } : null,
+      receivePath: this.options.mode === 'decrypt' ? 'werift' : this.#leanId !== null ? 'lean-rx' : 'dgram',
       events: { ...this.#events },
     };
   }
@@ -417,6 +454,7 @@ export class LoadViewer {
   }
 
   async #release(): Promise<void> {
+    if (this.#leanId !== null) this.options.leanRx?.detach(this.#leanId);
     this.#sig?.close();
     const pc = this.#pc;
     this.#pc = null;

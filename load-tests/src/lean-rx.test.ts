@@ -1,0 +1,106 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RtpHeader, RtpPacket } from 'werift';
+import { LeanReceiver } from './lean-rx.ts';
+import { RtpMeter } from './rtp-meter.ts';
+import { nowMs } from './stats.ts';
+
+const VIDEO_PT = 101;
+const AUDIO_PT = 100;
+
+function rtp(pt: number, seq: number, marker: boolean, payloadBytes: number): Buffer {
+  return new RtpPacket(new RtpHeader({ payloadType: pt, sequenceNumber: seq, timestamp: seq * 3000, ssrc: 0x1234 + pt, marker }), Buffer.alloc(payloadBytes, 7)).serialize();
+}
+
+async function bound(reusePort: boolean): Promise<Socket> {
+  const s = createSocket({ type: 'udp4', reusePort });
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+  return s;
+}
+
+// The batch receiver with its real helper process and real UDP sockets on 127.0.0.1:
+// a "viewer" socket made like werift's (SO_REUSEPORT), a "server" socket sending to it.
+describe('lean-rx batch receiver', () => {
+  let lean: LeanReceiver;
+  const logs: string[] = [];
+  beforeAll(() => {
+    lean = LeanReceiver.start((l) => logs.push(l));
+  });
+  afterAll(() => lean?.close());
+
+  it('takes over the viewer port: loss, frames and bytes from the headers, STUN back to its owner, kernel receive times', async () => {
+    const viewer = await bound(true);
+    const server = await bound(false);
+    let seenByViewerSocket = 0;
+    viewer.on('message', () => seenByViewerSocket++);
+    const meter = new RtpMeter({ video: VIDEO_PT, audio: AUDIO_PT });
+    const others: Buffer[] = [];
+    const heads: number[] = [];
+    // video: 100, 101m | 102, 104m (103 late: broken) | 103 | 105, 106m | 107, 109m (108 lost: broken); audio 7, 8
+    const plan: [number, number, boolean][] = [
+      [VIDEO_PT, 100, false],
+      [VIDEO_PT, 101, true],
+      [AUDIO_PT, 7, false],
+      [VIDEO_PT, 102, false],
+      [VIDEO_PT, 104, true],
+      [VIDEO_PT, 103, false],
+      [VIDEO_PT, 105, false],
+      [VIDEO_PT, 106, true],
+      [AUDIO_PT, 8, false],
+      [VIDEO_PT, 107, false],
+      [VIDEO_PT, 109, true],
+    ];
+    const packets = plan.map(([pt, seq, m]) => rtp(pt, seq, m, 1000));
+    const stun = Buffer.from([0x01, 0x01, 0, 0, 0x21, 0x12, 0xa4, 0x42, ...Array<number>(12).fill(9)]);
+    let done!: () => void;
+    const allIn = new Promise<void>((r) => (done = r));
+    const { ready } = lean.attach(viewer.address(), server.address(), {
+      onMedia: (head, wireBytes, at) => {
+        heads.push(head.length);
+        meter.onPacket(head, at, wireBytes);
+        if (meter.packets === plan.length && others.length === 1) done();
+      },
+      onOther: (data) => {
+        others.push(data);
+        if (meter.packets === plan.length) done();
+      },
+    });
+    await ready;
+    const sentAt = nowMs();
+    for (const p of [...packets.slice(0, 5), stun, ...packets.slice(5)]) await new Promise<void>((r) => server.send(p, viewer.address().port, '127.0.0.1', () => r()));
+    await allIn;
+    const receivedBy = nowMs();
+
+    expect(seenByViewerSocket).toBe(0);
+    expect(others).toEqual([stun]);
+    expect(meter.video.expected).toBe(10);
+    expect(meter.video.received).toBe(9);
+    expect(meter.audio.expected).toBe(2);
+    expect(meter.expected - meter.packets).toBe(1);
+    expect(meter.completeFrames).toBe(2);
+    expect(meter.brokenFrames).toBe(2);
+    expect(meter.bytes).toBe(packets.reduce((a, p) => a + p.length, 0));
+    // Only the headers cross the pipe: the encrypted payload stays in the helper.
+    expect(Math.max(...heads)).toBeLessThan(packets[0]!.length);
+    // Kernel receive times on this process's clock: after the first send, before the batch arrived here.
+    expect(meter.firstPacketAt!).toBeGreaterThanOrEqual(sentAt - 1);
+    expect(meter.firstFrameAt!).toBeLessThanOrEqual(receivedBy);
+    viewer.close();
+    server.close();
+  });
+
+  it('refuses a port it cannot share, and the viewer keeps it', async () => {
+    const plain = await bound(false);
+    const server = await bound(false);
+    const { ready } = lean.attach(plain.address(), server.address(), { onMedia: () => {}, onOther: () => {} });
+    await expect(ready).rejects.toMatchObject({ code: 'lean_rx_attach_failed' });
+    plain.close();
+    server.close();
+  });
+
+  it('reports its own CPU time', async () => {
+    const deadline = nowMs() + 5000;
+    while (lean.cpuMs === 0 && nowMs() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(lean.cpuMs).toBeGreaterThan(0);
+  });
+});
