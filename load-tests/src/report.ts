@@ -9,6 +9,7 @@ import { cpuBetween, type LoadSession, type Snapshot, type TimelineRow } from '.
 import { summarize, type Summary } from './stats.ts';
 import { uploadKbps, type UploadSample } from './streamer.ts';
 import { renderSvg } from './report-svg.ts';
+import { summarizeFeedback, type FeedbackSummary, type RtcpCounts } from './rtcp-sent.ts';
 import { serverViewerCount, type ServerViewerCount } from './server-count.ts';
 
 export interface StepSummary {
@@ -54,6 +55,8 @@ export interface StepSummary {
     sizes: Record<string, number>;
     firstKeyframeMs: Summary;
   };
+  /** RTCP the crowd sent back like browsers do, and how its media was received. */
+  feedback: FeedbackSummary;
   /**
    * The streamer's send transport over the window. `layerKbps`/`layerFps`: per simulcast
    * layer (rid), from bytes and frames encoded; `layers`: the encoder's state at the end.
@@ -85,7 +88,7 @@ export interface StepSummary {
   generator: { cpuPct: number | null; chromiumPct: number | null; boxPct: number | null; boxCores: number | null; otherPct: number | null };
   chat: ChatTotals | null;
   /** One compact row per viewer, for digging into outliers. */
-  perViewer: { i: number; mode: string; ok: boolean; error: string | null; joinMs: number | null; ttffMs: number | null; playingMs: number | null; kbps: number | null; lossPct: number | null; maxGapMs: number; phases: Record<string, number> }[];
+  perViewer: { i: number; mode: string; receive: string; rtcpSent: RtcpCounts | null; ok: boolean; error: string | null; joinMs: number | null; ttffMs: number | null; playingMs: number | null; kbps: number | null; lossPct: number | null; maxGapMs: number; phases: Record<string, number> }[];
 }
 
 export interface CapacityResult {
@@ -200,6 +203,7 @@ export function summarizeStep(session: LoadSession, step: StepResult): StepSumma
       sizes,
       firstKeyframeMs: summarize(dec.flatMap((r) => (r.decrypt?.firstKeyframeMs == null ? [] : [r.decrypt.firstKeyframeMs]))),
     },
+    feedback: summarizeFeedback(crowdOk),
     upload: upload
       ? {
           transportKbps: upload.transport,
@@ -244,6 +248,8 @@ export function summarizeStep(session: LoadSession, step: StepResult): StepSumma
     perViewer: v.map((r) => ({
       i: r.index,
       mode: r.probe ? `${r.mode} probe` : r.mode,
+      receive: r.receivePath,
+      rtcpSent: r.window?.rtcpSent ?? null,
       ok: r.ok,
       error: r.error,
       joinMs: r.joinMs === null ? null : Math.round(r.joinMs),
@@ -359,6 +365,13 @@ function stepLines(s: StepSummary): string[] {
           `packet loss %           p50 ${n2(s.lossPct.p50)} / p95 ${n2(s.lossPct.p95)} / max ${n2(s.lossPct.max)}   all viewers ${n2(s.aggregateLossPct)}`,
           `decrypting viewers      ${s.decrypt.viewers}: ${s.decrypt.framesValid} valid VP8 frames, ${s.decrypt.keyframesValid} keyframes (${Object.entries(s.decrypt.sizes).map(([k, c]) => `${k}×${c}`).join(', ') || '–'}), ${s.decrypt.invalidPackets} invalid packets, decrypted/wire ${s.decrypt.decryptedRatio === null ? '–' : (s.decrypt.decryptedRatio * 100).toFixed(2) + ' %'}`,
         ];
+  const fb = s.feedback;
+  if (s.viewersTarget > 0) {
+    const r = fb.perViewerPerS;
+    lines.push(
+      `RTCP like browsers      ${fb.viewers} viewers (${n1(fb.sharePct)} %)${r ? `, each per s: RR ${n1(r.rr)}, NACK ${n1(r.nack)}, transport-cc ${n1(r.twcc)}, REMB ${n1(r.remb)}, PLI ${n1(r.pli)}; received kbps p50 ${n0(fb.kbpsP50)}` : ''}   receive path: ${Object.entries(fb.receivePaths).map(([k, c]) => `${k} ${c}`).join(', ')}`,
+    );
+  }
   if (s.upload) {
     lines.push(
       `streamer upload kbps    ${n0(s.upload.transportKbps)} (video ${n0(s.upload.videoKbps)}, audio ${n0(s.upload.audioKbps)}; layers ${s.upload.layers.map((l) => `${l.rid} ${l.frameWidth}x${l.frameHeight} ${n0(s.upload!.layerKbps[l.rid])} kbps @${n1(s.upload!.layerFps[l.rid])} fps${l.qualityLimitationReason && l.qualityLimitationReason !== 'none' ? ` limited:${l.qualityLimitationReason}` : ''}`).join(', ')})`,

@@ -1,13 +1,14 @@
-import { RTCPeerConnection, RTCRtpCodecParameters, useSdesMid, type RtpPacket } from 'werift';
+import { RTCPeerConnection, RTCRtpCodecParameters, useSdesMid, useTransportWideCC, type RtpPacket } from 'werift';
 import type { ServerMessage } from '@redred/api/protocol';
+import { countRtcp, noRtcp, rtcpDiff, type RtcpCounts } from './rtcp-sent.ts';
 import { RtpMeter, lossBetween, type MeterSnapshot } from './rtp-meter.ts';
-import { buildRecvOfferSdp, dtlsParametersFromSdp, viewerRtpCapabilities, type ConsumerParams, type TransportParams } from './sdp.ts';
+import { BROWSER_FEEDBACK, buildRecvOfferSdp, dtlsParametersFromSdp, viewerRtpCapabilities, type ConsumerParams, type TransportParams } from './sdp.ts';
 import type { LeanReceiver } from './lean-rx.ts';
 import { SignalingClient } from './signaling.ts';
 import { nowMs } from './stats.ts';
 import { parseVp8Payload } from './vp8.ts';
 
-export type ViewerMode = 'decrypt' | 'count';
+export type ViewerMode = 'decrypt' | 'rtcp' | 'count';
 export type ViewerLayer = 'auto' | 'low' | 'medium' | 'high';
 
 export interface ViewerOptions {
@@ -15,8 +16,12 @@ export interface ViewerOptions {
   wsUrl: string;
   /**
    * 'decrypt': werift decrypts SRTP and every video packet's VP8 header is
-   * checked. 'count': ICE, DTLS and the SRTP key exchange happen for real, then
-   * packets are counted from their (clear) RTP headers without decryption.
+   * checked. 'rtcp': werift's full receive path without the VP8 checks, with
+   * NACK, PLI and transport-cc negotiated: it sends what werift's receiver
+   * sends (receiver reports, NACKs, transport-cc feedback), like a browser.
+   * 'count': ICE, DTLS and the SRTP key exchange happen for real, then
+   * packets are counted from their (clear) RTP headers without decryption,
+   * and no RTCP is sent.
    */
   mode: ViewerMode;
   /** A probe joins after the crowd settled (see viewer-process.ts). */
@@ -69,24 +74,31 @@ export interface ViewerResult {
   /** Milestones of the join (ms since its start): ws, transport, consumed, answered, dtls, resumed. */
   phases: Record<string, number>;
   /** The measurement window (from `mark()` or the first packet, to `finish()`). */
-  window: { seconds: number; bytes: number; packets: number; expected: number; loss: number; kbps: number; frames: number; fps: number } | null;
+  window: { seconds: number; bytes: number; packets: number; expected: number; loss: number; kbps: number; frames: number; fps: number; rtcpSent: RtcpCounts } | null;
   total: { packets: number; bytes: number; expected: number; rtcp: number; brokenFrames: number; completeFrames: number };
   decrypt: DecryptStats | null;
+  /** RTCP this viewer sent over its whole life, by type ('decrypt' viewers send receiver reports only, 'count' viewers nothing). */
+  rtcpSent: RtcpCounts;
   /** How media reached the meter: werift (decrypt mode), Node's dgram (tap), or the batch receiver (lean-rx helper). */
   receivePath: 'werift' | 'dgram' | 'lean-rx';
   events: { mediaReset: number; consumerClosed: number; socketClosed: boolean };
 }
 
-const CODECS = {
-  video: [
-    new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, rtcpFeedback: [] }),
-    new RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90000, rtcpFeedback: [], parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' }),
-  ],
-  audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, rtcpFeedback: [] })],
-};
+/** werift's side of the negotiation; with `feedback`, its receiver sends receiver reports, NACKs and transport-cc feedback. */
+function codecs(feedback: boolean) {
+  const fb = () => (feedback ? BROWSER_FEEDBACK.map((f) => ({ ...f })) : []);
+  return {
+    video: [
+      new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, rtcpFeedback: fb() }),
+      new RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90000, rtcpFeedback: fb(), parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' }),
+    ],
+    audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, rtcpFeedback: [] })],
+  };
+}
 
 interface WeriftUdp {
   onData: (data: Buffer, addr: [string, number]) => void;
+  send: (data: Buffer, addr?: [string, number]) => Promise<void>;
   socket?: { setRecvBufferSize(size: number): void; address(): { address: string; port: number; family: string } };
 }
 
@@ -112,9 +124,10 @@ function skipStunGathering(pc: RTCPeerConnection): void {
 /**
  * Taps the UDP sockets under werift's ICE agent: RTP/RTCP (first byte 128–191)
  * goes to `onMedia`; STUN and DTLS keep their path. With `passThrough`, media
- * continues into werift (SRTP decryption), otherwise it stops here.
+ * continues into werift (SRTP decryption), otherwise it stops here. What werift
+ * sends is counted into `sent` by RTCP type.
  */
-function tapMedia(pc: RTCPeerConnection, onMedia: (data: Buffer) => void, passThrough: boolean): void {
+function tapMedia(pc: RTCPeerConnection, onMedia: (data: Buffer) => void, passThrough: boolean, sent: RtcpCounts): void {
   for (const ice of pc.iceTransports) {
     const protocols = (ice.connection as unknown as { protocols: { transport?: WeriftUdp }[] }).protocols;
     for (const protocol of protocols) {
@@ -125,6 +138,11 @@ function tapMedia(pc: RTCPeerConnection, onMedia: (data: Buffer) => void, passTh
       } catch {
         // Capped by net.core.rmem_max: keep the default.
       }
+      const send = udp.send;
+      udp.send = (data, addr) => {
+        countRtcp(sent, data);
+        return send(data, addr);
+      };
       const original = udp.onData.bind(udp);
       udp.onData = (data, addr) => {
         const b0 = data[0]!;
@@ -202,6 +220,9 @@ export class LoadViewer {
   #validator: Vp8Validator | null = null;
   #mark: MeterSnapshot | null = null;
   #end: MeterSnapshot | null = null;
+  readonly #rtcpSent = noRtcp();
+  #rtcpAtMark: RtcpCounts | null = null;
+  #rtcpAtEnd: RtcpCounts | null = null;
   #error: string | null = null;
   #connectedAt: number | null = null;
   #resumedAt: number | null = null;
@@ -279,7 +300,9 @@ export class LoadViewer {
     }
     const video = producers.find((p) => p.kind === 'video' && p.source === 'camera') ?? producers.find((p) => p.kind === 'video')!;
     const audio = producers.find((p) => p.kind === 'audio');
-    const rtpCapabilities = viewerRtpCapabilities(established.routerRtpCapabilities);
+    // The decrypting sample stays without feedback: with transport-cc the SFU estimates its bandwidth and may send it a lower layer than the one its checks expect.
+    const feedback = this.options.mode === 'rtcp';
+    const rtpCapabilities = viewerRtpCapabilities(established.routerRtpCapabilities, { feedback });
     this.#stillJoining();
 
     const offer = await sig.request({ type: 'create_transport', direction: 'recv' });
@@ -303,8 +326,8 @@ export class LoadViewer {
       // A closed network: werift's default STUN server is unreachable and only delays gathering.
       iceServers: [],
       bundlePolicy: 'max-bundle',
-      codecs: CODECS,
-      headerExtensions: { video: [useSdesMid()], audio: [useSdesMid()] },
+      codecs: codecs(feedback),
+      headerExtensions: { video: feedback ? [useSdesMid(), useTransportWideCC()] : [useSdesMid()], audio: [useSdesMid()] },
       iceUseIpv6: false,
       ...(local ? { iceAdditionalHostAddresses: [local], iceFilterCandidatePair: (pair) => pair.localCandidate.host === local } : {}),
     });
@@ -338,7 +361,7 @@ export class LoadViewer {
     this.#stillJoining();
     this.#connectedAt = nowMs();
     this.#phase('dtls');
-    tapMedia(pc, (data) => meter.onPacket(data, nowMs()), this.options.mode === 'decrypt');
+    tapMedia(pc, (data) => meter.onPacket(data, nowMs()), this.options.mode !== 'count', this.#rtcpSent);
     // Before resuming: no media flows yet, so no packet is counted twice or out of order across the switch.
     if (this.options.mode === 'count' && this.options.leanRx) await this.#handOff(pc, meter, this.options.leanRx);
     if (this.options.layer) {
@@ -388,11 +411,15 @@ export class LoadViewer {
   /** Starts the measurement window now. */
   mark(): void {
     if (this.#meter) this.#mark = this.#meter.snapshot(nowMs());
+    this.#rtcpAtMark = { ...this.#rtcpSent };
   }
 
   /** Ends the measurement window now (before teardown, so closing does not count as loss). */
   finish(): void {
-    if (this.#meter && !this.#end) this.#end = this.#meter.snapshot(nowMs());
+    if (this.#meter && !this.#end) {
+      this.#end = this.#meter.snapshot(nowMs());
+      this.#rtcpAtEnd = { ...this.#rtcpSent };
+    }
   }
 
   result(): ViewerResult {
@@ -415,6 +442,8 @@ export class LoadViewer {
               kbps: (bytes * 8) / seconds / 1000,
               frames: end.videoFrames - start.videoFrames,
               fps: (end.videoFrames - start.videoFrames) / seconds,
+              // Sent from the mark (or since joining) to the window's end, like the packets.
+              rtcpSent: rtcpDiff(start === this.#mark ? (this.#rtcpAtMark ?? noRtcp()) : noRtcp(), this.#rtcpAtEnd ?? { ...this.#rtcpSent }),
             }
           : null;
     }
@@ -441,7 +470,8 @@ export class LoadViewer {
         completeFrames: m?.completeFrames ?? 0,
       },
       decrypt: this.#validator ? { ...this.#validator.stats } : null,
-      receivePath: this.options.mode === 'decrypt' ? 'werift' : this.#leanId !== null ? 'lean-rx' : 'dgram',
+      rtcpSent: { ...this.#rtcpSent },
+      receivePath: this.options.mode !== 'count' ? 'werift' : this.#leanId !== null ? 'lean-rx' : 'dgram',
       events: { ...this.#events },
     };
   }
