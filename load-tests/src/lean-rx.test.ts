@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RtpHeader, RtpPacket } from 'werift';
-import { LeanReceiver } from './lean-rx.ts';
+import { RtpHeader, RtpPacket, UdpTransport } from 'werift';
+import { LeanReceiver, reusePortForWerift } from './lean-rx.ts';
 import { RtpMeter } from './rtp-meter.ts';
 import { nowMs } from './stats.ts';
 
@@ -97,6 +97,16 @@ describe('lean-rx batch receiver', () => {
     plain.close();
     server.close();
   });
+
+  it('gives every werift socket a port of its own, though SO_REUSEPORT lets the kernel hand out one twice', async () => {
+    reusePortForWerift();
+    // Plain SO_REUSEPORT sockets on port 0 share ports (~1 pair in 20,000 per pair of sockets here): 1000 of them collide a dozen times.
+    const transports: UdpTransport[] = [];
+    for (let i = 0; i < 1000; i++) transports.push(await UdpTransport.init('udp4', { interfaceAddresses: { udp4: '127.0.0.1' } }));
+    const ports = new Set(transports.map((t) => t.port));
+    await Promise.all(transports.map((t) => t.close()));
+    expect(ports.size).toBe(1000);
+  }, 60_000);
 
   it('reports its own CPU time', async () => {
     const deadline = nowMs() + 5000;

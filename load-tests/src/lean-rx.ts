@@ -44,22 +44,46 @@ export function buildLeanRx(): string {
   return bin;
 }
 
+/** Other sockets bound to `port` on this box (/proc/net/udp, udp6); 0 when it cannot be read. */
+function socketsOnPort(port: number): number {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+  let n = 0;
+  for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
+    try {
+      for (const line of readFileSync(table, 'utf8').split('\n')) {
+        // "  sl  local_address rem_address …": the local port ends the second field.
+        const local = line.trim().split(/\s+/)[1];
+        if (local && `${local.slice(local.indexOf(':'))} ` === hex) n++;
+      }
+    } catch {
+      return 0;
+    }
+  }
+  return n;
+}
+
 /**
  * werift binds its ICE sockets itself; the helper can only join a port whose
  * first socket allowed it. Makes every werift UDP socket created from now on in
- * this process a SO_REUSEPORT one (which changes nothing until a second socket joins).
+ * this process a SO_REUSEPORT one (which changes nothing until a second socket
+ * joins). The kernel may hand the same ephemeral port to two SO_REUSEPORT
+ * sockets of one user (two viewers would then share a 5-tuple towards the
+ * SFU's single port): a socket that finds itself sharing its port binds again.
  */
 export function reusePortForWerift(): void {
   const proto = UdpTransport.prototype as unknown as { init(): Promise<void>; [REUSE_PORT_PATCHED]?: true };
   if (proto[REUSE_PORT_PATCHED]) return;
   const init = proto.init;
-  proto.init = function (this: { socket: Socket; socketType: 'udp4' | 'udp6' }) {
-    const unbound = this.socket;
-    const socket = createSocket({ type: this.socketType, reusePort: true });
-    for (const listener of unbound.listeners('message')) socket.on('message', listener as (msg: Buffer) => void);
-    this.socket = socket;
-    unbound.close();
-    return init.call(this);
+  proto.init = async function (this: { socket: Socket; socketType: 'udp4' | 'udp6' }) {
+    for (let attempt = 0; ; attempt++) {
+      const previous = this.socket;
+      const socket = createSocket({ type: this.socketType, reusePort: true });
+      for (const listener of previous.listeners('message')) socket.on('message', listener as (msg: Buffer) => void);
+      this.socket = socket;
+      previous.close();
+      await init.call(this);
+      if (attempt >= 20 || socketsOnPort(socket.address().port) <= 1) return;
+    }
   };
   proto[REUSE_PORT_PATCHED] = true;
 }
@@ -88,8 +112,8 @@ export class LeanReceiver {
   #cpuMs = 0;
   #closed = false;
 
-  private constructor(bin: string, log: (line: string) => void) {
-    this.#child = spawn(bin, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  private constructor(bin: string, log: (line: string) => void, roundMs?: number) {
+    this.#child = spawn(bin, roundMs === undefined ? [] : [String(roundMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
     this.#child.stdout!.on('data', (chunk: Buffer) => this.#onData(chunk));
     this.#child.stdin!.on('error', () => {});
     this.#child.once('exit', (code, signal) => {
@@ -100,10 +124,10 @@ export class LeanReceiver {
     });
   }
 
-  /** Builds (if needed) and starts the helper; throws LeanRxError when there is no C compiler. */
-  static start(log: (line: string) => void): LeanReceiver {
+  /** Builds (if needed) and starts the helper; throws LeanRxError when there is no C compiler. `roundMs`: its read period (20). */
+  static start(log: (line: string) => void, roundMs?: number): LeanReceiver {
     reusePortForWerift();
-    return new LeanReceiver(buildLeanRx(), log);
+    return new LeanReceiver(buildLeanRx(), log, roundMs);
   }
 
   /** CPU of the helper process (user + system), as it last reported (every 0.5 s while busy). */
