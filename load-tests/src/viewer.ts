@@ -1,12 +1,13 @@
-import { RTCPeerConnection, RTCRtpCodecParameters, useSdesMid, useTransportWideCC, type RtpPacket } from 'werift';
+import { RTCPeerConnection, useSdesMid, useTransportWideCC, type RtpPacket } from 'werift';
 import type { ServerMessage } from '@redred/api/protocol';
-import { countRtcp, noRtcp, rtcpDiff, type RtcpCounts } from './rtcp-sent.ts';
+import { noRtcp, rtcpDiff, type RtcpCounts } from './rtcp-sent.ts';
 import { RtpMeter, lossBetween, type MeterSnapshot } from './rtp-meter.ts';
-import { BROWSER_FEEDBACK, buildRecvOfferSdp, dtlsParametersFromSdp, viewerRtpCapabilities, type ConsumerParams, type TransportParams } from './sdp.ts';
+import { buildRecvOfferSdp, dtlsParametersFromSdp, viewerRtpCapabilities, type ConsumerParams, type TransportParams } from './sdp.ts';
 import type { LeanReceiver } from './lean-rx.ts';
 import { SignalingClient } from './signaling.ts';
 import { nowMs } from './stats.ts';
 import { parseVp8Payload } from './vp8.ts';
+import { codecs, nominatedUdp, skipStunGathering, tapMedia } from './werift-hooks.ts';
 
 export type ViewerMode = 'decrypt' | 'rtcp' | 'count';
 export type ViewerLayer = 'auto' | 'low' | 'medium' | 'high';
@@ -82,78 +83,6 @@ export interface ViewerResult {
   /** How media reached the meter: werift (decrypt mode), Node's dgram (tap), or the batch receiver (lean-rx helper). */
   receivePath: 'werift' | 'dgram' | 'lean-rx';
   events: { mediaReset: number; consumerClosed: number; socketClosed: boolean };
-}
-
-/** werift's side of the negotiation; with `feedback`, its receiver sends receiver reports, NACKs and transport-cc feedback. */
-function codecs(feedback: boolean) {
-  const fb = () => (feedback ? BROWSER_FEEDBACK.map((f) => ({ ...f })) : []);
-  return {
-    video: [
-      new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, rtcpFeedback: fb() }),
-      new RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90000, rtcpFeedback: fb(), parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' }),
-    ],
-    audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, rtcpFeedback: [] })],
-  };
-}
-
-interface WeriftUdp {
-  onData: (data: Buffer, addr: [string, number]) => void;
-  send: (data: Buffer, addr?: [string, number]) => Promise<void>;
-  socket?: { setRecvBufferSize(size: number): void; address(): { address: string; port: number; family: string } };
-}
-
-interface WeriftIce {
-  nominated?: { protocol: { transport?: WeriftUdp }; remoteAddr: [string, number] };
-}
-
-/** ~0.8 s of a 1 Mbps viewer's media: a generator that stalls briefly (GC, a join burst) must not show up as server loss. */
-const RECV_BUFFER_BYTES = 1 << 20;
-
-/**
- * werift's ICE agent falls back to stun.l.google.com when no STUN server is
- * configured (`iceServers: []` is not enough) and waits up to 5 s for a
- * server-reflexive candidate before it starts checking. Offline that is a DNS
- * failure; with a hundred joins at once the lookups queue on libuv's four
- * threads and every join took 5 s. The SFU is ICE-lite on a reachable address:
- * host candidates are all a viewer needs.
- */
-function skipStunGathering(pc: RTCPeerConnection): void {
-  for (const ice of pc.iceTransports) (ice.connection as unknown as { stunServer?: unknown }).stunServer = undefined;
-}
-
-/**
- * Taps the UDP sockets under werift's ICE agent: RTP/RTCP (first byte 128–191)
- * goes to `onMedia`; STUN and DTLS keep their path. With `passThrough`, media
- * continues into werift (SRTP decryption), otherwise it stops here. What werift
- * sends is counted into `sent` by RTCP type.
- */
-function tapMedia(pc: RTCPeerConnection, onMedia: (data: Buffer) => void, passThrough: boolean, sent: RtcpCounts): void {
-  for (const ice of pc.iceTransports) {
-    const protocols = (ice.connection as unknown as { protocols: { transport?: WeriftUdp }[] }).protocols;
-    for (const protocol of protocols) {
-      const udp = protocol.transport;
-      if (!udp) continue;
-      try {
-        udp.socket?.setRecvBufferSize(RECV_BUFFER_BYTES);
-      } catch {
-        // Capped by net.core.rmem_max: keep the default.
-      }
-      const send = udp.send;
-      udp.send = (data, addr) => {
-        countRtcp(sent, data);
-        return send(data, addr);
-      };
-      const original = udp.onData.bind(udp);
-      udp.onData = (data, addr) => {
-        const b0 = data[0]!;
-        if (b0 >= 128 && b0 <= 191) {
-          onMedia(data);
-          if (!passThrough) return;
-        }
-        original(data, addr);
-      };
-    }
-  }
 }
 
 /**
@@ -379,11 +308,10 @@ export class LoadViewer {
    * dgram tap when there is no IPv4 nominated pair or the helper refuses.
    */
   async #handOff(pc: RTCPeerConnection, meter: RtpMeter, lean: LeanReceiver): Promise<void> {
-    const pair = (pc.iceTransports[0]?.connection as unknown as WeriftIce | undefined)?.nominated;
-    const udp = pair?.protocol.transport;
-    const local = udp?.socket?.address();
-    if (!pair || !udp || !local || local.family !== 'IPv4') return;
-    const remoteAddr = pair.remoteAddr;
+    const nominated = nominatedUdp(pc);
+    const local = nominated?.udp.socket?.address();
+    if (!nominated || !local || local.family !== 'IPv4') return;
+    const { udp, remoteAddr } = nominated;
     const { id, ready } = lean.attach(local, { address: remoteAddr[0], port: remoteAddr[1] }, {
       onMedia: (head, wireBytes, at) => meter.onPacket(head, at, wireBytes),
       onOther: (data) => udp.onData(data, remoteAddr),
