@@ -1,4 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RtpHeader, RtpPacket, UdpTransport } from 'werift';
 import { LeanReceiver, reusePortForWerift } from './lean-rx.ts';
@@ -10,6 +11,17 @@ const AUDIO_PT = 100;
 
 function rtp(pt: number, seq: number, marker: boolean, payloadBytes: number): Buffer {
   return new RtpPacket(new RtpHeader({ payloadType: pt, sequenceNumber: seq, timestamp: seq * 3000, ssrc: 0x1234 + pt, marker }), Buffer.alloc(payloadBytes, 7)).serialize();
+}
+
+/** A datagram waits in the receive queue of a socket bound to `port` (/proc/net/udp: "tx_queue:rx_queue", hex). */
+function queuedOn(port: number): boolean {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return readFileSync('/proc/net/udp', 'utf8')
+    .split('\n')
+    .some((line) => {
+      const f = line.trim().split(/\s+/);
+      return f[1]?.endsWith(hex) && parseInt(f[4]?.split(':')[1] ?? '0', 16) > 0;
+    });
 }
 
 async function bound(reusePort: boolean): Promise<Socket> {
@@ -85,6 +97,35 @@ describe('lean-rx batch receiver', () => {
     // Kernel receive times on this process's clock: after the first send, before the batch arrived here.
     expect(meter.firstPacketAt!).toBeGreaterThanOrEqual(sentAt - 1);
     expect(meter.firstFrameAt!).toBeLessThanOrEqual(receivedBy);
+    viewer.close();
+    server.close();
+  });
+
+  it('stamps packets with the kernel\'s receive time, not the time it read them', async () => {
+    const viewer = await bound(true);
+    const server = await bound(false);
+    const meter = new RtpMeter({ video: VIDEO_PT, audio: AUDIO_PT });
+    let got!: () => void;
+    const arrived = new Promise<void>((r) => (got = r));
+    const { ready } = lean.attach(viewer.address(), server.address(), {
+      onMedia: (head, wireBytes, at) => {
+        meter.onPacket(head, at, wireBytes);
+        got();
+      },
+      onOther: () => {},
+    });
+    await ready;
+    // The helper is stopped while the packet arrives: it can only read it after SIGCONT.
+    process.kill(lean.pid!, 'SIGSTOP');
+    await new Promise<void>((r) => server.send(rtp(VIDEO_PT, 1, true, 500), viewer.address().port, '127.0.0.1', () => r()));
+    // Loopback delivery finishes in a softirq, maybe after the send returned: wait until the datagram sits in a socket queue.
+    const deadline = nowMs() + 5000;
+    while (!queuedOn(viewer.address().port) && nowMs() < deadline) await new Promise((r) => setImmediate(r));
+    expect(queuedOn(viewer.address().port)).toBe(true);
+    const resumedAt = nowMs();
+    process.kill(lean.pid!, 'SIGCONT');
+    await arrived;
+    expect(meter.firstPacketAt!).toBeLessThan(resumedAt);
     viewer.close();
     server.close();
   });

@@ -130,6 +130,10 @@ export class LeanReceiver {
     return new LeanReceiver(buildLeanRx(), log, roundMs);
   }
 
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
   /** CPU of the helper process (user + system), as it last reported (every 0.5 s while busy). */
   get cpuMs(): number {
     return this.#cpuMs;
