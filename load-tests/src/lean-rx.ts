@@ -117,7 +117,8 @@ export class LeanReceiver {
     this.#child.stdout!.on('data', (chunk: Buffer) => this.#onData(chunk));
     this.#child.stdin!.on('error', () => {});
     this.#child.once('exit', (code, signal) => {
-      if (!this.#closed) log(`lean-rx helper exited (${signal ?? `code ${code}`}); its viewers stop counting`);
+      // Its sockets are gone with it: the SFU's datagrams reach werift's sockets again, whose tap counts them.
+      if (!this.#closed) log(`lean-rx helper exited (${signal ?? `code ${code}`}); its viewers fall back to Node's dgram`);
       this.#closed = true;
       for (const p of this.#pending.values()) p.reject(new LeanRxError('lean_rx_closed', 'the lean-rx helper exited'));
       this.#pending.clear();
