@@ -229,7 +229,7 @@ export class LoadViewer {
     }
     const video = producers.find((p) => p.kind === 'video' && p.source === 'camera') ?? producers.find((p) => p.kind === 'video')!;
     const audio = producers.find((p) => p.kind === 'audio');
-    // The decrypting sample stays without feedback: with transport-cc the SFU estimates its bandwidth and may send it a lower layer than the one its checks expect.
+    // The decrypting sample stays without feedback, a control: the pinned layer as forwarded, nothing repaired by NACK, no bandwidth estimation choosing its layer.
     const feedback = this.options.mode === 'rtcp';
     const rtpCapabilities = viewerRtpCapabilities(established.routerRtpCapabilities, { feedback });
     this.#stillJoining();
