@@ -1,5 +1,5 @@
 import { loadavg } from 'node:os';
-import { decryptCountFor, probeCountFor, resolveOptions, type LoadOptions } from './options.ts';
+import { decryptCountFor, probeCountFor, resolveOptions, rtcpCountFor, type LoadOptions } from './options.ts';
 import { buildReport, summarizeStep, type CapacityResult, type LoadReport } from './report.ts';
 import { newRunTag, runViewerStep, warmupAndBaseline, type StepResult } from './run.ts';
 import { LoadSession, type Hooks } from './session.ts';
@@ -36,6 +36,7 @@ export async function searchCapacity(options: LoadOptions, hooks: Hooks): Promis
         label: `${n}`,
         viewers: n,
         decrypt: decryptCountFor(o, n),
+        rtcp: rtcpCountFor(o, n),
         durationS: rampS + o.joinTimeoutS + o.settleS + c.stepSeconds + 10,
         windowS: c.stepSeconds,
         rampPerSecond: o.rampPerSecond,

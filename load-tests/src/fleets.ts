@@ -51,7 +51,7 @@ export class ViewerFleet {
     );
   }
 
-  static async start(count: number, init: { wsUrl: string; localAddress: string | null; layer: ViewerLayer | null; joinTimeoutMs: number }, log: (line: string) => void, nice = 0): Promise<ViewerFleet> {
+  static async start(count: number, init: { wsUrl: string; localAddress: string | null; layer: ViewerLayer | null; joinTimeoutMs: number; leanRx: boolean }, log: (line: string) => void, nice = 0): Promise<ViewerFleet> {
     const procs = Array.from({ length: count }, (_, i) => new ChildWorker<ToViewerProcess, FromViewerProcess>(VIEWER_ENTRY, `viewers#${i}`, log, nice));
     const fleet = new ViewerFleet(procs, log);
     try {

@@ -34,6 +34,8 @@ describe('load-test harness (smoke)', () => {
         baselineS: 2,
         settleS: 1,
         decrypt: 1,
+        // Of the 3: 1 decrypting, 1 sending RTCP like a browser, 1 counting through the batch receiver.
+        rtcpShare: 0.34,
         // 960x540 is the smallest capture for which Chrome still sends three simulcast layers.
         width: 960,
         height: 540,
@@ -93,6 +95,18 @@ describe('load-test harness (smoke)', () => {
     expect(main.toSfuSend).not.toBeNull();
     expect(main.sfuToViewer).not.toBeNull();
     expect(report.steps[0]!.forwardingDelayMs).not.toBeNull();
+  });
+
+  it('counts through the batch receiver, and the browser-like viewer sends receiver reports and transport-cc feedback', () => {
+    const main = report.steps[0]!;
+    expect(main.feedback.receivePaths).toEqual({ werift: 2, 'lean-rx': 1 });
+    expect(main.feedback.viewers).toBe(1);
+    expect(main.feedback.perViewerPerS!.rr).toBeGreaterThan(0);
+    expect(main.feedback.perViewerPerS!.twcc).toBeGreaterThan(0);
+    const counting = report.steps[0]!.perViewer.find((v) => v.receive === 'lean-rx')!;
+    expect(counting.kbps!).toBeGreaterThan(50);
+    expect(counting.ttffMs).not.toBeNull();
+    expect(counting.rtcpSent).toEqual({ rr: 0, nack: 0, twcc: 0, remb: 0, pli: 0, other: 0 });
   });
 
   it('accounts for every chat message: sent = acked + refused, delivered + lost = acked × receivers', () => {

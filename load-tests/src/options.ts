@@ -44,6 +44,13 @@ export interface LoadOptions {
   chatAccounts: number;
   /** Viewers that decrypt SRTP and validate VP8; -1 picks 5 % (1–10). */
   decrypt: number;
+  /**
+   * Share (0–1) of the viewers that, besides the decrypting ones (which send
+   * receiver reports only), behave like browsers: werift's full receive path
+   * with NACK, PLI and transport-cc negotiated, sending receiver reports,
+   * NACKs and transport-cc feedback.
+   */
+  rtcpShare: number;
   /** Viewers that join one by one once the rest is steady (at most a tenth of them); their TTFF is the capacity criterion. */
   probes: number;
   /** Simulcast layer viewers pin; null leaves the server's choice. */
@@ -77,6 +84,11 @@ export interface LoadOptions {
    */
   nodes: string[];
   joinTimeoutS: number;
+  /**
+   * Counting viewers receive through a batch receiver (a C helper built with `cc`,
+   * recvmmsg over all of a process's viewers) instead of Node's dgram, ~6 µs per packet.
+   */
+  leanRx: boolean;
   /** Scheduling niceness of the viewer and chatter processes: on a shared box they yield to the server. */
   generatorNice: number;
   outDir: string;
@@ -104,6 +116,7 @@ export function defaultOptions(overrides: Partial<LoadOptions> = {}): LoadOption
     chatProcs: 0,
     chatAccounts: 0,
     decrypt: -1,
+    rtcpShare: 0.1,
     probes: 10,
     layer: 'high',
     width: 1280,
@@ -120,6 +133,7 @@ export function defaultOptions(overrides: Partial<LoadOptions> = {}): LoadOption
     serverPid: null,
     nodes: [],
     joinTimeoutS: 20,
+    leanRx: true,
     generatorNice: 10,
     outDir: RESULTS_DIR,
     label: '',
@@ -147,6 +161,12 @@ export function probeCountFor(o: LoadOptions, viewers: number): number {
   return Math.max(0, Math.min(o.probes, Math.floor(viewers / 10)));
 }
 
+/** How many of `viewers` send RTCP like browsers besides the decrypting ones: --rtcp-share of them, within the crowd that is left. */
+export function rtcpCountFor(o: LoadOptions, viewers: number): number {
+  const crowd = viewers - probeCountFor(o, viewers) - decryptCountFor(o, viewers);
+  return Math.max(0, Math.min(crowd, Math.round(viewers * o.rtcpShare)));
+}
+
 /** How many of `viewers` decrypt: the --decrypt count, or 5 % of them (at least 1, at most 10). */
 export function decryptCountFor(o: LoadOptions, viewers: number): number {
   return o.decrypt >= 0 ? Math.min(o.decrypt, viewers) : Math.min(viewers, Math.max(1, Math.min(10, Math.round(viewers * 0.05))));
@@ -169,6 +189,10 @@ REGISTRATIONS_PER_IP_PER_HOUR=1000000 (the run registers accounts).
   --baseline S         S s with 1 viewer (upload at 1 viewer); 0 = skip [8]
   --settle S           S s after the last join before measuring         [3]
   --decrypt K          viewers that decrypt and validate VP8 (-1: 5 %)  [-1]
+  --rtcp-share PCT     PCT % of the viewers (besides the decrypting ones) send
+                       RTCP like a browser: receiver reports, NACKs,
+                       transport-cc feedback (werift's full receive path,
+                       about as costly to the generator as decrypting)     [10]
   --probes K           of the viewers, K (≤ 10 %) join one by one once
                        the rest is steady: newcomer TTFF                [10]
   --layer L            high|medium|low|auto: simulcast layer to pin     [high]
@@ -181,6 +205,8 @@ REGISTRATIONS_PER_IP_PER_HOUR=1000000 (the run registers accounts).
                        with a stream key, rids 0/1/2 highest first)      [mediasoup]
   --whip-codec C       vp8 or h264 (OBS's); h264 viewers count, not check frames [vp8]
   --viewer-procs P     viewer processes (0: one per ~100 viewers)       [0]
+  --no-lean-rx         counting viewers receive through Node's dgram, not the
+                       batch receiver (load-tests/native/lean-rx.c, needs cc)
   --chat-procs Q       chatter processes                                [0]
   --chat-accounts K    accounts the chat sockets share (0: auto)        [0]
   --stream-id ID --streamer-token T   use an existing stream
@@ -233,6 +259,7 @@ export function parseCli(argv: string[]): LoadOptions | 'help' {
       baseline: { type: 'string' },
       settle: { type: 'string' },
       decrypt: { type: 'string' },
+      'rtcp-share': { type: 'string' },
       probes: { type: 'string' },
       layer: { type: 'string' },
       resolution: { type: 'string' },
@@ -243,6 +270,7 @@ export function parseCli(argv: string[]): LoadOptions | 'help' {
       publisher: { type: 'string' },
       'whip-codec': { type: 'string' },
       'viewer-procs': { type: 'string' },
+      'no-lean-rx': { type: 'boolean' },
       'chat-procs': { type: 'string' },
       'chat-accounts': { type: 'string' },
       'stream-id': { type: 'string' },
@@ -302,6 +330,7 @@ export function parseCli(argv: string[]): LoadOptions | 'help' {
     baselineS: num('baseline', values.baseline, d.baselineS),
     settleS: num('settle', values.settle, d.settleS),
     decrypt: Math.floor(num('decrypt', values.decrypt, d.decrypt, -1)),
+    rtcpShare: Math.min(100, num('rtcp-share', values['rtcp-share'], d.rtcpShare * 100)) / 100,
     probes: Math.floor(num('probes', values.probes, d.probes)),
     layer: layer === 'auto' ? null : (layer as ViewerLayer),
     width,
@@ -313,6 +342,7 @@ export function parseCli(argv: string[]): LoadOptions | 'help' {
     whipCodec,
     noStreamer: values['no-streamer'] ?? false,
     viewerProcs: Math.floor(num('viewer-procs', values['viewer-procs'], 0)),
+    leanRx: !values['no-lean-rx'],
     chatProcs: Math.floor(num('chat-procs', values['chat-procs'], 0)),
     chatAccounts: Math.floor(num('chat-accounts', values['chat-accounts'], 0)),
     streamId: values['stream-id'] === undefined ? null : Math.floor(num('stream-id', values['stream-id'], 0, 1)),

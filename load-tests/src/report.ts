@@ -11,6 +11,8 @@ import { cpuBetween, type LoadSession, type Snapshot, type TimelineRow } from '.
 import { summarize, type Summary } from './stats.ts';
 import { uploadKbps, type UploadSample } from './streamer.ts';
 import { renderSvg } from './report-svg.ts';
+import { summarizeFeedback, type FeedbackSummary, type RtcpCounts } from './rtcp-sent.ts';
+import { serverViewerCount, type ServerViewerCount } from './server-count.ts';
 
 export interface StepSummary {
   label: string;
@@ -63,6 +65,8 @@ export interface StepSummary {
    * layer in each window; when they moved, part of the difference is the publisher's, not the server's.
    */
   forwardingDelayMs: { p50: number; p99: number; toSfuSend: { p50: number; p99: number } | null; chromeAt1: { encode: number; send: number } | null; chromeAtN: { encode: number; send: number } | null } | null;
+  /** RTCP the crowd sent back like browsers do, and how its media was received. */
+  feedback: FeedbackSummary;
   /**
    * The streamer's send transport over the window. `layerKbps`/`layerFps`: per simulcast
    * layer (rid), from bytes and frames encoded; `layers`: the encoder's state at the end.
@@ -88,8 +92,9 @@ export interface StepSummary {
     rssBytes: number | null;
     rssBeforeBytes: number | null;
     rssPerViewerBytes: number | null;
-    /** The server's own count at the end of the window, and what it should be. */
+    /** The server's own count sampled at the end of the window (null: not measured), where it came from, and what it should be. */
     viewersCounted: number | null;
+    viewersCountSource: ServerViewerCount['source'];
     viewersExpected: number;
     /** Signed-in chat accounts connected: the server counts each as one viewer. */
     chatAccounts: number;
@@ -111,7 +116,7 @@ export interface StepSummary {
   };
   chat: ChatTotals | null;
   /** One compact row per viewer, for digging into outliers. */
-  perViewer: { i: number; mode: string; ok: boolean; error: string | null; joinMs: number | null; ttffMs: number | null; playingMs: number | null; kbps: number | null; lossPct: number | null; maxGapMs: number; phases: Record<string, number> }[];
+  perViewer: { i: number; mode: string; receive: string; rtcpSent: RtcpCounts | null; ok: boolean; error: string | null; joinMs: number | null; ttffMs: number | null; playingMs: number | null; kbps: number | null; lossPct: number | null; maxGapMs: number; phases: Record<string, number> }[];
 }
 
 export interface CapacityResult {
@@ -194,6 +199,7 @@ export function summarizeStep(session: LoadSession, step: StepResult): StepSumma
   const start = step.start;
   const end = step.end;
   const cpu = start ? cpuBetween(start, end) : null;
+  const counted = serverViewerCount(end);
   const upload = start?.upload && end.upload ? uploadKbps(start.upload, end.upload) : null;
   const totalCpu = cpu && cpu.serverNode !== null && cpu.serverWorkers !== null ? cpu.serverNode + cpu.serverWorkers : null;
   const n = ok.length;
@@ -232,6 +238,7 @@ export function summarizeStep(session: LoadSession, step: StepResult): StepSumma
     },
     captureDelayMs: summarizeCaptureDelay(crowdOk.map((r) => r.captureDelay)),
     forwardingDelayMs: null,
+    feedback: summarizeFeedback(crowdOk),
     upload: upload
       ? {
           transportKbps: upload.transport,
@@ -252,8 +259,8 @@ export function summarizeStep(session: LoadSession, step: StepResult): StepSumma
       rssBeforeBytes: rssBefore,
       // RSS moves by tens of MiB with GC: per viewer only means something for a crowd.
       rssPerViewerBytes: rss !== null && rssBefore !== null && n >= 20 ? (rss - rssBefore) / n : null,
-      // A cluster's nodes each count their own people (an account on two nodes is on both): the stream's count is the announced one.
-      viewersCounted: end.nodes ? (end.announcedViewers ?? end.metrics?.viewers ?? null) : (end.metrics?.viewers ?? session.streamer?.serverViewers ?? null),
+      viewersCounted: counted.count,
+      viewersCountSource: counted.source,
       // At the window's end: the crowd, not the probes (they join after it).
       viewersExpected: crowdOk.length + step.chatAccountsConnected,
       chatAccounts: step.chatAccountsConnected,
@@ -277,6 +284,8 @@ export function summarizeStep(session: LoadSession, step: StepResult): StepSumma
     perViewer: v.map((r) => ({
       i: r.index,
       mode: r.probe ? `${r.mode} probe` : r.mode,
+      receive: r.receivePath,
+      rtcpSent: r.window?.rtcpSent ?? null,
       ok: r.ok,
       error: r.error,
       joinMs: r.joinMs === null ? null : Math.round(r.joinMs),
@@ -325,7 +334,7 @@ export function buildReport(o: { session: LoadSession; tag: string; startedAt: D
       checks.push({
         name: `${s.label}: viewers the server counts = viewers connected`,
         ok: s.server.viewersCounted === s.server.viewersExpected,
-        detail: `server ${s.server.viewersCounted}, expected ${s.server.viewersExpected} (${s.server.viewersExpected - s.server.chatAccounts} media viewers + ${s.server.chatAccounts} chat accounts, at the window's end)`,
+        detail: `server ${s.server.viewersCounted} (${s.server.viewersCountSource}), expected ${s.server.viewersExpected} (${s.server.viewersExpected - s.server.chatAccounts} media viewers + ${s.server.chatAccounts} chat accounts, at the window's end)`,
       });
     }
     if (s.chat) {
@@ -398,6 +407,13 @@ function stepLines(s: StepSummary): string[] {
           `decrypting viewers      ${s.decrypt.viewers}: ${s.decrypt.framesValid} valid VP8 frames, ${s.decrypt.keyframesValid} keyframes (${Object.entries(s.decrypt.sizes).map(([k, c]) => `${k}×${c}`).join(', ') || '–'}), ${s.decrypt.invalidPackets} invalid packets, decrypted/wire ${s.decrypt.decryptedRatio === null ? '–' : (s.decrypt.decryptedRatio * 100).toFixed(2) + ' %'}`,
         ];
   lines.push(...delayLines(s));
+  const fb = s.feedback;
+  if (s.viewersTarget > 0) {
+    const r = fb.perViewerPerS;
+    lines.push(
+      `RTCP like browsers      ${fb.viewers} viewers (${n1(fb.sharePct)} %)${r ? `, each per s: RR ${n1(r.rr)}, NACK ${n1(r.nack)}, transport-cc ${n1(r.twcc)}, REMB ${n1(r.remb)}, PLI ${n1(r.pli)}; received kbps p50 ${n0(fb.kbpsP50)}` : ''}   receive path: ${Object.entries(fb.receivePaths).map(([k, c]) => `${k} ${c}`).join(', ')}`,
+    );
+  }
   if (s.upload) {
     lines.push(
       `streamer upload kbps    ${n0(s.upload.transportKbps)} (video ${n0(s.upload.videoKbps)}, audio ${n0(s.upload.audioKbps)}; layers ${s.upload.layers.map((l) => `${l.rid} ${l.frameWidth}x${l.frameHeight} ${n0(s.upload!.layerKbps[l.rid])} kbps @${n1(s.upload!.layerFps[l.rid])} fps${l.qualityLimitationReason && l.qualityLimitationReason !== 'none' ? ` limited:${l.qualityLimitationReason}` : ''}`).join(', ')})`,
@@ -407,7 +423,7 @@ function stepLines(s: StepSummary): string[] {
   lines.push(
     `server CPU % of a core  node ${n0(sv.nodeCpuPct)} + mediasoup ${n0(sv.workersCpuPct)} = ${n0(sv.totalCpuPct)}   per viewer ${n2(sv.cpuPerViewerPct)}   (${sv.source}${sv.inProcess ? ', server in this process: node CPU includes the harness' : ''})`,
     `server RSS MiB          ${mb(sv.rssBytes)} (before viewers ${mb(sv.rssBeforeBytes)}; per viewer ${sv.rssPerViewerBytes === null ? '–' : (sv.rssPerViewerBytes / 1024).toFixed(0) + ' KiB'})`,
-    `server counts           viewers ${n0(sv.viewersCounted)} (expected ${sv.viewersExpected})   sockets ${n0(sv.websocketConnections)}   consumers/worker ${Object.entries(sv.consumersByWorker).map(([w, c]) => `#${w}:${c}`).join(' ') || '–'}   loop lag p99 ${n1(sv.eventLoopLagP99Ms)} ms`,
+    `server counts           viewers ${sv.viewersCounted === null ? 'not measured' : `${sv.viewersCounted} (${sv.viewersCountSource})`} (expected ${sv.viewersExpected} at the window's end)   sockets ${n0(sv.websocketConnections)}   consumers/worker ${Object.entries(sv.consumersByWorker).map(([w, c]) => `#${w}:${c}`).join(' ') || '–'}   loop lag p99 ${n1(sv.eventLoopLagP99Ms)} ms`,
     ...sv.perNode.map(
       (n) =>
         `  node ${n.node.padEnd(18)} ${n.answered ? `CPU % node ${n0(n.nodeCpuPct)} + mediasoup ${n0(n.workersCpuPct)} = ${n0(n.totalCpuPct)}   viewers ${n0(n.viewers)}   sockets ${n0(n.websocketConnections)}` : 'did not answer /metrics'}`,

@@ -72,8 +72,13 @@ export class RtpMeter {
     this.captureDelay = extensionIds.absCaptureTime === null ? null : new CaptureDelayMeter(extensionIds.absCaptureTime, extensionIds.absSendTime);
   }
 
-  /** Any packet from the wire that is RTP or RTCP (first byte 128–191), encrypted or not. */
-  onPacket(data: Uint8Array, at: number): void {
+  /**
+   * Any packet from the wire that is RTP or RTCP (first byte 128–191), encrypted
+   * or not; the one entry point of every receive path. `data` may be only the
+   * packet's first bytes (the batch receiver passes header and extensions), then
+   * `wireBytes` is its full size.
+   */
+  onPacket(data: Uint8Array, at: number, wireBytes: number = data.length): void {
     const b1 = data[1]!;
     if (b1 >= 192 && b1 <= 223) {
       this.rtcpPackets++;
@@ -83,9 +88,9 @@ export class RtpMeter {
     const seq = (data[2]! << 8) | data[3]!;
     if (this.firstPacketAt === null) this.firstPacketAt = at;
     if (pt === this.#videoPt) {
-      this.onVideo(seq, (b1 & 0x80) !== 0, data.length, at);
+      this.onVideo(seq, (b1 & 0x80) !== 0, wireBytes, at);
       this.onVideoClock(data, at);
-    } else if (pt === this.#audioPt) this.audio.record(seq, data.length);
+    } else if (pt === this.#audioPt) this.audio.record(seq, wireBytes);
     else this.unknownPackets++;
   }
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import type { ChatTotals } from './chatter.ts';
 import { ViewerFleet, type ChatFleet } from './fleets.ts';
-import { decryptCountFor, probeCountFor, resolveOptions, type LoadOptions } from './options.ts';
+import { decryptCountFor, probeCountFor, resolveOptions, rtcpCountFor, type LoadOptions } from './options.ts';
 import { buildReport, type LoadReport } from './report.ts';
 import { LoadSession, type Hooks, type Snapshot } from './session.ts';
 import { nowMs } from './stats.ts';
@@ -21,6 +21,8 @@ export interface StepParams {
   label: string;
   viewers: number;
   decrypt: number;
+  /** Viewers besides the decrypting ones that send RTCP like browsers ('rtcp' mode). */
+  rtcp: number;
   /** Hard stop, from the first join. */
   durationS: number;
   /** When set, the window lasts this long (then the probes' tail), if that is before the hard stop. */
@@ -54,10 +56,10 @@ export interface StepResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
-/** Evenly spread indices of the viewers that decrypt. */
-function decryptIndices(n: number, k: number): Set<number> {
+/** `k` of `pool`, evenly spread. */
+function spread(pool: readonly number[], k: number): Set<number> {
   const out = new Set<number>();
-  for (let j = 0; j < k; j++) out.add(Math.floor((j * n) / k));
+  for (let j = 0; j < k; j++) out.add(pool[Math.floor((j * pool.length) / k)]!);
   return out;
 }
 
@@ -72,7 +74,7 @@ function decryptIndices(n: number, k: number): Set<number> {
 export async function runViewerStep(session: LoadSession, p: StepParams): Promise<StepResult> {
   const o = session.opts;
   const procs = p.viewers === 0 ? 0 : Math.min(p.viewers, o.viewerProcs > 0 ? o.viewerProcs : Math.max(1, Math.min(8, Math.ceil(p.viewers / 100))));
-  const fleet = procs > 0 ? await ViewerFleet.start(procs, { wsUrl: session.wsUrl, localAddress: session.localAddress, layer: o.layer, joinTimeoutMs: o.joinTimeoutS * 1000 }, session.hooks.log, o.generatorNice) : null;
+  const fleet = procs > 0 ? await ViewerFleet.start(procs, { wsUrl: session.wsUrl, localAddress: session.localAddress, layer: o.layer, joinTimeoutMs: o.joinTimeoutS * 1000, leanRx: o.leanRx }, session.hooks.log, o.generatorNice) : null;
   session.fleet = fleet;
   const phase = (name: string) => {
     session.phase = p.label === 'main' ? name : `${p.label} ${name}`;
@@ -81,11 +83,16 @@ export async function runViewerStep(session: LoadSession, p: StepParams): Promis
     const before = await session.snapshot();
     const t0 = nowMs() + 300;
     const crowd = p.viewers - p.probes;
-    const decrypting = decryptIndices(crowd, p.decrypt);
-    const joins: ViewerJoin[] = Array.from({ length: crowd }, (_, i) => ({
+    const everyone = Array.from({ length: crowd }, (_, i) => i);
+    const decrypting = spread(everyone, p.decrypt);
+    const rtcp = spread(
+      everyone.filter((i) => !decrypting.has(i)),
+      p.rtcp,
+    );
+    const joins: ViewerJoin[] = everyone.map((i) => ({
       index: i,
       at: p.joinStorm ? t0 : t0 + (i * 1000) / p.rampPerSecond,
-      mode: decrypting.has(i) ? 'decrypt' : 'count',
+      mode: decrypting.has(i) ? 'decrypt' : rtcp.has(i) ? 'rtcp' : 'count',
       probe: false,
     }));
     fleet?.join(joins);
@@ -97,7 +104,7 @@ export async function runViewerStep(session: LoadSession, p: StepParams): Promis
     chat?.send(p.chatRate, t0, hardStop - CHAT_DRAIN_MS);
     phase('ramp');
     session.hooks.log(
-      `${p.label}: ${p.viewers} viewers (${p.decrypt} decrypting${p.probes ? `, the last ${p.probes} as probes after the window` : ''}) ${p.joinStorm ? 'in a join storm' : `at ${p.rampPerSecond}/s`} over ${procs} processes`,
+      `${p.label}: ${p.viewers} viewers (${p.decrypt} decrypting, ${p.rtcp} more sending RTCP like browsers${p.probes ? `, the last ${p.probes} as probes after the window` : ''}) ${p.joinStorm ? 'in a join storm' : `at ${p.rampPerSecond}/s`} over ${procs} processes`,
     );
 
     let markAt: number | null = null;
@@ -184,6 +191,7 @@ export async function warmupAndBaseline(session: LoadSession): Promise<StepResul
     label: 'baseline',
     viewers: 1,
     decrypt: 1,
+    rtcp: 0,
     durationS: o.joinTimeoutS + 2 + o.baselineS + 5,
     windowS: o.baselineS,
     rampPerSecond: 1,
@@ -207,6 +215,7 @@ export async function runLoadTest(options: LoadOptions, hooks: Hooks): Promise<L
       label: 'main',
       viewers: o.viewers,
       decrypt: decryptCountFor(o, o.viewers),
+      rtcp: rtcpCountFor(o, o.viewers),
       durationS: o.durationS,
       windowS: null,
       rampPerSecond: o.rampPerSecond,

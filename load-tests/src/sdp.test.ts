@@ -57,4 +57,24 @@ describe('receive SDP', () => {
       'video http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time',
     ]);
   });
+
+  it('with feedback, asks for NACK, PLI and transport-cc on video (and its header extension), like a browser', () => {
+    const caps = viewerRtpCapabilities(
+      {
+        codecs: [
+          { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2, preferredPayloadType: 100 },
+          { kind: 'video', mimeType: 'video/VP8', clockRate: 90000, preferredPayloadType: 101 },
+        ],
+        headerExtensions: [
+          { kind: 'video', uri: 'urn:ietf:params:rtp-hdrext:sdes:mid', preferredId: 1 },
+          { kind: 'audio', uri: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01', preferredId: 5 },
+          { kind: 'video', uri: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01', preferredId: 5 },
+        ],
+      },
+      { feedback: true },
+    ) as { codecs: { kind: string; rtcpFeedback: unknown[] }[]; headerExtensions: { kind: string; uri: string }[] };
+    expect(caps.codecs.find((c) => c.kind === 'video')!.rtcpFeedback).toEqual([{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'transport-cc' }]);
+    expect(caps.codecs.find((c) => c.kind === 'audio')!.rtcpFeedback).toEqual([]);
+    expect(caps.headerExtensions.map((h) => `${h.kind} ${h.uri.split('/').pop()}`)).toEqual(['video urn:ietf:params:rtp-hdrext:sdes:mid', 'video draft-holmer-rmcat-transport-wide-cc-extensions-01']);
+  });
 });

@@ -120,25 +120,37 @@ const MID_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
 export const ABS_CAPTURE_TIME_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time';
 export const ABS_SEND_TIME_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time';
 
+/** What a browser's receiver asks for, and werift's receiver sends: NACK, PLI, transport-cc feedback (werift sends no REMB). */
+export const BROWSER_FEEDBACK = [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'transport-cc' }] as const;
+const TRANSPORT_CC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
+
 /**
  * The capabilities a load-test viewer announces: VP8 and Opus, the MID header
  * extension (bundle demux), abs-capture-time and abs-send-time on video (the
  * publisher's capture clock, which the SFU forwards untouched, and the SFU's
- * send time: see capture-delay.ts), and no RTCP feedback and no RTX. Without
+ * send time: see capture-delay.ts), no RTX, and by default no RTCP feedback. Without
  * transport-cc or REMB the SFU runs no bandwidth estimation for the viewer and
  * forwards its preferred simulcast layer; without NACK every lost packet stays
- * lost, so the figures show raw forwarding loss.
+ * lost, so the figures show raw forwarding loss. With `feedback` (the share of
+ * viewers that behave like browsers) video also gets NACK, PLI and transport-cc
+ * with its header extension: the SFU then handles their receiver reports, NACKs
+ * (retransmitting) and transport-cc feedback (estimating their bandwidth).
  */
-export function viewerRtpCapabilities(routerCaps: unknown): Record<string, unknown> {
+export function viewerRtpCapabilities(routerCaps: unknown, options: { feedback?: boolean } = {}): Record<string, unknown> {
   const caps = routerCaps as RouterCaps;
+  const feedback = options.feedback ?? false;
   const codecs = (caps.codecs ?? [])
     // H.264 (packetization-mode 1) too: a stream published from OBS over WHIP carries it.
     .filter((c) => /^(video\/VP8|video\/H264|audio\/opus)$/i.test(c.mimeType))
-    .map((c) => ({ ...c, rtcpFeedback: [] }));
+    .map((c) => ({ ...c, rtcpFeedback: feedback && c.kind === 'video' ? BROWSER_FEEDBACK.map((f) => ({ ...f })) : [] }));
   if (!codecs.some((c) => c.kind === 'video') || !codecs.some((c) => c.kind === 'audio')) {
     throw new Error('the router offers no VP8 or no Opus codec');
   }
   // abs-send-time alone starts no bandwidth estimation in mediasoup: that needs goog-remb feedback too.
-  const headerExtensions = (caps.headerExtensions ?? []).filter((h) => h.uri === MID_URI || (h.kind === 'video' && (h.uri === ABS_CAPTURE_TIME_URI || h.uri === ABS_SEND_TIME_URI)));
+  const headerExtensions = (caps.headerExtensions ?? []).filter(
+    (h) =>
+      h.uri === MID_URI ||
+      (h.kind === 'video' && (h.uri === ABS_CAPTURE_TIME_URI || h.uri === ABS_SEND_TIME_URI || (feedback && h.uri === TRANSPORT_CC_URI))),
+  );
   return { codecs, headerExtensions };
 }

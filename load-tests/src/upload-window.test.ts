@@ -14,6 +14,8 @@ const layer = (rid: string, over: Partial<LayerStats> = {}): LayerStats => ({
   keyFramesEncoded: 1,
   qualityLimitationReason: 'none',
   targetBitrate: rid === 'r2' ? 600_000 : 200_000,
+  totalEncodeTime: 0,
+  totalPacketSendDelay: 0,
   ...over,
 });
 

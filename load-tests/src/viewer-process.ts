@@ -2,6 +2,7 @@
 // (one Node event loop tops out near 100 decrypting viewers; see
 // docs/load-testing.md). Driven by the orchestrator over IPC.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { LeanReceiver } from './lean-rx.ts';
 import { LoadViewer, type ViewerLayer, type ViewerMode, type ViewerResult } from './viewer.ts';
 import { nowMs } from './stats.ts';
 
@@ -15,7 +16,7 @@ export interface ViewerJoin {
 }
 
 export type ToViewerProcess =
-  | { type: 'init'; wsUrl: string; localAddress: string | null; layer: ViewerLayer | null; joinTimeoutMs: number }
+  | { type: 'init'; wsUrl: string; localAddress: string | null; layer: ViewerLayer | null; joinTimeoutMs: number; leanRx: boolean }
   | { type: 'join'; viewers: ViewerJoin[] }
   | { type: 'mark' }
   | { type: 'endWindow' }
@@ -60,14 +61,29 @@ function readLoopDelay(): LoopDelay | null {
 const viewers: LoadViewer[] = [];
 const timers = new Set<NodeJS.Timeout>();
 let config: Extract<ToViewerProcess, { type: 'init' }> | null = null;
+/** The batch receiver of this process's counting viewers: started with the first one; null when off or unavailable. */
+let lean: LeanReceiver | null | undefined;
+
+function leanReceiver(): LeanReceiver | null {
+  if (lean !== undefined) return lean;
+  lean = null;
+  if (!config?.leanRx) return lean;
+  try {
+    lean = LeanReceiver.start((line) => send({ type: 'error', error: line }));
+  } catch (err) {
+    send({ type: 'error', error: `counting viewers stay on Node's dgram: ${err instanceof Error ? err.message : String(err)}` });
+  }
+  return lean;
+}
 
 function send(msg: FromViewerProcess): void {
   process.send?.(msg);
 }
 
+/** This process and its batch receiver. */
 function cpuMs(): number {
   const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
+  return (u.user + u.system) / 1000 + (lean?.cpuMs ?? 0);
 }
 
 function progress(): ViewerProgress {
@@ -102,9 +118,11 @@ async function stop(): Promise<void> {
   loopMonitor.disable();
   const results = viewers.map((v) => v.result());
   await Promise.all(viewers.map((v) => v.close()));
+  const cpu = cpuMs();
+  lean?.close();
   // Leave once IPC has flushed the result (a disconnect right after send may drop it), even if a socket lingers.
   setTimeout(() => process.exit(0), 10_000).unref();
-  process.send?.({ type: 'result', viewers: results, cpuMs: cpuMs(), maxRssKb: process.resourceUsage().maxRSS, loopDelayMs: loopDelay } satisfies FromViewerProcess, undefined, {}, () => {
+  process.send?.({ type: 'result', viewers: results, cpuMs: cpu, maxRssKb: process.resourceUsage().maxRSS, loopDelayMs: loopDelay } satisfies FromViewerProcess, undefined, {}, () => {
     process.disconnect?.();
     setTimeout(() => process.exit(0), 200).unref();
   });
@@ -124,7 +142,16 @@ process.on('message', (raw: unknown) => {
         const t = setTimeout(
           () => {
             timers.delete(t);
-            const viewer = new LoadViewer({ index: j.index, wsUrl: cfg.wsUrl, mode: j.mode, probe: j.probe, localAddress: cfg.localAddress, layer: cfg.layer, joinTimeoutMs: cfg.joinTimeoutMs });
+            const viewer = new LoadViewer({
+              index: j.index,
+              wsUrl: cfg.wsUrl,
+              mode: j.mode,
+              probe: j.probe,
+              localAddress: cfg.localAddress,
+              layer: cfg.layer,
+              joinTimeoutMs: cfg.joinTimeoutMs,
+              leanRx: j.mode === 'count' ? leanReceiver() : null,
+            });
             viewers.push(viewer);
             void viewer.join();
           },

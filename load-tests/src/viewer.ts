@@ -1,13 +1,16 @@
-import { RTCPeerConnection, RTCRtpCodecParameters, useSdesMid, type RtpPacket } from 'werift';
+import { RTCPeerConnection, useSdesMid, useTransportWideCC, type RtpPacket } from 'werift';
 import type { ServerMessage } from '@redred/api/protocol';
 import type { CaptureDelayResult } from './capture-delay.ts';
+import { noRtcp, rtcpDiff, type RtcpCounts } from './rtcp-sent.ts';
 import { RtpMeter, lossBetween, type MeterSnapshot } from './rtp-meter.ts';
 import { ABS_CAPTURE_TIME_URI, ABS_SEND_TIME_URI, buildRecvOfferSdp, dtlsParametersFromSdp, viewerRtpCapabilities, type ConsumerParams, type TransportParams } from './sdp.ts';
+import type { LeanReceiver } from './lean-rx.ts';
 import { SignalingClient } from './signaling.ts';
 import { nowMs } from './stats.ts';
 import { parseVp8Payload } from './vp8.ts';
+import { codecs, nominatedUdp, skipStunGathering, tapMedia } from './werift-hooks.ts';
 
-export type ViewerMode = 'decrypt' | 'count';
+export type ViewerMode = 'decrypt' | 'rtcp' | 'count';
 export type ViewerLayer = 'auto' | 'low' | 'medium' | 'high';
 
 export interface ViewerOptions {
@@ -15,8 +18,12 @@ export interface ViewerOptions {
   wsUrl: string;
   /**
    * 'decrypt': werift decrypts SRTP and every video packet's VP8 header is
-   * checked. 'count': ICE, DTLS and the SRTP key exchange happen for real, then
-   * packets are counted from their (clear) RTP headers without decryption.
+   * checked. 'rtcp': werift's full receive path without the VP8 checks, with
+   * NACK, PLI and transport-cc negotiated: it sends what werift's receiver
+   * sends (receiver reports, NACKs, transport-cc feedback), like a browser.
+   * 'count': ICE, DTLS and the SRTP key exchange happen for real, then
+   * packets are counted from their (clear) RTP headers without decryption,
+   * and no RTCP is sent.
    */
   mode: ViewerMode;
   /** A probe joins after the crowd settled (see viewer-process.ts). */
@@ -27,6 +34,8 @@ export interface ViewerOptions {
   layer: ViewerLayer | null;
   /** Give up joining after this long. */
   joinTimeoutMs?: number;
+  /** 'count' mode: the process's batch receiver; without it (or when it cannot take the socket) packets are counted from Node's dgram. */
+  leanRx?: LeanReceiver | null;
   /** 'decrypt' mode: called with each complete, valid, decrypted VP8 frame (tests wait on it instead of polling). */
   onFrame?: (frame: { keyframe: boolean; width: number; height: number }) => void;
   /** Every server message the viewer parses, and the socket's close (tests follow the stream's life with it). */
@@ -67,69 +76,16 @@ export interface ViewerResult {
   /** Milestones of the join (ms since its start): ws, transport, consumed, answered, dtls, resumed. */
   phases: Record<string, number>;
   /** The measurement window (from `mark()` or the first packet, to `finish()`). */
-  window: { seconds: number; bytes: number; packets: number; expected: number; loss: number; kbps: number; frames: number; fps: number } | null;
+  window: { seconds: number; bytes: number; packets: number; expected: number; loss: number; kbps: number; frames: number; fps: number; rtcpSent: RtcpCounts } | null;
   total: { packets: number; bytes: number; expected: number; rtcp: number; brokenFrames: number; completeFrames: number };
   decrypt: DecryptStats | null;
   /** Capture (the publisher's abs-capture-time) → arrival of each frame's first packet, over the window; null when not negotiated. */
   captureDelay: CaptureDelayResult | null;
+  /** RTCP this viewer sent over its whole life, by type ('decrypt' viewers send receiver reports only, 'count' viewers nothing). */
+  rtcpSent: RtcpCounts;
+  /** How media reached the meter: werift (decrypt mode), Node's dgram (tap), or the batch receiver (lean-rx helper). */
+  receivePath: 'werift' | 'dgram' | 'lean-rx';
   events: { mediaReset: number; consumerClosed: number; socketClosed: boolean };
-}
-
-const CODECS = {
-  video: [
-    new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, rtcpFeedback: [] }),
-    new RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90000, rtcpFeedback: [], parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' }),
-  ],
-  audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, rtcpFeedback: [] })],
-};
-
-interface WeriftUdp {
-  onData: (data: Buffer, addr: unknown) => void;
-  socket?: { setRecvBufferSize(size: number): void };
-}
-
-/** ~0.8 s of a 1 Mbps viewer's media: a generator that stalls briefly (GC, a join burst) must not show up as server loss. */
-const RECV_BUFFER_BYTES = 1 << 20;
-
-/**
- * werift's ICE agent falls back to stun.l.google.com when no STUN server is
- * configured (`iceServers: []` is not enough) and waits up to 5 s for a
- * server-reflexive candidate before it starts checking. Offline that is a DNS
- * failure; with a hundred joins at once the lookups queue on libuv's four
- * threads and every join took 5 s. The SFU is ICE-lite on a reachable address:
- * host candidates are all a viewer needs.
- */
-function skipStunGathering(pc: RTCPeerConnection): void {
-  for (const ice of pc.iceTransports) (ice.connection as unknown as { stunServer?: unknown }).stunServer = undefined;
-}
-
-/**
- * Taps the UDP sockets under werift's ICE agent: RTP/RTCP (first byte 128–191)
- * goes to `onMedia`; STUN and DTLS keep their path. With `passThrough`, media
- * continues into werift (SRTP decryption), otherwise it stops here.
- */
-function tapMedia(pc: RTCPeerConnection, onMedia: (data: Buffer) => void, passThrough: boolean): void {
-  for (const ice of pc.iceTransports) {
-    const protocols = (ice.connection as unknown as { protocols: { transport?: WeriftUdp }[] }).protocols;
-    for (const protocol of protocols) {
-      const udp = protocol.transport;
-      if (!udp) continue;
-      try {
-        udp.socket?.setRecvBufferSize(RECV_BUFFER_BYTES);
-      } catch {
-        // Capped by net.core.rmem_max: keep the default.
-      }
-      const original = udp.onData.bind(udp);
-      udp.onData = (data, addr) => {
-        const b0 = data[0]!;
-        if (b0 >= 128 && b0 <= 191) {
-          onMedia(data);
-          if (!passThrough) return;
-        }
-        original(data, addr);
-      };
-    }
-  }
 }
 
 /**
@@ -196,12 +152,16 @@ export class LoadViewer {
   #validator: Vp8Validator | null = null;
   #mark: MeterSnapshot | null = null;
   #end: MeterSnapshot | null = null;
+  readonly #rtcpSent = noRtcp();
+  #rtcpAtMark: RtcpCounts | null = null;
+  #rtcpAtEnd: RtcpCounts | null = null;
   #error: string | null = null;
   #connectedAt: number | null = null;
   #resumedAt: number | null = null;
   readonly #events = { mediaReset: 0, consumerClosed: 0, socketClosed: false };
   readonly #phases: Record<string, number> = {};
   #closed = false;
+  #leanId: number | null = null;
 
   constructor(options: ViewerOptions) {
     this.options = options;
@@ -272,7 +232,9 @@ export class LoadViewer {
     }
     const video = producers.find((p) => p.kind === 'video' && p.source === 'camera') ?? producers.find((p) => p.kind === 'video')!;
     const audio = producers.find((p) => p.kind === 'audio');
-    const rtpCapabilities = viewerRtpCapabilities(established.routerRtpCapabilities);
+    // The decrypting sample stays without feedback, a control: the pinned layer as forwarded, nothing repaired by NACK, no bandwidth estimation choosing its layer.
+    const feedback = this.options.mode === 'rtcp';
+    const rtpCapabilities = viewerRtpCapabilities(established.routerRtpCapabilities, { feedback });
     this.#stillJoining();
 
     const offer = await sig.request({ type: 'create_transport', direction: 'recv' });
@@ -300,8 +262,8 @@ export class LoadViewer {
       // A closed network: werift's default STUN server is unreachable and only delays gathering.
       iceServers: [],
       bundlePolicy: 'max-bundle',
-      codecs: CODECS,
-      headerExtensions: { video: [useSdesMid()], audio: [useSdesMid()] },
+      codecs: codecs(feedback),
+      headerExtensions: { video: feedback ? [useSdesMid(), useTransportWideCC()] : [useSdesMid()], audio: [useSdesMid()] },
       iceUseIpv6: false,
       ...(local ? { iceAdditionalHostAddresses: [local], iceFilterCandidatePair: (pair) => pair.localCandidate.host === local } : {}),
     });
@@ -335,13 +297,38 @@ export class LoadViewer {
     this.#stillJoining();
     this.#connectedAt = nowMs();
     this.#phase('dtls');
-    tapMedia(pc, (data) => meter.onPacket(data, nowMs()), this.options.mode === 'decrypt');
+    tapMedia(pc, (data) => meter.onPacket(data, nowMs()), this.options.mode !== 'count', this.#rtcpSent);
+    // Before resuming: no media flows yet, so no packet is counted twice or out of order across the switch.
+    if (this.options.mode === 'count' && this.options.leanRx) await this.#handOff(pc, meter, this.options.leanRx);
     if (this.options.layer) {
       await sig.request({ type: 'set_layer', consumerId: videoConsumer.id, layer: this.options.layer });
     }
     await Promise.all(consumers.map((c) => sig.request({ type: 'resume_consumer', consumerId: c.id })));
     this.#resumedAt = nowMs();
     this.#phase('resumed');
+  }
+
+  /**
+   * Moves receiving to the batch receiver: the helper joins werift's port and
+   * takes every datagram the SFU sends it; media goes to the meter, STUN and
+   * DTLS back into werift (consent checks keep their answers). Stays on the
+   * dgram tap when there is no IPv4 nominated pair or the helper refuses.
+   */
+  async #handOff(pc: RTCPeerConnection, meter: RtpMeter, lean: LeanReceiver): Promise<void> {
+    const nominated = nominatedUdp(pc);
+    const local = nominated?.udp.socket?.address();
+    if (!nominated || !local || local.family !== 'IPv4') return;
+    const { udp, remoteAddr } = nominated;
+    const { id, ready } = lean.attach(local, { address: remoteAddr[0], port: remoteAddr[1] }, {
+      onMedia: (head, wireBytes, at) => meter.onPacket(head, at, wireBytes),
+      onOther: (data) => udp.onData(data, remoteAddr),
+    });
+    this.#leanId = id;
+    try {
+      await ready;
+    } catch {
+      this.#leanId = null;
+    }
   }
 
   /** After a timeout or close, a join still in flight must stop and not resurrect anything. */
@@ -358,6 +345,7 @@ export class LoadViewer {
 
   /** Starts the measurement window now. */
   mark(): void {
+    this.#rtcpAtMark = { ...this.#rtcpSent };
     if (!this.#meter) return;
     this.#mark = this.#meter.snapshot(nowMs());
     this.#meter.captureDelay?.mark();
@@ -368,6 +356,7 @@ export class LoadViewer {
     if (this.#meter && !this.#end) {
       this.#end = this.#meter.snapshot(nowMs());
       this.#meter.captureDelay?.finish();
+      this.#rtcpAtEnd = { ...this.#rtcpSent };
     }
   }
 
@@ -391,6 +380,8 @@ export class LoadViewer {
               kbps: (bytes * 8) / seconds / 1000,
               frames: end.videoFrames - start.videoFrames,
               fps: (end.videoFrames - start.videoFrames) / seconds,
+              // Sent from the mark (or since joining) to the window's end, like the packets.
+              rtcpSent: rtcpDiff(start === this.#mark ? (this.#rtcpAtMark ?? noRtcp()) : noRtcp(), this.#rtcpAtEnd ?? { ...this.#rtcpSent }),
             }
           : null;
     }
@@ -418,6 +409,8 @@ export class LoadViewer {
       },
       decrypt: this.#validator ? { ...this.#validator.stats } : null,
       captureDelay: m?.captureDelay?.result() ?? null,
+      rtcpSent: { ...this.#rtcpSent },
+      receivePath: this.options.mode !== 'count' ? 'werift' : this.#leanId !== null ? 'lean-rx' : 'dgram',
       events: { ...this.#events },
     };
   }
@@ -430,6 +423,7 @@ export class LoadViewer {
   }
 
   async #release(): Promise<void> {
+    if (this.#leanId !== null) this.options.leanRx?.detach(this.#leanId);
     this.#sig?.close();
     const pc = this.#pc;
     this.#pc = null;
