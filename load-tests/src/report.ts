@@ -6,7 +6,8 @@ import { publisherMs } from './report-delay.ts';
 import { summarizeStep, type StepSummary } from './report-step.ts';
 import type { LoadOptions } from './options.ts';
 import type { StepResult } from './run.ts';
-import type { LoadSession, TimelineRow } from './session.ts';
+import type { LoadSession } from './session.ts';
+import type { TimelineRow } from './timeline.ts';
 import { renderSvg } from './report-svg.ts';
 
 export interface CapacityResult {
