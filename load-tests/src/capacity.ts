@@ -1,6 +1,7 @@
 import { loadavg } from 'node:os';
 import { decryptCountFor, probeCountFor, resolveOptions, rtcpCountFor, type LoadOptions } from './options.ts';
-import { buildReport, summarizeStep, type CapacityResult, type LoadReport } from './report.ts';
+import { buildReport, type CapacityResult, type LoadReport } from './report.ts';
+import { summarizeStep } from './report-step.ts';
 import { newRunTag, runViewerStep, warmupAndBaseline, type StepResult } from './run.ts';
 import { LoadSession, type Hooks } from './session.ts';
 import { percentile } from './stats.ts';

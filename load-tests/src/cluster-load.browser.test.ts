@@ -5,7 +5,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeCluster, startNodeProcess, TEST_METRICS_TOKEN, type ClusterNodeProcess } from '../../api/src/testing/cluster.ts';
 import { startClusterFront, type ClusterFront } from '../../api/src/testing/deploy-servers.ts';
 import { defaultOptions, parseCli } from './options.ts';
-import { formatReport, type LoadReport } from './report.ts';
+import type { LoadReport } from './report.ts';
+import { formatReport } from './report-lines.ts';
 import { runLoadTest } from './run.ts';
 
 // `npm run load` through the cluster's front (deploy/nginx-cluster.conf) with

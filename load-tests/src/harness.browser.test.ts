@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../api/src/testing/server.ts';
 import { defaultOptions } from './options.ts';
-import { formatReport, writeReport, type LoadReport } from './report.ts';
+import { writeReport, type LoadReport } from './report.ts';
+import { formatReport } from './report-lines.ts';
 import { runLoadTest } from './run.ts';
 
 const METRICS_TOKEN = 'harness-smoke-metrics-token';

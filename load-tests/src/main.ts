@@ -1,7 +1,8 @@
 // `npm run load -- --url http://127.0.0.1:8080 --viewers 200 --chatters 500 --rate 50 --duration 60`
 import { searchCapacity } from './capacity.ts';
 import { parseCli, resolveOptions, USAGE, type LoadOptions } from './options.ts';
-import { formatReport, writeReport } from './report.ts';
+import { writeReport } from './report.ts';
+import { formatReport } from './report-lines.ts';
 import { runLoadTest } from './run.ts';
 import { openSessions } from './session.ts';
 

@@ -1,7 +1,7 @@
 // The capture-delay part of the report: Chrome's own share of each frame's
 // trip, and the text lines for capture → viewer and the forwarding delay.
 import type { LayerStats } from './browser/publisher.ts';
-import type { StepSummary } from './report.ts';
+import type { StepSummary } from './report-step.ts';
 
 const n0 = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toFixed(0));
 const n1 = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toFixed(1));

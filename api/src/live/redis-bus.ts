@@ -1,29 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Redis, type Result } from 'ioredis';
+import { Redis } from 'ioredis';
 import { RoomBusError } from './bus-errors.ts';
-import { RoomBusClosedError, type BusHandlerErrorReporter, type RoomBus, type RoomEnvelope, type RoomEvent, type RoomEventHandler, type RoomSubscription, type SiteEvent, type SiteEventHandler } from './bus.ts';
-
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    redredRoomPublish(seqKey: string, channel: string, eventJson: string, streamId: string, seqTtlMs: string): Result<number, Context>;
-  }
-}
-
-/**
- * One round trip, atomic in Redis: the stream's next `seq` and the PUBLISH of
- * the envelope carrying it. Redis runs scripts one at a time and delivers a
- * channel's messages in PUBLISH order, so every subscriber on every node sees
- * one order, and seq counts it. The counter's TTL is refreshed by every
- * event; a stream silent for that long has no room anywhere.
- */
-const PUBLISH_SCRIPT = `
-local seq = redis.call('INCR', KEYS[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('PUBLISH', ARGV[1], '{"streamId":' .. ARGV[3] .. ',"seq":' .. seq .. ',"event":' .. ARGV[2] .. '}')
-return seq
-`;
-
-const SEQ_TTL_MS = 24 * 3600 * 1000;
+import { RoomBusClosedError, type BusHandlerErrorReporter, type RoomBus, type RoomEvent, type RoomEventHandler, type RoomSubscription, type SiteEvent, type SiteEventHandler } from './bus.ts';
+import { decodeRoomMessage, decodeSiteMessage, encodeBarrier, PUBLISH_SCRIPT, SEQ_TTL_MS } from './redis-bus-wire.ts';
 
 export { RoomBusError, type RoomBusErrorCode } from './bus-errors.ts';
 
@@ -321,7 +300,7 @@ export class RedisRoomBus implements RoomBus {
   #barrierOn(channel: string, barriers: Map<string, () => void>): Promise<void> {
     const token = randomUUID();
     const back = new Promise<void>((resolve) => barriers.set(token, resolve));
-    const sent = this.#send(() => this.#pub.publish(channel, JSON.stringify({ barrier: token })));
+    const sent = this.#send(() => this.#pub.publish(channel, encodeBarrier(token)));
     return sent.then(() => back);
   }
 
@@ -330,23 +309,17 @@ export class RedisRoomBus implements RoomBus {
     if (channel === this.#siteChannel) return this.#onSiteMessage(text);
     const topic = this.#byChannel.get(channel);
     if (!topic) return;
-    let msg: unknown;
-    try {
-      msg = JSON.parse(text);
-    } catch {
-      msg = undefined;
-    }
-    const m = msg as { barrier?: unknown; streamId?: unknown; seq?: unknown; event?: unknown } | undefined;
-    if (typeof m?.barrier === 'string') {
+    const m = decodeRoomMessage(text, topic.streamId);
+    if (m && 'barrier' in m) {
       topic.barriers.get(m.barrier)?.();
       topic.barriers.delete(m.barrier);
       return;
     }
-    if (!m || m.streamId !== topic.streamId || typeof m.seq !== 'number' || typeof m.event !== 'object' || m.event === null) {
+    if (!m) {
       this.#report(new RoomBusError('bus_bad_message', `a message on ${channel} is not a room envelope`, { streamId: topic.streamId }));
       return;
     }
-    const envelope: RoomEnvelope = { streamId: topic.streamId, seq: m.seq, event: m.event as RoomEvent };
+    const { envelope } = m;
     this.#checkSequence(topic, envelope.seq);
     for (const subscriber of [...topic.subscribers]) {
       // A subscriber closed by an earlier handler in this same delivery is skipped.
@@ -360,19 +333,14 @@ export class RedisRoomBus implements RoomBus {
   }
 
   #onSiteMessage(text: string): void {
-    let event: SiteEvent | undefined;
-    try {
-      const m = JSON.parse(text) as (Partial<SiteEvent> & { barrier?: unknown }) | null;
-      if (typeof m?.barrier === 'string') {
-        this.#siteBarriers.get(m.barrier)?.();
-        this.#siteBarriers.delete(m.barrier);
-        return;
-      }
-      if (m?.kind === 'signed_out' && Number.isSafeInteger(m.userId) && typeof m.reason === 'string') event = { kind: 'signed_out', userId: m.userId!, reason: m.reason };
-    } catch {
-      event = undefined;
+    const m = decodeSiteMessage(text);
+    if (m && 'barrier' in m) {
+      this.#siteBarriers.get(m.barrier)?.();
+      this.#siteBarriers.delete(m.barrier);
+      return;
     }
-    if (!event) return this.#report(new RoomBusError('bus_bad_message', `a message on ${this.#siteChannel} is not a site event`));
+    if (!m) return this.#report(new RoomBusError('bus_bad_message', `a message on ${this.#siteChannel} is not a site event`));
+    const { event } = m;
     for (const handler of [...this.#siteHandlers]) {
       if (!this.#siteHandlers.has(handler)) continue;
       try {

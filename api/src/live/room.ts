@@ -3,7 +3,7 @@ import type { StreamRouter } from '@redred/sfu';
 import type { ChatSettings, StreamInfo } from '../protocol/common.ts';
 import { CLOSE_CODES } from '../protocol/constants.ts';
 import type { ServerMessage } from '../protocol/server-messages.ts';
-import type { Audience, RoomEnvelope, RoomEvent, RoomSubscription } from './bus.ts';
+import type { RoomEnvelope, RoomEvent, RoomSubscription } from './bus.ts';
 import { chatSettingsFor, RoomChat } from './chat.ts';
 import type { ChatCursor } from './chat-feed.ts';
 import type { LiveConnection } from './connection.ts';
@@ -15,17 +15,8 @@ import { END_REASONS } from './stream-rules.ts';
 import { can } from './policy.ts';
 import { RoomPresence } from './presence.ts';
 import { PublisherWatch } from './publisher-watch.ts';
-import type { ViewerCounter, Watcher } from './viewers.ts';
-
-/**
- * Someone in the room without a socket: a WHIP publisher or a WHEP viewer.
- * Counted like a socket, closed with the room, and closed when its user is
- * kicked or banned.
- */
-export interface RoomMember extends Watcher {
-  readonly id: string;
-  close(reason: 'kicked' | 'banned' | 'room_closed'): void;
-}
+import { isStaff, RoomSockets, type RoomMember } from './room-sockets.ts';
+import type { ViewerCounter } from './viewers.ts';
 
 /**
  * The live state of one stream in this process. It owns its sockets, its SFU
@@ -61,8 +52,7 @@ export class StreamRoom {
   recordingStopReason: string | null = null;
   /** Cluster mode: where the stream's media comes from (this node or another), and the pipes between them. */
   readonly cluster: ClusterStreamMedia | null;
-  readonly #connections = new Map<string, LiveConnection>();
-  readonly #members = new Map<string, RoomMember>();
+  readonly #sockets = new RoomSockets((c) => this.chat.hasHistory(c));
   readonly #media: StreamRouter;
   readonly #ctx: LiveContext;
   readonly #subscription: RoomSubscription;
@@ -110,7 +100,7 @@ export class StreamRoom {
             log: ctx.log.child({ module: 'cluster-media', streamId: this.streamId }),
             now: ctx.now,
             publish: (event) => this.publish(event),
-            sendLocal: (message) => this.#send(message, { to: 'all' }),
+            sendLocal: (message) => this.#sockets.send(message, { to: 'all' }),
             endOrphaned: async () => {
               await endStream(ctx, this, this.streamId, END_REASONS.serverRestart);
             },
@@ -136,27 +126,24 @@ export class StreamRoom {
   }
 
   get connectionCount(): number {
-    return this.#connections.size;
+    return this.#sockets.size;
   }
 
   connections(): IterableIterator<LiveConnection> {
-    return this.#connections.values();
+    return this.#sockets.values();
   }
 
   connection(id: string): LiveConnection | undefined {
-    return this.#connections.get(id);
+    return this.#sockets.get(id);
   }
 
   streamer(): LiveConnection | undefined {
-    for (const c of this.#connections.values()) if (c.role === 'streamer') return c;
-    return undefined;
+    return this.#sockets.streamer();
   }
 
   /** The streamer is here: their socket (browser studio), or their encoder (WHIP). */
   streamerPresent(): boolean {
-    if (this.streamer()) return true;
-    for (const m of this.#members.values()) if (m.role === 'streamer') return true;
-    return false;
+    return this.#sockets.streamerPresent();
   }
 
   info(): StreamInfo {
@@ -184,24 +171,24 @@ export class StreamRoom {
   }
 
   add(conn: LiveConnection): void {
-    this.#connections.set(conn.id, conn);
+    this.#sockets.add(conn);
     this.presence.join(conn);
   }
 
   remove(conn: LiveConnection): void {
-    if (!this.#connections.delete(conn.id)) return;
+    if (!this.#sockets.delete(conn)) return;
     this.chat.forget(conn);
     this.#media.closePeer(conn.id);
     this.presence.leave(conn);
   }
 
   addMember(member: RoomMember): void {
-    this.#members.set(member.id, member);
+    this.#sockets.addMember(member);
     this.presence.join(member);
   }
 
   removeMember(member: RoomMember): void {
-    if (!this.#members.delete(member.id)) return;
+    if (!this.#sockets.deleteMember(member)) return;
     this.presence.leave(member);
   }
 
@@ -223,10 +210,7 @@ export class StreamRoom {
     this.presence.close();
     this.cluster?.close();
     this.#drained = this.chat.close();
-    for (const c of this.#connections.values()) c.close(closeCode, reason);
-    this.#connections.clear();
-    for (const m of [...this.#members.values()]) m.close('room_closed');
-    this.#members.clear();
+    this.#sockets.close(closeCode, reason);
     this.#media.close();
     this.onClose?.();
   }
@@ -262,33 +246,33 @@ export class StreamRoom {
     switch (event.kind) {
       case 'message':
         if (event.message.type === 'comment_deleted') this.chat.feed.hide(event.message.commentIds);
-        return this.#send(event.message, event.audience);
+        return this.#sockets.send(event.message, event.audience);
       case 'comments':
         return this.chat.feed.accept(event.from, event.comments);
       case 'origin':
         return this.cluster?.applyOrigin(event.nodeId, event.producers);
       case 'viewers':
         this.presence.announced(event.viewers, event.peakViewers);
-        return this.#send({ type: 'viewers_update', viewers: event.viewers, peakViewers: event.peakViewers }, { to: 'all' });
+        return this.#sockets.send({ type: 'viewers_update', viewers: event.viewers, peakViewers: event.peakViewers }, { to: 'all' });
       case 'stream_live':
         this.status = 'live';
         this.startedAt = event.startedAt;
-        return this.#send({ type: 'stream_live', startedAt: event.startedAt }, { to: 'all' });
+        return this.#sockets.send({ type: 'stream_live', startedAt: event.startedAt }, { to: 'all' });
       case 'publisher':
         this.reconnectingUntil = event.state === 'reconnecting' ? event.until : null;
-        return this.#send({ type: 'publisher_status', status: event.state, until: event.until }, { to: 'all' });
+        return this.#sockets.send({ type: 'publisher_status', status: event.state, until: event.until }, { to: 'all' });
       case 'stream_info':
         this.title = event.title;
         this.description = event.description;
-        return this.#send({ type: 'stream_info', title: event.title, description: event.description }, { to: 'all' });
+        return this.#sockets.send({ type: 'stream_info', title: event.title, description: event.description }, { to: 'all' });
       case 'recording':
         this.recording = event.recording;
         this.recordingStopReason = event.recording ? null : (event.reason ?? null);
-        return this.#send({ type: 'recording_status', recording: event.recording, ...(event.reason ? { reason: event.reason } : {}) }, { to: 'all' });
+        return this.#sockets.send({ type: 'recording_status', recording: event.recording, ...(event.reason ? { reason: event.reason } : {}) }, { to: 'all' });
       case 'stream_ended':
         this.status = 'ended';
         this.endedAt = event.endedAt;
-        this.#send({ type: 'stream_ended', reason: event.reason, endedAt: event.endedAt }, { to: 'all' });
+        this.#sockets.send({ type: 'stream_ended', reason: event.reason, endedAt: event.endedAt }, { to: 'all' });
         return this.close(CLOSE_CODES.streamEnded, 'stream ended');
       case 'chat_settings':
         // Cluster mode: two nodes' changes may reach the bus in another order than they committed
@@ -297,12 +281,12 @@ export class StreamRoom {
         return this.#applyChatSettings(event.settings);
       case 'role_changed': {
         const changed: LiveConnection[] = [];
-        for (const c of this.#connectionsOfUser(event.user.id)) {
+        for (const c of this.#sockets.connectionsOfUser(event.user.id)) {
           if (isStaff(c) !== can(event.role, 'update_chat_settings')) changed.push(c);
           c.role = event.role;
         }
         this.presence.setRole(event.user.id, event.role);
-        this.#send({ type: 'role_changed', user: event.user, role: event.role }, { to: 'all' });
+        this.#sockets.send({ type: 'role_changed', user: event.user, role: event.role }, { to: 'all' });
         // Gaining or losing moderation changes which chat settings the socket may see.
         for (const c of changed) c.send({ type: 'chat_settings', settings: chatSettingsFor(c.role, this.chatSettings) });
         return;
@@ -312,23 +296,23 @@ export class StreamRoom {
         this.gate.noteRestriction(user.id, event.restriction, until);
         // Everyone learns first, the restricted sockets included; then kicked or banned ones are closed.
         if (event.restriction === 'timeout') {
-          return this.#send({ type: 'user_timed_out', user, until: until ?? 0, reason }, { to: 'all' });
+          return this.#sockets.send({ type: 'user_timed_out', user, until: until ?? 0, reason }, { to: 'all' });
         }
         if (event.restriction === 'kick') {
-          this.#send({ type: 'user_kicked', user, reason, blockedUntil: until ?? 0 }, { to: 'all' });
-          for (const c of this.#connectionsOfUser(user.id)) c.close(CLOSE_CODES.kicked, 'kicked');
-          for (const m of this.#membersOfUser(user.id)) m.close('kicked');
+          this.#sockets.send({ type: 'user_kicked', user, reason, blockedUntil: until ?? 0 }, { to: 'all' });
+          for (const c of this.#sockets.connectionsOfUser(user.id)) c.close(CLOSE_CODES.kicked, 'kicked');
+          for (const m of this.#sockets.membersOfUser(user.id)) m.close('kicked');
           return;
         }
-        this.#send({ type: 'user_banned', user, reason }, { to: 'all' });
-        for (const c of this.#connectionsOfUser(user.id)) c.close(CLOSE_CODES.banned, 'banned');
-        for (const m of this.#membersOfUser(user.id)) m.close('banned');
+        this.#sockets.send({ type: 'user_banned', user, reason }, { to: 'all' });
+        for (const c of this.#sockets.connectionsOfUser(user.id)) c.close(CLOSE_CODES.banned, 'banned');
+        for (const m of this.#sockets.membersOfUser(user.id)) m.close('banned');
         return;
       }
       case 'media_reset': {
         const affected = event.connectionIds === null ? null : new Set(event.connectionIds);
         const message: ServerMessage = { type: 'media_reset', reason: event.reason, scope: event.scope };
-        return this.#sendWhere(message, (c) => {
+        return this.#sockets.sendWhere(message, (c) => {
           if (affected && !affected.has(c.id)) return false;
           // Their transports are gone: the per-connection allowance starts again.
           c.transports = 0;
@@ -344,8 +328,8 @@ export class StreamRoom {
 
   #applyChatSettings(settings: ChatSettings): void {
     this.chatSettings = settings;
-    this.#send({ type: 'chat_settings', settings }, { to: 'staff' });
-    this.#sendWhere({ type: 'chat_settings', settings: chatSettingsFor('viewer', settings) }, (c) => !isStaff(c));
+    this.#sockets.send({ type: 'chat_settings', settings }, { to: 'staff' });
+    this.#sockets.sendWhere({ type: 'chat_settings', settings: chatSettingsFor('viewer', settings) }, (c) => !isStaff(c));
   }
 
   /** One read at a time, in the order the events came. */
@@ -362,44 +346,9 @@ export class StreamRoom {
     return this.#settingsRead;
   }
 
-  #send(message: ServerMessage, audience: Audience): void {
-    switch (audience.to) {
-      case 'all':
-        return this.#sendWhere(message, () => true);
-      case 'chat':
-        return this.#sendWhere(message, (c) => this.chat.hasHistory(c));
-      case 'staff':
-        return this.#sendWhere(message, isStaff);
-      case 'all_but':
-        return this.#sendWhere(message, (c) => c.id !== audience.connectionId);
-      case 'connections': {
-        const data = JSON.stringify(message);
-        for (const id of audience.ids) this.#connections.get(id)?.sendRaw(data);
-        return;
-      }
-      default: {
-        const unknown: never = audience;
-        throw new Error(`unknown audience ${JSON.stringify(unknown)}`);
-      }
-    }
-  }
-
-  /** Serialises once for every receiver. */
-  #sendWhere(message: ServerMessage, filter: (c: LiveConnection) => boolean): void {
-    let data: string | undefined;
-    for (const c of this.#connections.values()) {
-      if (!filter(c)) continue;
-      data ??= JSON.stringify(message);
-      c.sendRaw(data);
-    }
-  }
-
   /** The accounts holding sockets or members here (the streamer's own encoder aside), with their names. */
   accounts(): Map<number, string> {
-    const out = new Map<number, string>();
-    for (const c of this.#connections.values()) if (c.user && !c.closed) out.set(c.user.id, c.user.username);
-    for (const m of this.#members.values()) if (m.user && m.role !== 'streamer') out.set(m.user.id, m.user.username);
-    return out;
+    return this.#sockets.accounts();
   }
 
   /** A restriction found stored whose event never came here (the room bus lost it): applied as if it had come. */
@@ -409,23 +358,9 @@ export class StreamRoom {
 
   /** Closes this user's sockets here (their sessions ended: signed out, disabled, deleted). */
   disconnectUser(userId: number, code: number, reason: string): void {
-    for (const c of this.#connectionsOfUser(userId)) c.close(code, reason);
-  }
-
-  #connectionsOfUser(userId: number): LiveConnection[] {
-    return [...this.#connections.values()].filter((c) => c.user?.id === userId);
-  }
-
-  /** The channel's own account is never restricted: its encoder is never closed here. */
-  #membersOfUser(userId: number): RoomMember[] {
-    return [...this.#members.values()].filter((m) => m.user?.id === userId && m.role !== 'streamer');
+    for (const c of this.#sockets.connectionsOfUser(userId)) c.close(code, reason);
   }
 }
 
 /** How long an ended room waits for the bus to bring its end back before it closes on its own. */
 const END_DELIVERY_WAIT_MS = 2000;
-
-/** The streamer and moderators: who sees joins, leaves and the full chat settings. */
-function isStaff(c: LiveConnection): boolean {
-  return can(c.role, 'update_chat_settings');
-}
