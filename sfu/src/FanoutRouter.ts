@@ -66,7 +66,13 @@ export class FanoutRouter extends MediaRouter {
     const existing = this.#pipes.get(producerId);
     if (existing) return existing;
     const pipe = this.#origin.router
-      .pipeToRouter({ producerId, router: this.router, listenIp: PIPE_LISTEN_IP, enableSctp: false })
+      .pipeToRouter({
+        producerId,
+        router: this.router,
+        // Both ends bind in the origin worker's range: mediasoup tries another port of it if one is taken.
+        listenInfo: { protocol: 'udp', ip: PIPE_LISTEN_IP, portRange: this.ctx.portRange(this.#origin.worker) },
+        enableSctp: false,
+      })
       .then(({ pipeProducer }) => {
         if (!pipeProducer) throw new SfuError('cannot_consume', `pipeToRouter gave no producer for ${producerId}`);
         // The copy closes with the origin producer (or this router); a later pipe starts afresh.
