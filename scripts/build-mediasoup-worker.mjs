@@ -15,7 +15,7 @@
 // Order: MEDIASOUP_WORKER_BIN set -> check it loads, build nothing (mediasoup
 // itself honours the variable). Cached binary for this key -> copy it where
 // mediasoup looks for it (seconds). Otherwise install the build packages (as
-// root; else print the apt-get line), npm pack, patch, meson + ninja (7 to 22
+// root; else print the apt-get line), npm pack, patch, meson + ninja (6 to 21
 // minutes on 2 cores), fill the cache, copy.
 //
 // `--apt-packages` prints the Debian build packages and exits (.ci/run).
@@ -97,7 +97,7 @@ function build() {
   // Fixed names inside the work dir keep the build reproducible: meson refers
   // to sources relative to the build dir, so no random path reaches the binary.
   const buildDir = join(work, 'build');
-  log.info(`building the mediasoup ${version} worker in ${work} with ${jobs} jobs (7-22 minutes on 2 cores, once)...`);
+  log.info(`building the mediasoup ${version} worker in ${work} with ${jobs} jobs (6-21 minutes on 2 cores, once)...`);
   const started = Date.now();
 
   // The registry tarball (npm ci already has it in npm's cache): pristine sources for the patch.

@@ -12,8 +12,9 @@ const PIPE_LISTEN_IP = '127.0.0.1';
  * fed by pipeToRouter from the origin: the streamer still uploads once.
  *
  * Viewers consume the piped producer by the id pipeToRouter returns, not by
- * the origin's id: the two are equal in mediasoup 3.8 and 3.12, but newer
- * releases can pipe with `keepId: false`, which gives the copy a fresh id.
+ * the origin's id: the two are equal with pipeToRouter's default (`keepId:
+ * true`), which 3.13+ refuse within one worker; `keepId: false` gives the copy
+ * a fresh id, so nothing here depends on them being equal.
  */
 export class FanoutRouter extends MediaRouter {
   readonly role = 'fanout';
