@@ -66,14 +66,17 @@ export class FanoutRouter extends MediaRouter {
   pipe(producerId: string): Promise<string> {
     const existing = this.#pipes.get(producerId);
     if (existing) return existing;
-    const pipe = this.#origin.router
-      .pipeToRouter({
-        producerId,
-        router: this.router,
-        // Both ends bind in the origin worker's range: mediasoup tries another port of it if one is taken.
-        listenInfo: { protocol: 'udp', ip: PIPE_LISTEN_IP, portRange: this.ctx.portRange(this.#origin.worker) },
-        enableSctp: false,
-      })
+    // Inside the chain: portRange() throws once the origin's worker is gone, and callers expect a rejection.
+    const pipe = Promise.resolve()
+      .then(() =>
+        this.#origin.router.pipeToRouter({
+          producerId,
+          router: this.router,
+          // Both ends bind in the origin worker's range: mediasoup tries another port of it if one is taken.
+          listenInfo: { protocol: 'udp', ip: PIPE_LISTEN_IP, portRange: this.ctx.portRange(this.#origin.worker) },
+          enableSctp: false,
+        }),
+      )
       .then(({ pipeProducer }) => {
         if (!pipeProducer) throw new SfuError('cannot_consume', `pipeToRouter gave no producer for ${producerId}`);
         // The copy closes with the origin producer (or this router); a later pipe starts afresh.
