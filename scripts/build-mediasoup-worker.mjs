@@ -7,20 +7,21 @@
 // closed network. We take the npm tarball and apply
 // sfu/engine/mediasoup-<version>-debian12.patch, which replaces each meson
 // subproject with the Debian -dev package and drops the test and fuzzer
-// targets (no mediasoup .cpp is edited). So only the npm registry and Debian's
-// archive are used. The binary links those libraries dynamically: a host that
+// targets. So only the npm registry and Debian's archive are used. Fixes of
+// our own to mediasoup's C++ (each its own mediasoup-<version>-<what>.patch,
+// with a header saying why) apply after it, in name order. The binary links those libraries dynamically: a host that
 // runs it needs their runtime packages (README, "Deploying").
 //
 // Order: MEDIASOUP_WORKER_BIN set -> check it loads, build nothing (mediasoup
 // itself honours the variable). Cached binary for this key -> copy it where
 // mediasoup looks for it (seconds). Otherwise install the build packages (as
-// root; else print the apt-get line), npm pack, patch, meson + ninja (about 7
+// root; else print the apt-get line), npm pack, patch, meson + ninja (6 to 21
 // minutes on 2 cores), fill the cache, copy.
 //
 // `--apt-packages` prints the Debian build packages and exits (.ci/run).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -32,17 +33,28 @@ const log = makeLog('mediasoup-worker');
 
 let msDir;
 try {
-  msDir = dirname(createRequire(join(root, 'sfu', 'package.json')).resolve('mediasoup/package.json'));
+  // 3.13+ export no ./package.json: walk up from the entry point instead.
+  msDir = dirname(createRequire(join(root, 'sfu', 'package.json')).resolve('mediasoup'));
+  while (!existsSync(join(msDir, 'package.json')) || JSON.parse(readFileSync(join(msDir, 'package.json'), 'utf8')).name !== 'mediasoup') {
+    if (dirname(msDir) === msDir) throw new Error('no package.json');
+    msDir = dirname(msDir);
+  }
 } catch {
   log.fail('mediasoup is not installed: run `npm ci` first');
 }
 const version = JSON.parse(readFileSync(join(msDir, 'package.json'), 'utf8')).version;
-const patchFile = join(root, 'sfu', 'engine', `mediasoup-${version}-debian12.patch`);
+const engineDir = join(root, 'sfu', 'engine');
+const patchFile = join(engineDir, `mediasoup-${version}-debian12.patch`);
 if (!existsSync(patchFile)) {
   log.fail(`no build patch for mediasoup ${version}: ${relative(root, patchFile)} is missing (see sfu/engine/README.md)`);
 }
-const patch = readFileSync(patchFile);
-const buildPackages = debianBuildPackages(patch.toString('utf8'));
+// The build patch first (it creates the compat headers the others may need), then our fixes.
+const fixFiles = readdirSync(engineDir)
+  .filter((f) => f.startsWith(`mediasoup-${version}-`) && f.endsWith('.patch') && f !== `mediasoup-${version}-debian12.patch`)
+  .sort()
+  .map((f) => join(engineDir, f));
+const patchFiles = [patchFile, ...fixFiles];
+const buildPackages = debianBuildPackages(readFileSync(patchFile, 'utf8'));
 
 if (process.argv.includes('--apt-packages')) {
   console.log(buildPackages.join(' '));
@@ -60,7 +72,8 @@ if (process.env.MEDIASOUP_WORKER_BIN) {
 
 // A different patch or C library must never reuse an old binary.
 const glibc = process.report?.getReport().header.glibcVersionRuntime ?? 'no-glibc';
-const key = sha256([version, sha256(patch), glibc, `${process.platform}-${process.arch}`].join('\n')).slice(0, 12);
+const patchHashes = patchFiles.map((f) => sha256(readFileSync(f)));
+const key = sha256([version, ...patchHashes, glibc, `${process.platform}-${process.arch}`].join('\n')).slice(0, 12);
 const cached = join(cacheDir(), `mediasoup-worker-${version}-${key}`);
 // Where mediasoup's node/lib/Worker.js looks when MEDIASOUP_WORKER_BIN is unset.
 const target = join(msDir, 'worker', 'out', 'Release', 'mediasoup-worker');
@@ -84,7 +97,7 @@ function build() {
   // Fixed names inside the work dir keep the build reproducible: meson refers
   // to sources relative to the build dir, so no random path reaches the binary.
   const buildDir = join(work, 'build');
-  log.info(`building the mediasoup ${version} worker in ${work} with ${jobs} jobs (about 7 minutes on 2 cores, once)...`);
+  log.info(`building the mediasoup ${version} worker in ${work} with ${jobs} jobs (6-21 minutes on 2 cores, once)...`);
   const started = Date.now();
 
   // The registry tarball (npm ci already has it in npm's cache): pristine sources for the patch.
@@ -96,13 +109,17 @@ function build() {
   if (pack.status !== 0 || !tarball) log.fail(`npm pack mediasoup@${version} failed (exit ${pack.status})`);
   mkdirSync(src);
   run('tar', ['xzf', join(work, tarball), '-C', src, '--strip-components=1']);
-  run('patch', ['-p1', '--forward', '--silent', '--input', patchFile], { cwd: src });
+  for (const file of patchFiles) {
+    log.info(`applying ${relative(root, file)}`);
+    run('patch', ['-p1', '--forward', '--silent', '--input', file], { cwd: src });
+  }
 
   const worker = join(src, 'worker');
   const nice = ['nice', '-n', '19'];
   // nodownload: a subproject the patch missed is an error, never a download attempt.
   run(nice[0], [...nice.slice(1), 'meson', 'setup', buildDir, '--buildtype', 'release', '-Db_ndebug=true', '--wrap-mode=nodownload'], { cwd: worker });
-  // 3.13+ generate FlatBuffers headers that no target declares as a dependency.
+  // 3.13+ generate FlatBuffers headers; 3.13-3.26 declare no dependency on
+  // them, and 3.27's own tasks.py still builds this target first: so do we.
   if (existsSync(join(worker, 'fbs'))) run(nice[0], [...nice.slice(1), 'meson', 'compile', '-C', buildDir, 'flatbuffers-generator'], { cwd: worker });
   run(nice[0], [...nice.slice(1), 'ninja', '-C', buildDir, '-j', jobs, 'mediasoup-worker'], { cwd: worker });
   const built = join(buildDir, 'mediasoup-worker');

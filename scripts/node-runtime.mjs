@@ -13,7 +13,7 @@ import { cacheDir, runNpm } from './setup-env.mjs';
 
 /** Pinned so every machine runs the same binary; bump with the next 24.x. */
 export const RUNTIME_NODE_VERSION = '24.22.3';
-/** better-sqlite3 12, mediasoup 3.12 and our code all run on 22 and 24. */
+/** better-sqlite3 12, mediasoup 3.27 (which needs 22+) and our code all run on 22 and 24. */
 const OLDEST_MAJOR = 22;
 
 /**

@@ -36,7 +36,12 @@ abstract class ClusterPipeEnd extends TypedEmitter<ClusterPipeEvents> {
   protected static async createTransport(router: OriginRouter, config: ClusterPipeConfig, ctx: MediaContext, side: 'origin' | 'edge'): Promise<ms.PipeTransport> {
     return callMediasoup(`create ${side} pipe`, () =>
       router.router.createPipeTransport({
-        listenIp: { ip: config.listenIp, ...(config.announcedIp ? { announcedIp: config.announcedIp } : {}) },
+        listenInfo: {
+          protocol: 'udp',
+          ip: config.listenIp,
+          portRange: ctx.portRange(router.worker),
+          ...(config.announcedIp ? { announcedAddress: config.announcedIp } : {}),
+        },
         enableSrtp: true,
         enableRtx: true,
         enableSctp: false,

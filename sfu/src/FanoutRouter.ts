@@ -12,8 +12,9 @@ const PIPE_LISTEN_IP = '127.0.0.1';
  * fed by pipeToRouter from the origin: the streamer still uploads once.
  *
  * Viewers consume the piped producer by the id pipeToRouter returns, not by
- * the origin's id: the two are equal in mediasoup 3.8 and 3.12, but newer
- * releases can pipe with `keepId: false`, which gives the copy a fresh id.
+ * the origin's id: the two are equal with pipeToRouter's default (`keepId:
+ * true`), which 3.13+ refuse within one worker; `keepId: false` gives the copy
+ * a fresh id, so nothing here depends on them being equal.
  */
 export class FanoutRouter extends MediaRouter {
   readonly role = 'fanout';
@@ -65,8 +66,17 @@ export class FanoutRouter extends MediaRouter {
   pipe(producerId: string): Promise<string> {
     const existing = this.#pipes.get(producerId);
     if (existing) return existing;
-    const pipe = this.#origin.router
-      .pipeToRouter({ producerId, router: this.router, listenIp: PIPE_LISTEN_IP, enableSctp: false })
+    // Inside the chain: portRange() throws once the origin's worker is gone, and callers expect a rejection.
+    const pipe = Promise.resolve()
+      .then(() =>
+        this.#origin.router.pipeToRouter({
+          producerId,
+          router: this.router,
+          // Both ends bind in the origin worker's range: mediasoup tries another port of it if one is taken.
+          listenInfo: { protocol: 'udp', ip: PIPE_LISTEN_IP, portRange: this.ctx.portRange(this.#origin.worker) },
+          enableSctp: false,
+        }),
+      )
       .then(({ pipeProducer }) => {
         if (!pipeProducer) throw new SfuError('cannot_consume', `pipeToRouter gave no producer for ${producerId}`);
         // The copy closes with the origin producer (or this router); a later pipe starts afresh.

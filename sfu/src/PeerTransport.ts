@@ -9,9 +9,12 @@ import type {
   IceCandidate,
   IceParameters,
   MediaContext,
+  PeerDtlsParameters,
+  PeerRtpCapabilities,
   ProduceRequest,
   ProducerInfo,
   RtpCapabilities,
+  RtpParameters,
   TransportDirection,
   TransportHealth,
   TransportOffer,
@@ -94,13 +97,14 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
     return { consumers: this.#consumers.size, consuming: this.#consuming };
   }
 
-  async connect(dtlsParameters: DtlsParameters): Promise<void> {
+  async connect(dtlsParameters: PeerDtlsParameters): Promise<void> {
     this.#assertOpen();
     // The worker rejects a second connect with a plain Error; make it a clear, stable code.
     if (this.#connected) throw new SfuError('not_allowed', 'transport is already connected');
     this.#connected = true;
     try {
-      await callMediasoup('connect transport', () => this.#transport.connect({ dtlsParameters }));
+      // The worker refuses an unknown fingerprint algorithm (invalid_parameters).
+      await callMediasoup('connect transport', () => this.#transport.connect({ dtlsParameters: dtlsParameters as DtlsParameters }));
     } catch (error) {
       this.#connected = false;
       throw error;
@@ -137,7 +141,8 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
     if (this.direction !== 'send') throw new SfuError('not_allowed', 'produce needs a send transport');
     const { kind, rtpParameters, source } = request;
     const producer = await callMediasoup('produce', () =>
-      this.#transport.produce({ kind, rtpParameters, appData: { peerId: this.peerId, source } }),
+      // mediasoup's ortc validation checks the parameters (an unknown extension URI is ignored).
+      this.#transport.produce({ kind, rtpParameters: rtpParameters as RtpParameters, appData: { peerId: this.peerId, source } }),
     );
     if (this.#closed || producer.closed) {
       producer.close();
@@ -151,7 +156,9 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
   }
 
   /** Consumes an origin producer, through this transport's router (which pipes it there if it is a fan-out one). */
-  async consume(producer: ProducerInfo, rtpCapabilities: RtpCapabilities): Promise<StreamConsumer> {
+  async consume(producer: ProducerInfo, peerCapabilities: PeerRtpCapabilities): Promise<StreamConsumer> {
+    // mediasoup validates them; a codec without preferredPayloadType matches nothing (cannot_consume).
+    const rtpCapabilities = peerCapabilities as RtpCapabilities;
     this.#assertOpen();
     if (this.direction !== 'recv') throw new SfuError('not_allowed', 'consume needs a recv transport');
     // Counted by placement from now on, so joins meanwhile see this consumer coming.

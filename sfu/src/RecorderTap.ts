@@ -69,7 +69,7 @@ export class RecorderTap extends TypedEmitter<RecorderTapEvents> {
         // The worker's own port range, like every other transport of this worker.
         const transport = await callMediasoup('create recorder transport', () =>
           origin.router.createPlainTransport({
-            listenIp: { ip: '127.0.0.1' },
+            listenInfo: { protocol: 'udp', ip: '127.0.0.1', portRange: ctx.portRange(origin.worker) },
             rtcpMux: false,
             comedia: false,
             appData: { role: 'recorder', kind },

@@ -1,5 +1,5 @@
-import { types as ms } from 'mediasoup';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { types as ms } from 'mediasoup';
+import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { StreamRouter } from './StreamRouter.ts';
 import type { RtpCapabilities } from './StreamRouterTypes.ts';
 import {
@@ -67,7 +67,8 @@ describe('StreamRouter: publishing', () => {
     await expectSfuError(
       ctx.stream.connectTransport('streamer', transport.id, {
         role: 'client',
-        fingerprints: [{ algorithm: 'sha-999', value: 'AB' }],
+        // A client's bad input: not a FingerprintAlgorithm.
+        fingerprints: [{ algorithm: 'sha-999' as ms.FingerprintAlgorithm, value: 'AB' }],
       }),
       'invalid_parameters',
     );
@@ -151,15 +152,32 @@ describe('StreamRouter: viewing', () => {
   });
 
   it('asks for one keyframe when a video consumer resumes, none for audio', async () => {
-    const requestKeyFrame = vi.spyOn(ms.Consumer.prototype, 'requestKeyFrame');
-    const { camera, microphone } = await publish(ctx.stream);
-    const { consumers } = await view(ctx.stream, 'viewer-1', [camera, microphone]);
+    // mediasoup's classes are type-only exports (3.13+): spy on each consumer as the worker creates it.
+    const requestKeyFrame: { id: string; spy: MockInstance<ms.Consumer['requestKeyFrame']> }[] = [];
+    for (const worker of ctx.pool.workers) {
+      worker.observer.on('newrouter', (router) =>
+        router.observer.on('newtransport', (transport) =>
+          transport.observer.on('newconsumer', (consumer) =>
+            requestKeyFrame.push({ id: consumer.id, spy: vi.spyOn(consumer, 'requestKeyFrame') }),
+          ),
+        ),
+      );
+    }
+    const stream = await StreamRouter.create(ctx.pool, 'stream-keyframes');
+    try {
+      const { camera, microphone } = await publish(stream);
+      const { consumers } = await view(stream, 'viewer-1', [camera, microphone]);
 
-    await ctx.stream.resumeConsumer('viewer-1', consumers[0]!.id);
-    await ctx.stream.resumeConsumer('viewer-1', consumers[1]!.id);
+      await stream.resumeConsumer('viewer-1', consumers[0]!.id);
+      await stream.resumeConsumer('viewer-1', consumers[1]!.id);
 
-    expect(requestKeyFrame).toHaveBeenCalledTimes(1);
-    expect(requestKeyFrame.mock.contexts[0]).toMatchObject({ id: consumers[0]!.id });
+      expect(requestKeyFrame.map(({ id, spy }) => [id, spy.mock.calls.length])).toEqual([
+        [consumers[0]!.id, 1],
+        [consumers[1]!.id, 0],
+      ]);
+    } finally {
+      stream.close();
+    }
   });
 
   it('pins simulcast layers and returns to the top layer on auto; audio consumers ignore it', async () => {

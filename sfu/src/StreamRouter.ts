@@ -16,13 +16,14 @@ import type { WorkerPool } from './WorkerPool.ts';
 import type {
   ConsumerLayers,
   ConsumerOffer,
-  DtlsParameters,
   IceCandidate,
   IceParameters,
   LayerPreference,
   MediaContext,
   MediaKind,
   MediaReset,
+  PeerDtlsParameters,
+  PeerRtpCapabilities,
   ProduceRequest,
   ProducerInfo,
   ProducerSource,
@@ -85,6 +86,7 @@ export class StreamRouter extends TypedEmitter<StreamRouterEvents> {
       log,
       timer: options.timer ?? systemTimer,
       webRtcServer: (worker) => pool.webRtcServer(worker),
+      portRange: (worker) => pool.portRange(worker),
     };
     const origin = await OriginRouter.create(await pool.leastLoadedWorker(), ctx);
     return new StreamRouter(pool, ctx, origin, options.maxConsumersPerRouter ?? pool.config.maxConsumersPerRouter);
@@ -129,7 +131,7 @@ export class StreamRouter extends TypedEmitter<StreamRouterEvents> {
     return transport.offer;
   }
 
-  async connectTransport(peerId: string, transportId: string, dtlsParameters: DtlsParameters): Promise<void> {
+  async connectTransport(peerId: string, transportId: string, dtlsParameters: PeerDtlsParameters): Promise<void> {
     await this.#ownedTransport(peerId, transportId).transport.connect(dtlsParameters);
   }
 
@@ -162,7 +164,7 @@ export class StreamRouter extends TypedEmitter<StreamRouterEvents> {
     peerId: string,
     transportId: string,
     producerId: string,
-    rtpCapabilities: RtpCapabilities,
+    rtpCapabilities: PeerRtpCapabilities,
   ): Promise<ConsumerOffer> {
     const { transport } = this.#ownedTransport(peerId, transportId);
     if (transport.direction !== 'recv') throw new SfuError('not_allowed', 'consume needs a recv transport');

@@ -12,6 +12,21 @@ export type IceCandidate = ms.IceCandidate;
 export type ConsumerType = ms.ConsumerType;
 export type ConsumerLayers = ms.ConsumerLayers;
 
+/**
+ * What a peer sends, as the wire carries it: mediasoup's shapes with the string
+ * unions it types since 3.13 (fingerprint algorithm, header extension URI) left
+ * open and a codec capability's preferredPayloadType optional. mediasoup checks
+ * every value itself; what it refuses becomes invalid_parameters or cannot_consume.
+ */
+export type PeerDtlsParameters = Omit<DtlsParameters, 'fingerprints'> & { fingerprints: { algorithm: string; value: string }[] };
+export type PeerRtpParameters = Omit<RtpParameters, 'headerExtensions'> & {
+  headerExtensions?: (Omit<ms.RtpHeaderExtensionParameters, 'uri'> & { uri: string })[];
+};
+export interface PeerRtpCapabilities {
+  codecs?: (Omit<ms.RtpCodecCapability, 'preferredPayloadType'> & { preferredPayloadType?: number })[];
+  headerExtensions?: (Omit<ms.RtpHeaderExtension, 'uri'> & { uri: string })[];
+}
+
 export type TransportDirection = 'send' | 'recv';
 
 /** What a producer carries; decides its kind (microphone ↔ audio, the rest ↔ video). */
@@ -30,7 +45,7 @@ export interface TransportOffer {
 
 export interface ProduceRequest {
   kind: MediaKind;
-  rtpParameters: RtpParameters;
+  rtpParameters: PeerRtpParameters;
   source: ProducerSource;
 }
 
@@ -102,6 +117,8 @@ export interface MediaContext {
   readonly timer: Timer;
   /** The WebRtcServer of a worker (the pool's): every WebRtcTransport is served on its port. */
   readonly webRtcServer: (worker: ms.Worker) => ms.WebRtcServer;
+  /** The port range of a worker (the pool's): its pipe and plain transports bind there. */
+  readonly portRange: (worker: ms.Worker) => ms.TransportPortRange;
 }
 
 /** A transport's connection state and byte counters: liveness for peers without a socket (WHIP, WHEP). */

@@ -11,9 +11,9 @@ describe('SfuConfig', () => {
     const config = resolveSfuConfig({ numWorkers: 3, rtcMinPort: 40000, rtcMaxPort: 40299, rtcPort: 39000 });
     const ranges = [0, 1, 2].map((slot) => workerPortRange(config, slot));
     expect(ranges).toEqual([
-      { rtcMinPort: 40000, rtcMaxPort: 40099 },
-      { rtcMinPort: 40100, rtcMaxPort: 40199 },
-      { rtcMinPort: 40200, rtcMaxPort: 40299 },
+      { min: 40000, max: 40099 },
+      { min: 40100, max: 40199 },
+      { min: 40200, max: 40299 },
     ]);
   });
 
@@ -26,7 +26,7 @@ describe('SfuConfig', () => {
   it('defaults to media on port 40000 + slot, pipes from 40100-40999, VP8 + Opus and 250 consumers per router', () => {
     const config = resolveSfuConfig({ numWorkers: 2 });
     expect([0, 1].map((slot) => workerListenPort(config, slot))).toEqual([40000, 40001]);
-    expect(workerPortRange(config, 1)).toEqual({ rtcMinPort: 40550, rtcMaxPort: 40999 });
+    expect(workerPortRange(config, 1)).toEqual({ min: 40550, max: 40999 });
     expect(workerListenPort(resolveSfuConfig({ rtcPort: 0 }), 3)).toBe(0);
     expect(config.mediaCodecs.map((c) => c.mimeType)).toEqual(['audio/opus', 'video/VP8']);
     expect(config.maxConsumersPerRouter).toBe(250);

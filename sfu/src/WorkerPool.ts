@@ -109,6 +109,16 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
     return server.webRtcServer;
   }
 
+  /**
+   * The port range of a live worker of this pool: its pipe and plain transports
+   * bind there (`portRange` of their listen info), so workers never compete for ports.
+   */
+  portRange(worker: ms.Worker): ms.TransportPortRange {
+    const slot = this.#slots.find((s) => s.worker === worker && !worker.closed);
+    if (!slot) throw new SfuError('worker_unavailable', `worker ${worker.pid} is not a live worker of this pool`);
+    return workerPortRange(this.config, slot.index);
+  }
+
   /** The ports each live worker serves media on, by slot. */
   mediaPorts(): WorkerMediaPorts[] {
     return this.#slots.flatMap((slot) =>
@@ -192,10 +202,10 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
   }
 
   async #startWorker(slot: Slot): Promise<ms.Worker> {
+    // No worker-wide rtcMinPort/rtcMaxPort (deprecated since 3.14): each listen info carries its slot's range.
     const worker = await createWorker({
       logLevel: this.config.logLevel,
       logTags: this.config.logTags,
-      ...workerPortRange(this.config, slot.index),
       appData: { slot: slot.index },
     });
     let server: Slot['server'];
@@ -221,8 +231,12 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
   async #listen(worker: ms.Worker, slot: Slot): Promise<NonNullable<Slot['server']>> {
     const { listenIp: ip, announcedAddress } = this.config;
     const port = workerListenPort(this.config, slot.index);
-    // 3.12's listen info field is `announcedIp`, but the worker copies it into the candidates unparsed: a hostname works.
-    const listen = { ip, port, ...(announcedAddress ? { announcedIp: announcedAddress } : {}) };
+    // announcedAddress may be a hostname: the worker copies it into the candidates unparsed.
+    const listen = {
+      ip,
+      ...(port === 0 ? { portRange: workerPortRange(this.config, slot.index) } : { port }),
+      ...(announcedAddress ? { announcedAddress } : {}),
+    };
     let webRtcServer: ms.WebRtcServer;
     try {
       webRtcServer = await worker.createWebRtcServer({

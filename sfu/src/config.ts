@@ -57,7 +57,7 @@ export interface SfuConfig {
   maxIncomingBitrate: number;
   /** Offer H264 (baseline, packetization-mode 1) as well as VP8. */
   enableH264: boolean;
-  mediaCodecs: ms.RtpCodecCapability[];
+  mediaCodecs: ms.RouterRtpCodecCapability[];
 }
 
 /** Below this many ports a worker cannot hold even a handful of transports. */
@@ -67,7 +67,7 @@ const MIN_PORTS_PER_WORKER = 10;
 // its offers. mediasoup sends a consumer's RTP with the router's numbers, and a
 // WHEP player is the offerer: its answer must carry the player's numbers, which
 // it only decodes if they are ours too (RTX numbers are left to mediasoup).
-const OPUS: ms.RtpCodecCapability = {
+const OPUS: ms.RouterRtpCodecCapability = {
   kind: 'audio',
   mimeType: 'audio/opus',
   preferredPayloadType: 111,
@@ -75,7 +75,7 @@ const OPUS: ms.RtpCodecCapability = {
   channels: 2,
 };
 
-const VP8: ms.RtpCodecCapability = {
+const VP8: ms.RouterRtpCodecCapability = {
   kind: 'video',
   mimeType: 'video/VP8',
   preferredPayloadType: 96,
@@ -84,7 +84,7 @@ const VP8: ms.RtpCodecCapability = {
   parameters: { 'x-google-start-bitrate': 1000 },
 };
 
-const H264: ms.RtpCodecCapability = {
+const H264: ms.RouterRtpCodecCapability = {
   kind: 'video',
   mimeType: 'video/H264',
   preferredPayloadType: 108,
@@ -97,7 +97,7 @@ const H264: ms.RtpCodecCapability = {
   },
 };
 
-export function defaultMediaCodecs(enableH264: boolean): ms.RtpCodecCapability[] {
+export function defaultMediaCodecs(enableH264: boolean): ms.RouterRtpCodecCapability[] {
   return enableH264 ? [OPUS, VP8, H264] : [OPUS, VP8];
 }
 
@@ -161,11 +161,14 @@ export function workerListenPort(config: SfuConfig, slot: number): number {
   return config.rtcPort === 0 ? 0 : config.rtcPort + slot;
 }
 
-/** The pipe port range worker `slot` owns; a replacement worker reuses its slot's range. */
-export function workerPortRange(config: SfuConfig, slot: number): { rtcMinPort: number; rtcMaxPort: number } {
+/**
+ * The port range worker `slot` owns for its pipe and plain transports (and its
+ * WebRtcServer when rtcPort is 0); a replacement worker reuses its slot's range.
+ */
+export function workerPortRange(config: SfuConfig, slot: number): ms.TransportPortRange {
   const perWorker = Math.floor((config.rtcMaxPort - config.rtcMinPort + 1) / config.numWorkers);
-  const rtcMinPort = config.rtcMinPort + slot * perWorker;
-  return { rtcMinPort, rtcMaxPort: rtcMinPort + perWorker - 1 };
+  const min = config.rtcMinPort + slot * perWorker;
+  return { min, max: min + perWorker - 1 };
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {

@@ -53,7 +53,7 @@ export function codecMatches(offered: Pick<OfferedCodec, 'mimeType' | 'clockRate
   return true;
 }
 
-function describeCodec(codec: Pick<OfferedCodec, 'mimeType' | 'parameters'>): string {
+function describeCodec(codec: { mimeType: string; parameters: Readonly<Record<string, unknown>> }): string {
   const name = codec.mimeType.split('/')[1] ?? codec.mimeType;
   if (/h264/i.test(name)) return `H264 (profile-level-id ${String(codec.parameters['profile-level-id'] ?? '?')}, packetization-mode ${String(codec.parameters['packetization-mode'] ?? 0)})`;
   return name;
