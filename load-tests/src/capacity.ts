@@ -8,6 +8,13 @@ import { percentile } from './stats.ts';
 
 /** A step fails when more joins than this fail. */
 const MAX_FAILED_JOINS = 0.01;
+/**
+ * A step fails when the crowd's median bitrate falls under this share of the
+ * 1-viewer baseline's: nothing is lost, but the publisher has dropped its top
+ * layer (a saturated box delays its bandwidth feedback), so viewers no longer
+ * get the stream the search is about.
+ */
+const MIN_KBPS_RATIO = 0.9;
 
 /**
  * Capacity search: one streamer, then steps of start, start+step, … viewers
@@ -27,10 +34,11 @@ export async function searchCapacity(options: LoadOptions, hooks: Hooks): Promis
     lastGood: null,
     stoppedAt: null,
     stoppedBy: null,
-    criteria: { maxLossPct: c.maxLoss * 100, maxTtffP95Ms: c.maxTtffP95Ms, maxFailedPct: MAX_FAILED_JOINS * 100 },
+    criteria: { maxLossPct: c.maxLoss * 100, maxTtffP95Ms: c.maxTtffP95Ms, maxFailedPct: MAX_FAILED_JOINS * 100, minKbpsRatio: MIN_KBPS_RATIO },
   };
   try {
     const baseline = await warmupAndBaseline(session);
+    const baselineKbps = baseline ? summarizeStep(session, baseline).recvKbps.p50 : null;
     for (let n = c.start; n <= c.max; n += c.step) {
       const rampS = o.joinStorm ? 0 : n / o.rampPerSecond;
       const step = await runViewerStep(session, {
@@ -56,6 +64,8 @@ export async function searchCapacity(options: LoadOptions, hooks: Hooks): Promis
       const p95 = percentile(probeTtffs, 95);
       if (p95 !== null && p95 > c.maxTtffP95Ms) reasons.push(`probe p95 TTFF ${Number.isFinite(p95) ? `${p95.toFixed(0)} ms` : 'none'} (${probeTtffs.filter((t) => !Number.isFinite(t)).length} without a frame)`);
       if (s.failed > n * MAX_FAILED_JOINS) reasons.push(`${s.failed} failed joins`);
+      const kbps = s.recvKbps.p50;
+      if (baselineKbps !== null && kbps !== null && kbps < baselineKbps * MIN_KBPS_RATIO) reasons.push(`kbps p50 ${kbps.toFixed(0)} < ${MIN_KBPS_RATIO * 100} % of ${baselineKbps.toFixed(0)} at 1 viewer`);
       hooks.log(
         `capacity step ${n}: loss ${s.aggregateLossPct?.toFixed(2) ?? '–'} %, probe p95 TTFF ${p95 === null ? '–' : p95.toFixed(0)} ms (crowd p95 ${s.ttffMs.p95?.toFixed(0) ?? '–'} ms), ${s.failed} failed → ${reasons.length ? `FAIL (${reasons.join(', ')})` : 'ok'}`,
       );

@@ -37,6 +37,8 @@ describe('load-test harness (smoke)', () => {
         decrypt: 1,
         // Of the 3: 1 decrypting, 1 sending RTCP like a browser, 1 counting through the batch receiver.
         rtcpShare: 0.34,
+        // Published as OBS does (WHIP): the page asks Chrome for abs-capture-time, which mediasoup-client ≥ 3.19 cannot.
+        publisher: 'whip',
         // 960x540 is the smallest capture for which Chrome still sends three simulcast layers.
         width: 960,
         height: 540,

@@ -91,7 +91,7 @@ export function formatReport(r: LoadReport): string {
     }
     out.push(
       `last good: ${r.capacity.lastGood ?? 'none'} viewers${r.capacity.stoppedBy ? `; stopped at ${r.capacity.stoppedAt}: ${r.capacity.stoppedBy}` : '; never failed up to --max'}` +
-        ` (criteria: loss > ${r.capacity.criteria.maxLossPct} %, newcomers' p95 TTFF > ${r.capacity.criteria.maxTtffP95Ms} ms, failed joins > ${r.capacity.criteria.maxFailedPct} %)`,
+        ` (criteria: loss > ${r.capacity.criteria.maxLossPct} %, newcomers' p95 TTFF > ${r.capacity.criteria.maxTtffP95Ms} ms, failed joins > ${r.capacity.criteria.maxFailedPct} %, kbps p50 < ${r.capacity.criteria.minKbpsRatio * 100} % of 1 viewer's)`,
     );
   }
   if (r.checks.length) {

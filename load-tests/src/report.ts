@@ -14,7 +14,7 @@ export interface CapacityResult {
   lastGood: number | null;
   stoppedAt: number | null;
   stoppedBy: string | null;
-  criteria: { maxLossPct: number; maxTtffP95Ms: number; maxFailedPct: number };
+  criteria: { maxLossPct: number; maxTtffP95Ms: number; maxFailedPct: number; minKbpsRatio: number };
 }
 
 export interface LoadReport {

@@ -152,7 +152,8 @@ async function runNginx(proc: OwnedProcess, siteConf: string): Promise<void> {
   });
   writeFileSync(
     join(proc.dir, 'nginx.conf'),
-    ['daemon off;', 'worker_processes 1;', `pid ${join(proc.dir, 'nginx.pid')};`, 'error_log stderr notice;', 'events { worker_connections 1024; }', 'http {', '\taccess_log off;', ...temp, `\tinclude ${join(proc.dir, 'redred.conf')};`, '}', ''].join('\n'),
+    // Sized as docs/deployment.md tells operators: every proxied WebSocket holds two connections.
+    ['daemon off;', 'worker_processes 1;', 'worker_rlimit_nofile 65536;', `pid ${join(proc.dir, 'nginx.pid')};`, 'error_log stderr notice;', 'events { worker_connections 16384; }', 'http {', '\taccess_log off;', ...temp, `\tinclude ${join(proc.dir, 'redred.conf')};`, '}', ''].join('\n'),
   );
   await proc.start(nginx, ['-p', proc.dir, '-c', join(proc.dir, 'nginx.conf'), '-e', 'stderr'], { ready: /start worker process/ });
 }

@@ -185,8 +185,6 @@ async function publish(o: PublishOptions): Promise<PublishInfo> {
     ],
     // Start near the target instead of ramping up from Chrome's 300 kbps default.
     codecOptions: { videoGoogleStartBitrate: Math.round((low + mid + high) / 1000) },
-    // Chrome stamps its capture clock on the video (not offered by default): the viewers measure capture → arrival from it.
-    headerExtensionOptions: { absCaptureTime: true },
     appData: { source: 'camera' },
   });
   return {
