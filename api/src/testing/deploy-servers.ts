@@ -120,15 +120,21 @@ export interface ClusterFront {
 
 /**
  * deploy/nginx-cluster.conf in front of nodes on 127.0.0.1 at `nodePorts`
- * (exactly three, as the file lists), served over plain HTTP: its TLS lines
- * are those of deploy/nginx.conf, tested through real nginx elsewhere.
+ * (one `server` line each, in place of the file's three examples), served over
+ * plain HTTP: its TLS lines are those of deploy/nginx.conf, tested through real
+ * nginx elsewhere.
  */
-export async function startClusterFront(nodePorts: [number, number, number]): Promise<ClusterFront> {
+export async function startClusterFront(nodePorts: readonly number[]): Promise<ClusterFront> {
+  if (nodePorts.length === 0) throw new Error('startClusterFront needs at least one node');
+  const serverLine = (p: number) => `server 127.0.0.1:${p} max_fails=1 fail_timeout=10s;`;
   const port = await freePort();
   const httpPort = await freePort();
   const proc = new OwnedProcess('nginx-cluster');
   const site = renderShipped('nginx-cluster.conf', [
-    ...nodePorts.map((p, i): [string, string] => [`server 10.0.0.1${i + 1}:8080`, `server 127.0.0.1:${p}`]),
+    // The first example line becomes every node's line; the other two go.
+    ['server 10.0.0.11:8080 max_fails=1 fail_timeout=10s;', nodePorts.map(serverLine).join('\n    ')],
+    ['server 10.0.0.12:8080 max_fails=1 fail_timeout=10s;', ''],
+    ['server 10.0.0.13:8080 max_fails=1 fail_timeout=10s;', ''],
     ['listen 80;', `listen ${httpPort};`],
     ['listen [::]:80;', ''],
     ['listen 443 ssl http2;', `listen ${port};`],
