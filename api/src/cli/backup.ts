@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { backupSqlite, BackupError, restoreSqlite } from '@redred/db';
-import { configFromEnv, operatorPath } from '../config.ts';
+import { operatorPath } from '../config.ts';
 import { dbFileIn } from '../plugins/db.ts';
-import type { CliIo } from './io.ts';
+import { configFor, type CliIo } from './io.ts';
 import { EXIT, type ExitCode } from './streams.ts';
 
 export const BACKUP_USAGE = `Usage: redred backup FILE [--data-dir DIR]
@@ -36,13 +36,8 @@ export async function runBackupCli(command: 'backup' | 'restore', argv: readonly
     io.err(`redred: ${command} takes one FILE${values.yes && command === 'backup' ? ' (--yes is for restore)' : ''}\n\n${BACKUP_USAGE}`);
     return EXIT.usage;
   }
-  let config;
-  try {
-    config = configFromEnv(io.env);
-  } catch (err) {
-    io.err(`redred: ${err instanceof Error ? err.message : String(err)}`);
-    return EXIT.error;
-  }
+  const config = configFor(io);
+  if (!config) return EXIT.error;
   if (config.databaseUrl) {
     io.err(`redred: DATABASE_URL is set: back up PostgreSQL with pg_dump (and restore with pg_restore), see docs/operations.md`);
     return EXIT.error;

@@ -1,4 +1,5 @@
 import { createInterface } from 'node:readline';
+import { configFromEnv, type AppConfig } from '../config.ts';
 
 /** What a command may do to the outside world: injected so commands can be driven in-process too. */
 export interface CliIo {
@@ -37,4 +38,14 @@ export function processIo(): CliIo {
     env: process.env,
     now: Date.now,
   };
+}
+
+/** The server's configuration from the command's environment, or null once the operator is told why not. */
+export function configFor(io: CliIo): AppConfig | null {
+  try {
+    return configFromEnv(io.env);
+  } catch (err) {
+    io.err(`redred: ${err instanceof Error ? err.message : String(err)}`);
+    return null;
+  }
 }

@@ -1,52 +1,40 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createStream, createUser, getRecording, migrateToLatest, openDatabase, openRecording, transitionStream, updateRecording, type DatabaseHandle } from '@redred/db';
-import { dbFileIn } from '../plugins/db.ts';
+import { describe, expect, it } from 'vitest';
+import { createStream, createUser, getRecording, openRecording, transitionStream, updateRecording } from '@redred/db';
 import type { CliIo } from './io.ts';
 import { runCli } from './run.ts';
+import { useCliDatabase } from './testing.ts';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 10, 20);
-let tmp: DatabaseHandle & { dir: string };
-
-beforeEach(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'redred-cli-rec-'));
-  const handle = openDatabase({ file: dbFileIn(dir) });
-  await migrateToLatest(handle.db);
-  tmp = Object.assign(handle, { dir });
-});
-afterEach(async () => {
-  await tmp.close();
-  rmSync(tmp.dir, { recursive: true, force: true });
-});
+const tmp = useCliDatabase('rec');
 
 function io(env: Record<string, string> = {}, answer = false): CliIo & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
   const stderr: string[] = [];
-  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l), confirm: async () => answer, env: { DATA_DIR: tmp.dir, ...env }, now: () => NOW };
+  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l), confirm: async () => answer, env: { DATA_DIR: tmp().dir, ...env }, now: () => NOW };
 }
 
 /** A user with one finished (or still written) recording of `size` bytes, started `ageDays` ago. */
 async function seed(name: string, ageDays: number, size: number, status: 'ready' | 'recording' = 'ready'): Promise<number> {
-  const user = await createUser(tmp.db, { username: name, passwordHash: 'x', now: 0 });
+  const user = await createUser(tmp().db, { username: name, passwordHash: 'x', now: 0 });
   if (!user.ok) throw new Error('user');
   const at = NOW - ageDays * DAY;
-  const stream = await createStream(tmp.db, { streamerId: user.user.id, title: `${name}'s class`, description: '', now: at });
+  const stream = await createStream(tmp().db, { streamerId: user.user.id, title: `${name}'s class`, description: '', now: at });
   if (!stream.ok) throw new Error('stream');
-  await transitionStream(tmp.db, stream.stream.id, 'live', { now: at });
-  const rec = await openRecording(tmp.db, { streamId: stream.stream.id, channelId: user.user.id, container: 'webm', now: at });
-  mkdirSync(join(tmp.dir, 'recordings', String(rec.id)), { recursive: true });
-  writeFileSync(join(tmp.dir, 'recordings', String(rec.id), status === 'ready' ? 'recording.webm' : 'run-0001-0000.webm'), Buffer.alloc(size));
+  await transitionStream(tmp().db, stream.stream.id, 'live', { now: at });
+  const rec = await openRecording(tmp().db, { streamId: stream.stream.id, channelId: user.user.id, container: 'webm', now: at });
+  mkdirSync(join(tmp().dir, 'recordings', String(rec.id)), { recursive: true });
+  writeFileSync(join(tmp().dir, 'recordings', String(rec.id), status === 'ready' ? 'recording.webm' : 'run-0001-0000.webm'), Buffer.alloc(size));
   if (status === 'ready') {
-    await transitionStream(tmp.db, stream.stream.id, 'ended', { now: at + 60_000, reason: 'streamer_ended' });
-    await updateRecording(tmp.db, rec.id, { status: 'ready', ended_at: at + 60_000, duration_ms: 60_000, size_bytes: size, segments: 1 });
+    await transitionStream(tmp().db, stream.stream.id, 'ended', { now: at + 60_000, reason: 'streamer_ended' });
+    await updateRecording(tmp().db, rec.id, { status: 'ready', ended_at: at + 60_000, duration_ms: 60_000, size_bytes: size, segments: 1 });
   }
   return rec.id;
 }
 
-const gone = async (id: number) => (await getRecording(tmp.db, id)) === undefined && !existsSync(join(tmp.dir, 'recordings', String(id)));
+const gone = async (id: number) => (await getRecording(tmp().db, id)) === undefined && !existsSync(join(tmp().dir, 'recordings', String(id)));
 
 describe('redred recordings', () => {
   it('list: a table oldest first, or JSON; --user filters', async () => {

@@ -4,10 +4,10 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { getRecording, listRecordingsOldestFirst, migrateToLatest, openConfiguredDatabase, type Db } from '@redred/db';
 import { systemTimer } from '@redred/sfu';
-import { configFromEnv, operatorPath, type AppConfig } from '../config.ts';
+import { operatorPath, type AppConfig } from '../config.ts';
 import { dbFileIn } from '../plugins/db.ts';
 import { RecordingService } from '../recording/service.ts';
-import type { CliIo } from './io.ts';
+import { configFor, type CliIo } from './io.ts';
 import { EXIT, type ExitCode } from './streams.ts';
 import { renderTable } from './table.ts';
 
@@ -98,13 +98,8 @@ export async function runRecordingsCli(argv: readonly string[], io: CliIo): Prom
   if (cmd !== 'list' && (values.user !== undefined || values.json !== undefined)) return usage(io, `--user and --json apply to list only`);
   if (cmd !== 'prune' && values['dry-run'] !== undefined) return usage(io, `--dry-run applies to prune only`);
 
-  let config;
-  try {
-    config = configFromEnv(io.env);
-  } catch (err) {
-    io.err(`redred: ${err instanceof Error ? err.message : String(err)}`);
-    return EXIT.error;
-  }
+  const config = configFor(io);
+  if (!config) return EXIT.error;
   const dataDir = values['data-dir'] ? operatorPath(values['data-dir'], io.env) : config.dataDir;
   const file = dbFileIn(dataDir);
   if (!config.databaseUrl && !existsSync(file)) {

@@ -1,27 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createStream, createUser, getStream, migrateToLatest, openDatabase, transitionStream, type DatabaseHandle } from '@redred/db';
-import { dbFileIn } from '../plugins/db.ts';
+import { describe, expect, it } from 'vitest';
+import { createStream, createUser, getStream, transitionStream } from '@redred/db';
 import type { CliIo } from './io.ts';
 import { parseInvocation, runCli } from './run.ts';
+import { useCliDatabase } from './testing.ts';
 
 // The same entry the bin runs, driven in-process: argument handling and the
 // answers to odd requests. streams.test.ts runs the real CLI on a running server.
 
-let tmp: DatabaseHandle & { dir: string };
-
-beforeEach(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'redred-cli-run-'));
-  const handle = openDatabase({ file: dbFileIn(dir) });
-  await migrateToLatest(handle.db);
-  tmp = Object.assign(handle, { dir });
-});
-afterEach(async () => {
-  await tmp.close();
-  rmSync(tmp.dir, { recursive: true, force: true });
-});
+const tmp = useCliDatabase('run');
 
 function fakeIo(answer = false): CliIo & { stdout: string[]; stderr: string[]; asked: string[] } {
   const stdout: string[] = [];
@@ -37,7 +23,7 @@ function fakeIo(answer = false): CliIo & { stdout: string[]; stderr: string[]; a
       asked.push(q);
       return answer;
     },
-    env: { DATA_DIR: tmp.dir },
+    env: { DATA_DIR: tmp().dir },
     now: () => 1_800_000_000_000,
   };
 }
@@ -85,7 +71,7 @@ describe('redred argument handling', () => {
   });
 
   it('exits 1 on a configuration error, before touching any database', async () => {
-    const io = { ...fakeIo(), env: { DATA_DIR: tmp.dir, SWEEP_IDLE_MS: 'soon' } };
+    const io = { ...fakeIo(), env: { DATA_DIR: tmp().dir, SWEEP_IDLE_MS: 'soon' } };
     expect(await runCli(['streams', 'check'], io)).toBe(1);
     expect(io.stderr.join('\n')).toContain('SWEEP_IDLE_MS must be an integer');
   });
@@ -93,11 +79,11 @@ describe('redred argument handling', () => {
 
 describe('redred streams force-cleanup, odd requests', () => {
   it('exits 1 for a stream that does not exist, and 0 with a clear reply for one already ended', async () => {
-    const user = await createUser(tmp.db, { username: 'ana', passwordHash: 'x', now: 0 });
+    const user = await createUser(tmp().db, { username: 'ana', passwordHash: 'x', now: 0 });
     if (!user.ok) throw new Error('user');
-    const created = await createStream(tmp.db, { streamerId: user.user.id, title: 't', description: '', now: 0 });
+    const created = await createStream(tmp().db, { streamerId: user.user.id, title: 't', description: '', now: 0 });
     if (!created.ok) throw new Error('stream');
-    await transitionStream(tmp.db, created.stream.id, 'ended', { now: 1, reason: 'streamer_ended' });
+    await transitionStream(tmp().db, created.stream.id, 'ended', { now: 1, reason: 'streamer_ended' });
 
     const missing = fakeIo(true);
     expect(await runCli(['streams', 'force-cleanup', '--id', '999', '--yes'], missing)).toBe(1);
@@ -107,7 +93,7 @@ describe('redred streams force-cleanup, odd requests', () => {
     expect(await runCli(['streams', 'force-cleanup', '--id', String(created.stream.id)], again)).toBe(0);
     expect(again.stdout).toEqual([`stream ${created.stream.id} already ended (streamer_ended); nothing to do`]);
     expect(again.asked).toEqual([]);
-    expect(await getStream(tmp.db, created.stream.id)).toMatchObject({ end_reason: 'streamer_ended', ended_at: 1 });
+    expect(await getStream(tmp().db, created.stream.id)).toMatchObject({ end_reason: 'streamer_ended', ended_at: 1 });
   });
 
   it('says there is nothing to do when no stream is open, without asking', async () => {

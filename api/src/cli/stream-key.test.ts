@@ -1,45 +1,31 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createUser, findStreamKeyOwner, migrateToLatest, openDatabase, type DatabaseHandle } from '@redred/db';
-import { dbFileIn } from '../plugins/db.ts';
+import { describe, expect, it } from 'vitest';
+import { createUser, findStreamKeyOwner } from '@redred/db';
 import { hashStreamKey } from '../whip/stream-keys.ts';
 import type { CliIo } from './io.ts';
 import { runCli } from './run.ts';
+import { useCliDatabase } from './testing.ts';
 
-let tmp: DatabaseHandle & { dir: string };
-
-beforeEach(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'redred-cli-key-'));
-  const handle = openDatabase({ file: dbFileIn(dir) });
-  await migrateToLatest(handle.db);
-  tmp = Object.assign(handle, { dir });
-});
-afterEach(async () => {
-  await tmp.close();
-  rmSync(tmp.dir, { recursive: true, force: true });
-});
+const tmp = useCliDatabase('key');
 
 function io(): CliIo & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
   const stderr: string[] = [];
-  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l), confirm: async () => false, env: { DATA_DIR: tmp.dir }, now: () => 1_000 };
+  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l), confirm: async () => false, env: { DATA_DIR: tmp().dir }, now: () => 1_000 };
 }
 
 describe('redred stream-key rotate', () => {
   it("prints a new key once; only its hash is stored, and the previous key stops matching", async () => {
-    const ana = await createUser(tmp.db, { username: 'Ana', passwordHash: 'x', now: 0 });
+    const ana = await createUser(tmp().db, { username: 'Ana', passwordHash: 'x', now: 0 });
     if (!ana.ok) throw new Error('user');
     const first = io();
     expect(await runCli(['stream-key', 'rotate', '--user', 'ana'], first)).toBe(0);
     const key = first.stdout[1]!;
     expect(key).toMatch(/^live_[A-Za-z0-9_-]{43}$/);
-    expect(await findStreamKeyOwner(tmp.db, hashStreamKey(key))).toEqual({ channelId: ana.user.id, username: 'Ana' });
+    expect(await findStreamKeyOwner(tmp().db, hashStreamKey(key))).toEqual({ channelId: ana.user.id, username: 'Ana' });
     const second = io();
     expect(await runCli(['stream-key', 'rotate', '--user', 'Ana'], second)).toBe(0);
     expect(second.stdout[1]).not.toBe(key);
-    expect(await findStreamKeyOwner(tmp.db, hashStreamKey(key))).toBeUndefined();
+    expect(await findStreamKeyOwner(tmp().db, hashStreamKey(key))).toBeUndefined();
   });
 
   it('usage errors exit 2, an unknown user exits 1', async () => {

@@ -2,10 +2,9 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { findUserByUsername, migrateToLatest, openDatabase } from '@redred/db';
-import { configFromEnv } from '../config.ts';
 import { dbFileIn } from '../plugins/db.ts';
 import { rotateStreamKey } from '../whip/stream-keys.ts';
-import type { CliIo } from './io.ts';
+import { configFor, type CliIo } from './io.ts';
 import { EXIT, type ExitCode } from './streams.ts';
 
 export const STREAM_KEY_USAGE = `Usage: redred stream-key rotate --user NAME [--data-dir DIR]
@@ -33,13 +32,8 @@ export async function runStreamKeyCli(argv: readonly string[], io: CliIo): Promi
     io.err(`redred: ${positionals[0] === 'rotate' ? 'rotate needs --user NAME' : 'the only stream-key command is "rotate"'}\n\n${STREAM_KEY_USAGE}`);
     return EXIT.usage;
   }
-  let config;
-  try {
-    config = configFromEnv(io.env);
-  } catch (err) {
-    io.err(`redred: ${err instanceof Error ? err.message : String(err)}`);
-    return EXIT.error;
-  }
+  const config = configFor(io);
+  if (!config) return EXIT.error;
   const file = dbFileIn(values['data-dir'] ? resolve(values['data-dir']) : config.dataDir);
   if (!existsSync(file)) {
     io.err(`redred: no database at ${file} (set --data-dir or DATA_DIR)`);

@@ -1,43 +1,29 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createUser, findUserByUsername, listAdminLog, migrateToLatest, openDatabase, type DatabaseHandle } from '@redred/db';
-import { dbFileIn } from '../plugins/db.ts';
+import { describe, expect, it } from 'vitest';
+import { createUser, findUserByUsername, listAdminLog } from '@redred/db';
 import type { CliIo } from './io.ts';
 import { runCli } from './run.ts';
+import { useCliDatabase } from './testing.ts';
 
-let tmp: DatabaseHandle & { dir: string };
-
-beforeEach(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'redred-cli-users-'));
-  const handle = openDatabase({ file: dbFileIn(dir) });
-  await migrateToLatest(handle.db);
-  tmp = Object.assign(handle, { dir });
-});
-afterEach(async () => {
-  await tmp.close();
-  rmSync(tmp.dir, { recursive: true, force: true });
-});
+const tmp = useCliDatabase('users');
 
 function io(): CliIo & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
   const stderr: string[] = [];
-  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l), confirm: async () => false, env: { DATA_DIR: tmp.dir }, now: () => 1_000 };
+  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l), confirm: async () => false, env: { DATA_DIR: tmp().dir }, now: () => 1_000 };
 }
 
 describe('redred users', () => {
   it('promotes and demotes a site admin, approves a streamer, and logs each change', async () => {
-    await createUser(tmp.db, { username: 'Ana', passwordHash: 'x', now: 0 });
+    await createUser(tmp().db, { username: 'Ana', passwordHash: 'x', now: 0 });
     const out = io();
     expect(await runCli(['users', 'promote', 'ana'], out)).toBe(0);
     expect(out.stdout).toEqual(['Ana is now a site admin']);
-    expect((await findUserByUsername(tmp.db, 'Ana'))!.is_admin).toBe(1);
+    expect((await findUserByUsername(tmp().db, 'Ana'))!.is_admin).toBe(1);
     expect(await runCli(['users', 'approve', 'Ana'], io())).toBe(0);
     expect(await runCli(['users', 'demote', 'Ana'], io())).toBe(0);
-    const ana = (await findUserByUsername(tmp.db, 'Ana'))!;
+    const ana = (await findUserByUsername(tmp().db, 'Ana'))!;
     expect([ana.is_admin, ana.may_stream]).toEqual([0, 1]);
-    expect((await listAdminLog(tmp.db, 10)).map((e) => [e.action, e.actor_id, e.target_username])).toEqual([
+    expect((await listAdminLog(tmp().db, 10)).map((e) => [e.action, e.actor_id, e.target_username])).toEqual([
       ['admin_revoked', null, 'Ana'],
       ['streamer_approved', null, 'Ana'],
       ['admin_granted', null, 'Ana'],

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { findUserByUsername, insertAdminLog, migrateToLatest, openConfiguredDatabase, setUserAdmin, setUserMayStream, type Db } from '@redred/db';
-import { configFromEnv, operatorPath } from '../config.ts';
+import { operatorPath } from '../config.ts';
 import { dbFileIn } from '../plugins/db.ts';
-import type { CliIo } from './io.ts';
+import { configFor, type CliIo } from './io.ts';
 import { EXIT, type ExitCode } from './streams.ts';
 
 export const USERS_USAGE = `Usage: redred users <command> NAME [--data-dir DIR]
@@ -44,13 +44,8 @@ export async function runUsersCli(argv: readonly string[], io: CliIo): Promise<E
     io.err(`redred: ${command && command in CHANGES ? `${command} needs one NAME` : `unknown users command "${command ?? ''}"`}\n\n${USERS_USAGE}`);
     return EXIT.usage;
   }
-  let config;
-  try {
-    config = configFromEnv(io.env);
-  } catch (err) {
-    io.err(`redred: ${err instanceof Error ? err.message : String(err)}`);
-    return EXIT.error;
-  }
+  const config = configFor(io);
+  if (!config) return EXIT.error;
   const file = dbFileIn(values['data-dir'] ? operatorPath(values['data-dir'], io.env) : config.dataDir);
   if (!config.databaseUrl && !existsSync(file)) {
     io.err(`redred: no database at ${file} (set --data-dir or DATA_DIR)`);
